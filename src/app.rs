@@ -1,0 +1,252 @@
+//! The HTTP and WebSocket surface: routes, GraphiQL, health, and the request limits.
+
+use std::sync::Arc;
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse, Data};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::auth::{Actor, TokenKeys};
+use crate::config::{BusinessConfig, LimitsConfig};
+use crate::error::ApiError;
+use crate::events::EventBus;
+use crate::graphql::loaders::DbLoader;
+use crate::graphql::{build_schema, StockgraphSchema};
+
+/// Settings the running service reads on every request.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Request limits.
+    pub limits: LimitsConfig,
+    /// Business defaults.
+    pub business: BusinessConfig,
+    /// With `serve --demo`: the admin token GraphiQL's header editor starts with.
+    pub demo_token: Option<String>,
+}
+
+/// What every request can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// Limits and business defaults.
+    pub settings: Arc<Settings>,
+    /// Token verification.
+    pub keys: TokenKeys,
+    /// Delivers committed events to subscribers.
+    pub events: EventBus,
+}
+
+#[derive(Clone)]
+struct Server {
+    state: AppState,
+    schema: StockgraphSchema,
+}
+
+/// The complete router: `/graphql` (GET, POST, GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.limits.max_body_bytes;
+    let server = Server {
+        schema: build_schema(state.clone()),
+        state,
+    };
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(crate::graphiql::assets_router())
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(server)
+}
+
+/// The GraphQL-over-HTTP media type, used when the client asks for it.
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(media_type))
+}
+
+/// A response holding only request-level errors.
+fn error_response(status: StatusCode, error: ApiError) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// The caller of a request: `Ok(None)` when no token was sent, an error when a token is bad.
+fn authenticate(keys: &TokenKeys, headers: &HeaderMap) -> Result<Option<Actor>, ApiError> {
+    match headers.get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(value) => {
+            let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
+            keys.verify_header(value).map(Some)
+        }
+    }
+}
+
+async fn execute(server: &Server, headers: &HeaderMap, batch: BatchRequest) -> Response {
+    let limits = &server.state.settings.limits;
+    if let BatchRequest::Batch(requests) = &batch {
+        if requests.len() > limits.max_batch {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ApiError::BadRequest(format!(
+                    "a batch holds {} operations, but the limit is {}",
+                    requests.len(),
+                    limits.max_batch
+                )),
+            );
+        }
+    }
+    // Unauthenticated callers get nothing but UNAUTHENTICATED.
+    let actor = match authenticate(&server.state.keys, headers) {
+        Ok(Some(actor)) => actor,
+        Ok(None) | Err(_) => {
+            return error_response(StatusCode::UNAUTHORIZED, ApiError::Unauthenticated)
+        }
+    };
+    let batch = batch
+        .data(actor)
+        .data(DbLoader::data_loader(server.state.db.clone()));
+    let outcome =
+        tokio::time::timeout(limits.request_timeout(), server.schema.execute_batch(batch)).await;
+    let response: BatchResponse = match outcome {
+        Ok(response) => response,
+        Err(_) => {
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ApiError::BadRequest(format!(
+                    "the request exceeded the time limit of {} s",
+                    limits.request_timeout_secs
+                )),
+            )
+        }
+    };
+    let content_type = if accepts(headers, GRAPHQL_RESPONSE_JSON) {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+            body,
+        )
+            .into_response(),
+        Err(err) => error_response(StatusCode::INTERNAL_SERVER_ERROR, ApiError::internal(err)),
+    }
+}
+
+async fn graphql_post(State(server): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ApiError::BadRequest(format!("the body is not a GraphQL request: {err}")),
+            )
+        }
+    };
+    execute(&server, &headers, batch).await
+}
+
+async fn graphql_get(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    let query = uri.query().unwrap_or_default();
+    if query.is_empty() && method == Method::GET && accepts(&headers, "text/html") {
+        return crate::graphiql::page(
+            "/graphql",
+            "/graphql/ws",
+            server.state.settings.demo_token.as_deref(),
+        )
+        .into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(query) {
+        Ok(request) => request,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ApiError::BadRequest(format!("the query string is not a GraphQL request: {err}")),
+            )
+        }
+    };
+    // GraphQL over HTTP: GET may only run queries.
+    if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
+        let selected = match &request.operation_name {
+            Some(name) => document
+                .operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+                .map(|(_, op)| op),
+            None => document.operations.iter().next().map(|(_, op)| op),
+        };
+        if selected.is_some_and(|op| op.node.ty != OperationType::Query) {
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ApiError::BadRequest(
+                    "mutations and subscriptions must use POST (or the WebSocket)".to_owned(),
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+    }
+    execute(&server, &headers, BatchRequest::Single(request)).await
+}
+
+async fn graphql_ws(
+    State(server): State<Server>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let keys = server.state.keys.clone();
+    let db = server.state.db.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, server.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let header = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(|v| v.as_str())
+                        .ok_or(ApiError::Unauthenticated)?;
+                    let actor = keys.verify_header(header)?;
+                    let mut data = Data::default();
+                    data.insert(actor);
+                    data.insert(DbLoader::data_loader(db));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn readyz(State(server): State<Server>) -> Response {
+    match server.state.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}

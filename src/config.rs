@@ -1,0 +1,146 @@
+//! Configuration: every setting is a flag with an environment-variable twin.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the data lives.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DatabaseConfig {
+    /// Database URL: `sqlite://FILE` (created when missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://stockgraph.db")]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "STOCKGRAPH_POOL_SIZE", default_value_t = 10)]
+    pub pool_size: u32,
+}
+
+/// Token signing.
+#[derive(clap::Args, Clone, Debug)]
+pub struct AuthConfig {
+    /// Secret that signs and verifies HS256 tokens. Required on PostgreSQL; on SQLite one is
+    /// generated on first start and kept beside the database file.
+    #[arg(long, env = "STOCKGRAPH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+/// Limits that protect the service from expensive or oversized requests.
+#[derive(clap::Args, Clone, Debug)]
+pub struct LimitsConfig {
+    /// Deepest allowed selection nesting of a query.
+    #[arg(long, env = "STOCKGRAPH_MAX_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+
+    /// Most nodes a query may ask for, counted as each connection's page size times its children.
+    #[arg(long, env = "STOCKGRAPH_MAX_NODES", default_value_t = 50_000)]
+    pub max_nodes: usize,
+
+    /// Largest page a connection may return (`first` / `last`).
+    #[arg(long, env = "STOCKGRAPH_MAX_PAGE_SIZE", default_value_t = 50)]
+    pub max_page_size: usize,
+
+    /// Most aliased fields in one operation.
+    #[arg(long, env = "STOCKGRAPH_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+
+    /// Most directives in one operation.
+    #[arg(long, env = "STOCKGRAPH_MAX_DIRECTIVES", default_value_t = 30)]
+    pub max_directives: usize,
+
+    /// Most operations in one batched request.
+    #[arg(long, env = "STOCKGRAPH_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "STOCKGRAPH_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Time limit for one request, in seconds.
+    #[arg(long, env = "STOCKGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Allow schema introspection (GraphiQL needs it).
+    #[arg(long, env = "STOCKGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+}
+
+impl LimitsConfig {
+    /// The per-request time limit.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_nodes: 50_000,
+            max_page_size: 50,
+            max_aliases: 30,
+            max_directives: 30,
+            max_batch: 10,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            introspection: true,
+        }
+    }
+}
+
+/// Business settings.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BusinessConfig {
+    /// ISO 4217 code of the base (accounting) currency.
+    #[arg(long, env = "STOCKGRAPH_BASE_CURRENCY", default_value = "USD")]
+    pub base_currency: String,
+
+    /// Default over-receipt allowance, in percent of a line's ordered quantity.
+    #[arg(long, env = "STOCKGRAPH_OVER_RECEIPT_PERCENT", default_value = "0")]
+    pub over_receipt_percent: rust_decimal::Decimal,
+}
+
+impl Default for BusinessConfig {
+    fn default() -> Self {
+        Self {
+            base_currency: "USD".to_owned(),
+            over_receipt_percent: rust_decimal::Decimal::ZERO,
+        }
+    }
+}
+
+/// Settings of `stockgraph serve`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+
+    #[command(flatten)]
+    pub business: BusinessConfig,
+
+    /// Address to listen on.
+    #[arg(long, env = "STOCKGRAPH_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Port to listen on.
+    #[arg(long, env = "STOCKGRAPH_PORT", default_value_t = 8000)]
+    pub port: u16,
+
+    /// Fill an empty database with a small demo data set before serving.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Path of the file that keeps the generated token secret of a SQLite database.
+pub fn secret_file_for(database_url: &str) -> Option<PathBuf> {
+    let path = crate::db::sqlite_path(database_url)?;
+    let mut name = path.file_name()?.to_os_string();
+    name.push(".jwt-secret");
+    Some(path.with_file_name(name))
+}

@@ -1,0 +1,168 @@
+//! Connecting to the database, transactions, and running migrations.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+/// Any failure to reach or prepare the database at start-up, phrased for one line on stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("DATABASE_URL `{0}` is not valid: use sqlite://FILE or postgres://USER@HOST/DB")]
+    BadUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+}
+
+/// Arbitrary but fixed key of the PostgreSQL advisory lock held while migrating.
+const MIGRATION_LOCK_KEY: i64 = 0x5354_4f43_4b47; // "STOCKG"
+
+/// The file behind a `sqlite:` URL, if it is one.
+pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Opens a connection pool. SQLite files are created when missing and run in WAL mode.
+pub async fn connect(
+    database_url: &str,
+    pool_size: u32,
+) -> Result<DatabaseConnection, StartupError> {
+    let mut options = ConnectOptions::new(database_url.to_owned());
+    options
+        .max_connections(pool_size.max(1))
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if database_url.starts_with("sqlite:") {
+        let path = sqlite_path(database_url)
+            .ok_or_else(|| StartupError::BadUrl(database_url.to_owned()))?;
+        options.map_sqlx_sqlite_opts(move |_| {
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    } else if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://")
+    {
+        return Err(StartupError::BadUrl(database_url.to_owned()));
+    }
+    let db = Database::connect(options)
+        .await
+        .map_err(|e| StartupError::Connect(short(&e)))?;
+    // A connection alone proves little (SQLite opens any file lazily): ask something.
+    db.execute_unprepared("SELECT 1")
+        .await
+        .map_err(|e| StartupError::Connect(short(&e)))?;
+    Ok(db)
+}
+
+/// Brings the schema up to date. On PostgreSQL the whole run holds an advisory lock inside one
+/// transaction, so replicas starting together never race and a failure leaves nothing half-done.
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
+    run_locked(db, |txn| {
+        Box::pin(async move { Migrator::up(txn, None).await })
+    })
+    .await
+    .map_err(|e| StartupError::Migrate(short(&e)))
+}
+
+/// Rolls back the given number of migrations (all when `None`).
+pub async fn migrate_down(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), StartupError> {
+    run_locked(db, move |txn| {
+        Box::pin(async move { Migrator::down(txn, steps).await })
+    })
+    .await
+    .map_err(|e| StartupError::Migrate(short(&e)))
+}
+
+/// Names of applied and pending migrations.
+pub async fn migration_status(
+    db: &DatabaseConnection,
+) -> Result<Vec<(String, bool)>, StartupError> {
+    let all = Migrator::get_migration_with_status_read_only(db)
+        .await
+        .map_err(|e| StartupError::Migrate(short(&e)))?;
+    Ok(all
+        .iter()
+        .map(|m| {
+            (
+                m.name().to_owned(),
+                m.status() == migration::MigrationStatus::Applied,
+            )
+        })
+        .collect())
+}
+
+async fn run_locked<F>(db: &DatabaseConnection, step: F) -> Result<(), DbErr>
+where
+    F: for<'t> FnOnce(
+        &'t DatabaseTransaction,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), DbErr>> + Send + 't>,
+    >,
+{
+    let txn = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+        ))
+        .await?;
+    }
+    step(&txn).await?;
+    txn.commit().await
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that later upgrades fails with SQLITE_BUSY
+/// under concurrency instead of waiting.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
+
+/// The first line of a database error, without driver noise.
+fn short(err: &DbErr) -> String {
+    let text = err.to_string();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_path("sqlite://stockgraph.db"),
+            Some(PathBuf::from("stockgraph.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:/tmp/a.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/a.db"))
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x@y/z"), None);
+    }
+}

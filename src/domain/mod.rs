@@ -1,0 +1,5 @@
+//! Pure business rules: no database, no GraphQL. Unit-tested beside the code.
+
+pub mod money;
+pub mod purchasing;
+pub mod validate;

@@ -1,0 +1,289 @@
+//! Vendors, products, locations and the thin reference records.
+
+use async_graphql::{ComplexObject, Context, SimpleObject, ID};
+
+use crate::graphql::can_see_costs;
+use crate::graphql::enums::DeliveryMethod;
+use crate::graphql::ids::to_gid;
+use crate::graphql::loaders::{load_one, VendorId};
+use crate::graphql::scalars::{DateTime, Decimal};
+
+/// A postal address.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Address {
+    /// Street and number.
+    pub street: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State, province or region.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Country (ISO 3166 code or name).
+    pub country: Option<String>,
+}
+
+/// A person to talk to at a vendor.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Contact {
+    /// Full name.
+    pub name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// A supplier that purchase orders are placed with and that bills come from.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Vendor {
+    /// Global ID.
+    pub id: ID,
+    #[graphql(skip)]
+    pub db_id: i32,
+    /// Unique short code, e.g. `ACME`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Inactive vendors cannot be used on new purchase orders.
+    pub active: bool,
+    /// Main address; bills are remitted to it.
+    pub address: Address,
+    /// Primary contact, if known.
+    pub contact: Option<Contact>,
+    /// Default tax rate of its purchase orders, a fraction (`0.0825` is 8.25 %).
+    pub default_tax_rate: Decimal,
+    /// Days from bill date to due date.
+    pub payment_terms_days: i32,
+    /// How purchase orders are sent.
+    pub delivery_method: DeliveryMethod,
+    /// ISO 4217 code of the currency it bills in.
+    pub currency: String,
+    /// When it was created.
+    pub created_at: DateTime,
+    /// When it last changed.
+    pub updated_at: DateTime,
+}
+
+#[ComplexObject]
+impl Vendor {}
+
+impl From<entity::vendor::Model> for Vendor {
+    fn from(m: entity::vendor::Model) -> Self {
+        let contact =
+            (m.contact_name.is_some() || m.contact_email.is_some() || m.contact_phone.is_some())
+                .then_some(Contact {
+                    name: m.contact_name,
+                    email: m.contact_email,
+                    phone: m.contact_phone,
+                });
+        Vendor {
+            id: to_gid("Vendor", m.id),
+            db_id: m.id,
+            code: m.code,
+            name: m.name,
+            active: m.active,
+            address: Address {
+                street: Some(m.street),
+                city: Some(m.city),
+                region: m.region,
+                postal_code: Some(m.postal_code),
+                country: Some(m.country),
+            },
+            contact,
+            default_tax_rate: m.default_tax_rate.into(),
+            payment_terms_days: m.payment_terms_days,
+            delivery_method: m.delivery_method.into(),
+            currency: m.currency,
+            created_at: DateTime(m.created_at),
+            updated_at: DateTime(m.updated_at),
+        }
+    }
+}
+
+/// A warehouse or a truck: somewhere stock is kept.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct InventoryLocation {
+    /// Global ID.
+    pub id: ID,
+    #[graphql(skip)]
+    pub db_id: i32,
+    /// Unique short code, e.g. `WH-MAIN`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Only active locations can be used on new lines, items, transfers and receipts.
+    pub active: bool,
+    /// Where it is, if it has a fixed address.
+    pub address: Option<Address>,
+    /// When it was created.
+    pub created_at: DateTime,
+}
+
+impl From<entity::inventory_location::Model> for InventoryLocation {
+    fn from(m: entity::inventory_location::Model) -> Self {
+        let has_address = m.street.is_some()
+            || m.city.is_some()
+            || m.postal_code.is_some()
+            || m.country.is_some();
+        InventoryLocation {
+            id: to_gid("InventoryLocation", m.id),
+            db_id: m.id,
+            code: m.code,
+            name: m.name,
+            active: m.active,
+            address: has_address.then_some(Address {
+                street: m.street,
+                city: m.city,
+                region: m.region,
+                postal_code: m.postal_code,
+                country: m.country,
+            }),
+            created_at: DateTime(m.created_at),
+        }
+    }
+}
+
+/// A part that is bought and stocked.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Product {
+    /// Global ID.
+    pub id: ID,
+    #[graphql(skip)]
+    pub db_id: i32,
+    /// Unique stock-keeping unit, e.g. `BOLT-M8-30`.
+    pub sku: String,
+    /// What it is.
+    pub description: String,
+    /// Unit its quantities are counted in (`each`, `m`, `kg`).
+    pub unit_of_measure: String,
+    #[graphql(skip)]
+    pub default_unit_cost_value: Decimal,
+    #[graphql(skip)]
+    pub preferred_vendor_id: Option<i32>,
+    /// Each unit carries its own serial number when received.
+    pub serialized: bool,
+    /// How far (percent) a receipt may exceed the ordered quantity; null means the service default.
+    pub over_receipt_allowance_percent: Option<Decimal>,
+    /// Inactive products cannot be ordered.
+    pub active: bool,
+    /// When it was created.
+    pub created_at: DateTime,
+}
+
+#[ComplexObject]
+impl Product {
+    /// Cost used when a line gives none; null without `costs:read`.
+    async fn default_unit_cost(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then_some(self.default_unit_cost_value)
+    }
+
+    /// The vendor reorder suggestions order from.
+    async fn preferred_vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vendor>> {
+        match self.preferred_vendor_id {
+            Some(id) => load_one(ctx, VendorId(id)).await,
+            None => Ok(None),
+        }
+    }
+}
+
+impl From<entity::product::Model> for Product {
+    fn from(m: entity::product::Model) -> Self {
+        Product {
+            id: to_gid("Product", m.id),
+            db_id: m.id,
+            sku: m.sku,
+            description: m.description,
+            unit_of_measure: m.unit_of_measure,
+            default_unit_cost_value: m.default_unit_cost.into(),
+            preferred_vendor_id: m.preferred_vendor_id,
+            serialized: m.serialized,
+            over_receipt_allowance_percent: m.over_receipt_allowance_percent.map(Into::into),
+            active: m.active,
+            created_at: DateTime(m.created_at),
+        }
+    }
+}
+
+macro_rules! reference_record {
+    ($(#[$doc:meta])* $name:ident, $module:ident, $type_name:literal) => {
+        $(#[$doc])*
+        #[derive(SimpleObject, Clone, Debug)]
+        pub struct $name {
+            /// Global ID.
+            pub id: ID,
+            #[graphql(skip)]
+            pub db_id: i32,
+            /// Unique number.
+            pub number: String,
+            /// Display name.
+            pub name: String,
+            /// Inactive records cannot be used on new purchase orders.
+            pub active: bool,
+        }
+
+        impl From<entity::$module::Model> for $name {
+            fn from(m: entity::$module::Model) -> Self {
+                $name {
+                    id: to_gid($type_name, m.id),
+                    db_id: m.id,
+                    number: m.number,
+                    name: m.name,
+                    active: m.active,
+                }
+            }
+        }
+    };
+}
+
+reference_record!(
+    /// A field-service job that purchase orders and materials can be linked to.
+    Job, job, "Job"
+);
+reference_record!(
+    /// A project that purchase orders can be linked to.
+    Project, project, "Project"
+);
+reference_record!(
+    /// A technician a purchase order is bought for.
+    Technician, technician, "Technician"
+);
+
+macro_rules! named_record {
+    ($(#[$doc:meta])* $name:ident, $module:ident, $type_name:literal) => {
+        $(#[$doc])*
+        #[derive(SimpleObject, Clone, Debug)]
+        pub struct $name {
+            /// Global ID.
+            pub id: ID,
+            #[graphql(skip)]
+            pub db_id: i32,
+            /// Unique name.
+            pub name: String,
+            /// Inactive records cannot be used on new purchase orders.
+            pub active: bool,
+        }
+
+        impl From<entity::$module::Model> for $name {
+            fn from(m: entity::$module::Model) -> Self {
+                $name {
+                    id: to_gid($type_name, m.id),
+                    db_id: m.id,
+                    name: m.name,
+                    active: m.active,
+                }
+            }
+        }
+    };
+}
+
+named_record!(
+    /// The part of the business whose costs a purchase order is booked against.
+    BusinessUnit, business_unit, "BusinessUnit"
+);
+named_record!(
+    /// A category of purchase order (Stock, Job, Project …).
+    PurchaseOrderType, purchase_order_type, "PurchaseOrderType"
+);

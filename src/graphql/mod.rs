@@ -1,0 +1,84 @@
+//! The GraphQL layer: types, inputs and payloads, loaders. Resolvers check permissions and
+//! call a service; they hold no business rules.
+
+pub mod connection;
+pub mod enums;
+pub mod ids;
+pub mod loaders;
+pub mod master_data;
+pub mod purchasing;
+pub mod scalars;
+pub mod viewer;
+
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder,
+};
+
+use crate::app::AppState;
+use crate::auth::{Actor, Permission};
+use crate::error::ApiError;
+
+/// Every query field, merged from the domain areas.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    viewer::ViewerQuery,
+    master_data::MasterDataQuery,
+    purchasing::PurchasingQuery,
+);
+
+/// The stockgraph schema.
+pub type StockgraphSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+}
+
+/// The schema wired to the application state and its limits.
+pub fn build_schema(state: AppState) -> StockgraphSchema {
+    let limits = state.settings.limits.clone();
+    let mut schema = builder()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_nodes)
+        .limit_directives(limits.max_directives);
+    if !limits.introspection {
+        schema = schema.disable_introspection();
+    }
+    schema.data(state).finish()
+}
+
+/// The SDL published as `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_enum_items(),
+    )
+}
+
+/// The application state of the request.
+pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+/// The caller, if it holds `permission`; UNAUTHENTICATED or FORBIDDEN otherwise.
+pub fn require<'a>(ctx: &Context<'a>, permission: Permission) -> Result<&'a Actor, ApiError> {
+    let actor = ctx.data_opt::<Actor>().ok_or(ApiError::Unauthenticated)?;
+    actor.require(permission)?;
+    Ok(actor)
+}
+
+/// True when the caller may see unit costs, amounts and totals.
+pub fn can_see_costs(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Actor>()
+        .is_some_and(|actor| actor.has(Permission::CostsRead))
+}
+
+/// The configured page-size limit.
+pub fn max_page_size(ctx: &Context<'_>) -> usize {
+    state(ctx).settings.limits.max_page_size
+}
+
+/// True when the client selected `totalCount` on the connection being resolved.
+pub fn wants_total(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}

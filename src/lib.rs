@@ -1,0 +1,20 @@
+//! stockgraph: one GraphQL graph over vendors, products, inventory locations, purchase orders,
+//! receipts, stock and vendor bills.
+//!
+//! Layers, one direction: [`app`] (axum) → [`graphql`] → [`services`] → `entity`; pure rules
+//! live in [`domain`]. Tests build the app through [`app::router`].
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod graphiql;
+pub mod graphql;
+pub mod secrets;
+pub mod services;
+
+pub use app::{router, AppState, Settings};
+pub use graphql::build_schema;

@@ -1,0 +1,258 @@
+//! The `stockgraph` command: serve | migrate | seed | token | export-schema.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use stockgraph::auth::{parse_permission_list, parse_ttl, TokenKeys};
+use stockgraph::config::{AuthConfig, DatabaseConfig, ServeConfig};
+use stockgraph::{db, graphql, secrets, AppState, Settings};
+
+/// stockgraph: a GraphQL purchasing-and-inventory API.
+#[derive(Parser)]
+#[command(name = "stockgraph", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and run the GraphQL service.
+    Serve(Box<ServeConfig>),
+    /// Apply (default), roll back or list schema migrations.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Fill an empty database with the demo data set.
+    Seed {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        /// The small realistic demo data set (the only one there is).
+        #[arg(long, required = true)]
+        demo: bool,
+    },
+    /// Print a signed bearer token.
+    Token {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        auth: AuthConfig,
+        /// Subject: who the token speaks for.
+        #[arg(long)]
+        sub: String,
+        /// Comma-separated permissions, e.g. `purchase_orders:read,costs:read` or `admin`.
+        #[arg(long)]
+        permissions: String,
+        /// Lifetime, e.g. `30m`, `8h`, `7d`.
+        #[arg(long, default_value = "8h")]
+        ttl: String,
+    },
+    /// Write the GraphQL schema (SDL).
+    ExportSchema {
+        /// Where to write it.
+        #[arg(long, default_value = "schema.graphql")]
+        output: PathBuf,
+        /// Do not write: fail if the file differs from the code.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back migrations (all unless --steps).
+    Down {
+        /// How many to roll back.
+        #[arg(long)]
+        steps: Option<u32>,
+    },
+    /// List migrations and whether they are applied.
+    Status,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve(config) => serve(*config).await,
+        Command::Migrate { database, action } => {
+            let conn = db::connect(&database.database_url, 1)
+                .await
+                .map_err(|e| e.to_string())?;
+            match action.unwrap_or(MigrateAction::Up) {
+                MigrateAction::Up => db::migrate_up(&conn).await.map_err(|e| e.to_string())?,
+                MigrateAction::Down { steps } => db::migrate_down(&conn, steps)
+                    .await
+                    .map_err(|e| e.to_string())?,
+                MigrateAction::Status => {
+                    for (name, applied) in db::migration_status(&conn)
+                        .await
+                        .map_err(|e| e.to_string())?
+                    {
+                        println!("{} {name}", if applied { "applied" } else { "pending" });
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Seed { database, demo: _ } => {
+            let conn = db::connect(&database.database_url, 1)
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate_up(&conn).await.map_err(|e| e.to_string())?;
+            let settings = Settings::default();
+            match stockgraph::services::demo::seed_if_empty(&conn, &settings.business)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                true => println!("demo data loaded"),
+                false => println!("the database already holds data; nothing loaded"),
+            }
+            Ok(())
+        }
+        Command::Token {
+            database,
+            auth,
+            sub,
+            permissions,
+            ttl,
+        } => {
+            let permissions = parse_permission_list(&permissions)?;
+            let ttl = parse_ttl(&ttl)?;
+            let secret = secrets::load_or_create(&database, &auth).map_err(|e| e.to_string())?;
+            let token = TokenKeys::from_secret(&secret)
+                .mint(&sub, &permissions, ttl)
+                .map_err(|e| e.message())?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::ExportSchema { output, check } => {
+            let sdl = graphql::sdl();
+            if check {
+                let current = std::fs::read_to_string(&output).unwrap_or_default();
+                if current != sdl {
+                    return Err(format!(
+                        "{} differs from the code: run `stockgraph export-schema`",
+                        output.display()
+                    ));
+                }
+                println!("{} matches the code", output.display());
+            } else {
+                std::fs::write(&output, sdl)
+                    .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+                println!("wrote {}", output.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> Result<(), String> {
+    let secret =
+        secrets::load_or_create(&config.database, &config.auth).map_err(|e| e.to_string())?;
+    let conn = db::connect(&config.database.database_url, config.database.pool_size)
+        .await
+        .map_err(|e| e.to_string())?;
+    db::migrate_up(&conn).await.map_err(|e| e.to_string())?;
+    let keys = TokenKeys::from_secret(&secret);
+    let demo_token = match config.demo {
+        true => Some(
+            keys.mint(
+                "demo",
+                &[stockgraph::auth::Permission::Admin],
+                std::time::Duration::from_secs(7 * 86_400),
+            )
+            .map_err(|e| e.message())?,
+        ),
+        false => None,
+    };
+    let settings = Settings {
+        limits: config.limits.clone(),
+        business: config.business.clone(),
+        demo_token: demo_token.clone(),
+    };
+    if config.demo {
+        let loaded = stockgraph::services::demo::seed_if_empty(&conn, &settings.business)
+            .await
+            .map_err(|e| e.to_string())?;
+        if loaded {
+            tracing::info!("demo data loaded into the empty database");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind((config.bind, config.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.bind, config.port))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = AppState {
+        db: conn,
+        settings: Arc::new(settings),
+        keys: keys.clone(),
+        events: stockgraph::events::EventBus::default(),
+    };
+    println!("stockgraph is serving GraphiQL at http://{address}/graphql");
+    if let Some(token) = &demo_token {
+        println!(
+            "GraphiQL starts with this demo admin token in its Headers; for other clients send"
+        );
+        println!("Authorization: Bearer {token}");
+    }
+    axum::serve(listener, stockgraph::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,254 @@
+//! The demo data set behind `serve --demo` and `seed --demo`: a few vendors, locations, ~50
+//! products and purchase orders in every status, created through the same use cases clients
+//! call, so the demo obeys every rule (stock, on-order, bills, ledger).
+
+use rust_decimal::Decimal;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+
+use crate::auth::Actor;
+use crate::config::BusinessConfig;
+use crate::error::ServiceError;
+use crate::events::EventBus;
+use crate::services::master_data::{
+    self, AddressInput, ContactInput, NewLocation, NewProduct, NewVendor, ReferenceKind,
+};
+use crate::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
+
+fn dec(units: i64, scale: u32) -> Decimal {
+    Decimal::new(units, scale)
+}
+
+fn address(street: &str, city: &str, region: &str, postal_code: &str) -> AddressInput {
+    AddressInput {
+        street: street.to_owned(),
+        city: city.to_owned(),
+        region: Some(region.to_owned()),
+        postal_code: postal_code.to_owned(),
+        country: "US".to_owned(),
+    }
+}
+
+const PRODUCT_FAMILIES: &[(&str, &str, &str, i64)] = &[
+    ("BOLT-M8", "Hex bolt M8 x {n} mm, zinc plated", "each", 35),
+    (
+        "PIPE-CU",
+        "Copper pipe 1/2 in, type L, {n} ft length",
+        "ft",
+        412,
+    ),
+    ("FILTER-HVAC", "Pleated HVAC filter MERV {n}", "each", 1150),
+    ("WIRE-THHN", "THHN wire {n} AWG, black", "m", 89),
+    ("BREAKER", "Circuit breaker single pole {n} A", "each", 1299),
+];
+
+/// Loads the demo data set unless the database already holds vendors. Returns whether it did.
+pub async fn seed_if_empty(
+    db: &DatabaseConnection,
+    business: &BusinessConfig,
+) -> Result<bool, ServiceError> {
+    if entity::vendor::Entity::find().count(db).await? > 0 {
+        return Ok(false);
+    }
+    let actor = Actor::system();
+    let events = EventBus::default();
+    let uc = UseCase {
+        db,
+        actor: &actor,
+        business,
+        events: &events,
+        can_set_costs: true,
+    };
+
+    let vendors = [
+        (
+            "ACME",
+            "Acme Industrial Supply",
+            address("100 Foundry Rd", "Dayton", "OH", "45402"),
+            "0.0725",
+            30,
+        ),
+        (
+            "NORTHWIND",
+            "Northwind Plumbing Wholesale",
+            address("8 Harbor St", "Portland", "ME", "04101"),
+            "0.055",
+            45,
+        ),
+        (
+            "VOLTA",
+            "Volta Electric Distributors",
+            address("2200 Grid Ave", "Austin", "TX", "78701"),
+            "0.0825",
+            15,
+        ),
+        (
+            "CLEARAIR",
+            "ClearAir HVAC Parts",
+            address("51 Breeze Ln", "Denver", "CO", "80202"),
+            "0.029",
+            30,
+        ),
+    ];
+    let mut vendor_ids = Vec::new();
+    for (code, name, addr, tax, terms) in vendors {
+        let vendor = master_data::create_vendor(
+            db,
+            business,
+            NewVendor {
+                name: name.to_owned(),
+                code: code.to_owned(),
+                address: addr,
+                contact: Some(ContactInput {
+                    name: Some(format!(
+                        "{} orders desk",
+                        name.split(' ').next().unwrap_or(name)
+                    )),
+                    email: Some(format!("orders@{}.example.com", code.to_lowercase())),
+                    phone: Some("+1 555 0100".to_owned()),
+                }),
+                default_tax_rate: Some(tax.parse().unwrap_or_default()),
+                payment_terms_days: Some(terms),
+                ..Default::default()
+            },
+        )
+        .await?;
+        vendor_ids.push(vendor.id);
+    }
+
+    let mut location_ids = Vec::new();
+    for (code, name, addr) in [
+        (
+            "WH-MAIN",
+            "Main warehouse",
+            Some(address("1 Depot Way", "Columbus", "OH", "43004")),
+        ),
+        (
+            "WH-EAST",
+            "East warehouse",
+            Some(address("77 Dock St", "Pittsburgh", "PA", "15201")),
+        ),
+        ("TRUCK-07", "Service truck 7", None),
+    ] {
+        let location = master_data::create_location(
+            db,
+            NewLocation {
+                code: code.to_owned(),
+                name: name.to_owned(),
+                address: addr,
+            },
+        )
+        .await?;
+        location_ids.push(location.id);
+    }
+
+    let mut references = Vec::new();
+    for (kind, number, name) in [
+        (ReferenceKind::BusinessUnit, None, "Residential service"),
+        (ReferenceKind::BusinessUnit, None, "Commercial installs"),
+        (ReferenceKind::PurchaseOrderType, None, "Stock"),
+        (ReferenceKind::PurchaseOrderType, None, "Job"),
+        (
+            ReferenceKind::Job,
+            Some("J-1001"),
+            "Boiler replacement, 12 Elm St",
+        ),
+        (
+            ReferenceKind::Project,
+            Some("P-2026-04"),
+            "Office fit-out, Tower B",
+        ),
+        (ReferenceKind::Technician, Some("T-07"), "Dana Reyes"),
+    ] {
+        references.push(
+            master_data::create_reference(db, kind, number, name)
+                .await?
+                .id,
+        );
+    }
+    let (residential, commercial, stock_type, job_type, job, project, technician) = (
+        references[0],
+        references[1],
+        references[2],
+        references[3],
+        references[4],
+        references[5],
+        references[6],
+    );
+
+    // Ten sizes of five families: 50 products, each preferring the vendor of its family.
+    let mut product_ids = Vec::new();
+    for (family_index, (prefix, description, unit, cost_cents)) in
+        PRODUCT_FAMILIES.iter().enumerate()
+    {
+        for size in 1..=10i64 {
+            let n = match *prefix {
+                "BOLT-M8" => size * 10,
+                "PIPE-CU" => size * 2,
+                "FILTER-HVAC" => 4 + size,
+                "WIRE-THHN" => 20 - size,
+                _ => 10 + size * 5,
+            };
+            let product = master_data::create_product(
+                db,
+                NewProduct {
+                    sku: format!("{prefix}-{n}"),
+                    description: description.replace("{n}", &n.to_string()),
+                    unit_of_measure: Some((*unit).to_owned()),
+                    default_unit_cost: Some(dec(cost_cents + size * 7, 2)),
+                    preferred_vendor_id: Some(vendor_ids[family_index % vendor_ids.len()]),
+                    serialized: Some(*prefix == "BREAKER" && size > 8),
+                    over_receipt_allowance_percent: (*prefix == "PIPE-CU").then(|| dec(5, 0)),
+                },
+            )
+            .await?;
+            product_ids.push(product.id);
+        }
+    }
+
+    // Purchase orders: one per vendor and status the lifecycle can reach from here.
+    let order =
+        |vendor: usize, first_product: usize, ship_to: usize, lines: usize| NewPurchaseOrder {
+            vendor_id: vendor_ids[vendor],
+            ship_to_id: location_ids[ship_to],
+            type_id: if vendor.is_multiple_of(2) {
+                stock_type
+            } else {
+                job_type
+            },
+            business_unit_id: if ship_to == 0 {
+                residential
+            } else {
+                commercial
+            },
+            job_id: (vendor % 2 == 1).then_some(job),
+            project_id: (vendor == 2).then_some(project),
+            technician_id: (ship_to == 2).then_some(technician),
+            shipping: Some(dec(2500 + vendor as i64 * 500, 2)),
+            memo: Some("Demo order".to_owned()),
+            lines: (0..lines)
+                .map(|i| NewLine {
+                    product_id: Some(product_ids[(first_product + i * 3) % product_ids.len()]),
+                    location_id: location_ids[ship_to],
+                    quantity: dec(5 + (i as i64) * 5, 0),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+    // PENDING
+    purchasing::create(uc, order(0, 0, 0, 3)).await?;
+    purchasing::create(uc, order(3, 30, 1, 2)).await?;
+    // SUBMITTED
+    for (vendor, first, ship_to) in [(1, 10, 0), (2, 20, 1), (0, 5, 2)] {
+        let po = purchasing::create(uc, order(vendor, first, ship_to, 4)).await?;
+        purchasing::submit(uc, po.id, None).await?;
+    }
+    // CANCELED
+    let po = purchasing::create(uc, order(2, 40, 0, 2)).await?;
+    purchasing::cancel(uc, po.id, None).await?;
+    // SUBMITTED and exported to accounting
+    let po = purchasing::create(uc, order(3, 33, 0, 2)).await?;
+    let po = purchasing::submit(uc, po.id, None).await?;
+    purchasing::mark_exported(uc, po.id, None).await?;
+    Ok(true)
+}

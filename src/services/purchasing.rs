@@ -1,0 +1,1060 @@
+//! The purchase-order lifecycle: create, edit header and lines, submit, cancel, mark exported.
+//! Every use case locks the purchase order, checks the domain rules, writes, bumps the
+//! version and records a status event when the status changes, in one transaction.
+
+use chrono::{Datelike, NaiveDate};
+use entity::enums::{JobMaterialStatus, PurchaseOrderStatus as Status};
+use entity::{purchase_order, purchase_order_line, Fixed4, Rate8};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Statement,
+};
+
+use crate::auth::Actor;
+use crate::config::BusinessConfig;
+use crate::db::begin_write;
+use crate::domain::purchasing::{self as rules, open_quantity, Action};
+use crate::domain::validate;
+use crate::error::{ServiceError, UserErrorCode};
+use crate::events::{EventBus, EventKind, Outbox};
+use crate::services::inventory::change_on_order;
+use crate::services::master_data::not_found;
+use crate::services::{check, fixed, for_update, invalid, now, rate, violation};
+
+/// What every use case needs to know about its caller and surroundings.
+#[derive(Clone, Copy)]
+pub struct UseCase<'a> {
+    pub db: &'a DatabaseConnection,
+    pub actor: &'a Actor,
+    pub business: &'a BusinessConfig,
+    pub events: &'a EventBus,
+    /// Without `costs:read` unit costs sent are ignored and the product default is used.
+    pub can_set_costs: bool,
+}
+
+/// A line as entered on create or add.
+#[derive(Clone, Debug, Default)]
+pub struct NewLine {
+    pub product_id: Option<i32>,
+    pub job_material_id: Option<i32>,
+    pub location_id: i32,
+    pub quantity: Decimal,
+    pub unit_cost: Option<Decimal>,
+    pub estimated_arrival: Option<NaiveDate>,
+    pub memo: Option<String>,
+    pub job_id: Option<i32>,
+    pub project_id: Option<i32>,
+}
+
+/// A new purchase order.
+#[derive(Clone, Debug, Default)]
+pub struct NewPurchaseOrder {
+    pub number: Option<String>,
+    pub vendor_id: i32,
+    pub ship_to_id: i32,
+    pub type_id: i32,
+    pub business_unit_id: i32,
+    pub job_id: Option<i32>,
+    pub project_id: Option<i32>,
+    pub technician_id: Option<i32>,
+    pub expected_date: Option<NaiveDate>,
+    pub tax_rate: Option<Decimal>,
+    pub shipping: Option<Decimal>,
+    pub memo: Option<String>,
+    pub exchange_rate: Option<Decimal>,
+    pub lines: Vec<NewLine>,
+}
+
+/// Header changes; `None` leaves a field as it is, `Some(None)` clears a nullable one.
+#[derive(Clone, Debug, Default)]
+pub struct HeaderChanges {
+    pub expected_version: Option<i32>,
+    pub expected_date: Option<Option<NaiveDate>>,
+    pub memo: Option<Option<String>>,
+    pub job_id: Option<Option<i32>>,
+    pub project_id: Option<Option<i32>>,
+    pub technician_id: Option<Option<i32>>,
+    pub tax_rate: Option<Decimal>,
+    pub shipping: Option<Decimal>,
+    pub exchange_rate: Option<Decimal>,
+}
+
+/// Line changes; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct LineChanges {
+    pub expected_version: Option<i32>,
+    pub product_id: Option<i32>,
+    pub location_id: Option<i32>,
+    pub quantity: Option<Decimal>,
+    pub unit_cost: Option<Decimal>,
+    pub estimated_arrival: Option<Option<NaiveDate>>,
+    pub memo: Option<Option<String>>,
+}
+
+/// The opposite quantity.
+pub(crate) fn negate(quantity: Fixed4) -> Fixed4 {
+    Fixed4(-quantity.0)
+}
+
+fn reject(code: UserErrorCode, field: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::user(code, field, message)
+}
+
+/// Loads and locks a purchase order for the rest of the transaction.
+pub(crate) async fn lock_purchase_order(
+    txn: &DatabaseTransaction,
+    id: i32,
+    field: &str,
+) -> Result<purchase_order::Model, ServiceError> {
+    for_update(purchase_order::Entity::find_by_id(id), txn)
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found(field, "purchase order"))
+}
+
+fn check_version(po: &purchase_order::Model, expected: Option<i32>) -> Result<(), ServiceError> {
+    match expected {
+        Some(v) if v != po.version => Err(reject(
+            UserErrorCode::StaleVersion,
+            "input.expectedVersion",
+            format!(
+                "the purchase order is at version {}, not {v}: reload it and try again",
+                po.version
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn lines_of(
+    txn: &DatabaseTransaction,
+    po_id: i32,
+) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
+    Ok(purchase_order_line::Entity::find()
+        .filter(purchase_order_line::Column::PurchaseOrderId.eq(po_id))
+        .order_by_asc(purchase_order_line::Column::LineNumber)
+        .all(txn)
+        .await?)
+}
+
+fn anything_received(lines: &[purchase_order_line::Model]) -> bool {
+    lines.iter().any(|l| !l.quantity_received.is_zero())
+}
+
+fn rule(
+    action: Action,
+    po: &purchase_order::Model,
+    lines: &[purchase_order_line::Model],
+) -> Result<(), ServiceError> {
+    rules::check(
+        action,
+        po.status,
+        po.exported_at.is_some(),
+        anything_received(lines),
+    )
+    .map_err(|v| violation(v, "input"))
+}
+
+/// Bumps the version and stamps who changed the order; the `version = current` condition makes a
+/// concurrent writer that slipped past the lock fail instead of overwriting.
+pub(crate) async fn touch(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    actor: &Actor,
+    status: Option<Status>,
+) -> Result<(), ServiceError> {
+    let mut update = purchase_order::Entity::update_many()
+        .col_expr(
+            purchase_order::Column::Version,
+            Expr::col(purchase_order::Column::Version).add(1),
+        )
+        .col_expr(
+            purchase_order::Column::UpdatedBy,
+            Expr::value(actor.subject.clone()),
+        )
+        .col_expr(purchase_order::Column::UpdatedAt, Expr::value(now()));
+    if let Some(status) = status {
+        update = update.col_expr(purchase_order::Column::Status, Expr::value(status));
+    }
+    let result = update
+        .filter(purchase_order::Column::Id.eq(po.id))
+        .filter(purchase_order::Column::Version.eq(po.version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(reject(
+            UserErrorCode::StaleVersion,
+            "input",
+            "the purchase order changed meanwhile: reload it and try again",
+        ));
+    }
+    Ok(())
+}
+
+/// Records that a purchase order entered `status` (from `previous`, none when just created).
+pub(crate) async fn record_status_event(
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    po: &purchase_order::Model,
+    previous: Option<Status>,
+    status: Status,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
+    let payload = serde_json::json!({
+        "previousStatus": previous.map(rules::status_name),
+        "status": rules::status_name(status),
+        "vendorId": po.vendor_id,
+    });
+    outbox
+        .record(
+            txn,
+            EventKind::PurchaseOrderStatusChanged,
+            "PurchaseOrder",
+            po.id,
+            payload,
+            &actor.subject,
+        )
+        .await
+}
+
+async fn reload(db: &impl ConnectionTrait, id: i32) -> Result<purchase_order::Model, ServiceError> {
+    purchase_order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::Internal(format!("purchase order {id} vanished")))
+}
+
+/// The next value of a named counter, safe under concurrent transactions (the upsert locks the row).
+pub(crate) async fn next_counter(
+    txn: &DatabaseTransaction,
+    name: &str,
+) -> Result<i64, ServiceError> {
+    let backend = txn.get_database_backend();
+    let sql = "INSERT INTO document_counters (name, value) VALUES ($1, 1) \
+               ON CONFLICT (name) DO UPDATE SET value = document_counters.value + 1 RETURNING value";
+    let sql = if backend == sea_orm::DbBackend::Sqlite {
+        sql.replace("$1", "?")
+    } else {
+        sql.to_owned()
+    };
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
+        .await?
+        .ok_or_else(|| ServiceError::Internal("counter upsert returned nothing".into()))?;
+    Ok(row
+        .try_get_by_index::<i64>(0)
+        .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))?)
+}
+
+async fn number_taken(txn: &DatabaseTransaction, number: &str) -> Result<bool, ServiceError> {
+    Ok(purchase_order::Entity::find()
+        .filter(purchase_order::Column::Number.eq(number))
+        .one(txn)
+        .await?
+        .is_some())
+}
+
+macro_rules! require_active {
+    ($txn:expr, $module:ident, $id:expr, $field:expr, $what:expr, $code:expr) => {{
+        let row = entity::$module::Entity::find_by_id($id)
+            .one($txn)
+            .await?
+            .ok_or_else(|| not_found($field, $what))?;
+        if !row.active {
+            return Err(reject($code, $field, format!("the {} is inactive", $what)));
+        }
+        row
+    }};
+}
+
+macro_rules! require_exists {
+    ($txn:expr, $module:ident, $id:expr, $field:expr, $what:expr) => {
+        if let Some(id) = $id {
+            entity::$module::Entity::find_by_id(id)
+                .one($txn)
+                .await?
+                .ok_or_else(|| not_found($field, $what))?;
+        }
+    };
+}
+
+fn check_exchange_rate(
+    currency: &str,
+    business: &BusinessConfig,
+    given: Option<Decimal>,
+) -> Result<Rate8, ServiceError> {
+    let field = "input.exchangeRate";
+    let value = match given {
+        None if currency == business.base_currency => Decimal::ONE,
+        None => {
+            return Err(invalid(
+                field,
+                format!(
+                    "the vendor bills in {currency}: give the exchange rate to {}",
+                    business.base_currency
+                ),
+            ))
+        }
+        Some(r) if currency == business.base_currency && r != Decimal::ONE => {
+            return Err(invalid(
+                field,
+                "the vendor bills in the base currency: the exchange rate is 1",
+            ))
+        }
+        Some(r) if r <= Decimal::ZERO => {
+            return Err(invalid(
+                field,
+                "the exchange rate must be greater than zero",
+            ))
+        }
+        Some(r) => r,
+    };
+    rate(value, field)
+}
+
+fn check_shipping(value: Decimal) -> Result<Fixed4, ServiceError> {
+    let value = check(validate::non_negative(value, "shipping"), "input.shipping")?;
+    fixed(value, "input.shipping")
+}
+
+fn check_po_tax(value: Decimal) -> Result<Rate8, ServiceError> {
+    let value = check(validate::tax_rate(value), "input.taxRate")?;
+    rate(value, "input.taxRate")
+}
+
+/// Inserts a line after checking its product, material, location, quantity and cost.
+async fn insert_line(
+    uc: UseCase<'_>,
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    line_number: i32,
+    line: &NewLine,
+    field: &str,
+) -> Result<purchase_order_line::Model, ServiceError> {
+    let f = |name: &str| format!("{field}.{name}");
+    let quantity = check(
+        validate::positive(line.quantity, "quantity"),
+        &f("quantity"),
+    )?;
+    let quantity = fixed(quantity, &f("quantity"))?;
+    let memo = check(
+        validate::optional_text(line.memo.as_deref(), "memo", 2000),
+        &f("memo"),
+    )?;
+    // A job material decides the product; a product given too must match it.
+    let material = match line.job_material_id {
+        Some(id) => {
+            let material = entity::job_material::Entity::find_by_id(id)
+                .one(txn)
+                .await?
+                .ok_or_else(|| not_found(&f("jobMaterialId"), "job material"))?;
+            if material.status != JobMaterialStatus::NeedToOrder
+                || material.purchase_order_line_id.is_some()
+            {
+                return Err(reject(
+                    UserErrorCode::JobMaterialUnavailable,
+                    &f("jobMaterialId"),
+                    "the job material is already ordered or on another purchase order",
+                ));
+            }
+            if line.product_id.is_some_and(|p| p != material.product_id) {
+                return Err(reject(
+                    UserErrorCode::JobMaterialUnavailable,
+                    &f("productId"),
+                    "the product differs from the job material's product",
+                ));
+            }
+            if quantity > material.quantity {
+                return Err(reject(
+                    UserErrorCode::JobMaterialUnavailable,
+                    &f("quantity"),
+                    format!(
+                        "the job material needs only {}",
+                        material.quantity.to_decimal()
+                    ),
+                ));
+            }
+            Some(material)
+        }
+        None => None,
+    };
+    let product_id = match (&material, line.product_id) {
+        (Some(m), _) => m.product_id,
+        (None, Some(p)) => p,
+        (None, None) => {
+            return Err(invalid(
+                &f("productId"),
+                "give a productId or a jobMaterialId",
+            ))
+        }
+    };
+    let product = require_active!(
+        txn,
+        product,
+        product_id,
+        &f("productId"),
+        "product",
+        UserErrorCode::ProductInactive
+    );
+    require_active!(
+        txn,
+        inventory_location,
+        line.location_id,
+        &f("locationId"),
+        "inventory location",
+        UserErrorCode::LocationInactive
+    );
+    require_exists!(txn, job, line.job_id, &f("jobId"), "job");
+    require_exists!(txn, project, line.project_id, &f("projectId"), "project");
+    let unit_cost = match line.unit_cost.filter(|_| uc.can_set_costs) {
+        Some(cost) => {
+            let cost = check(validate::non_negative(cost, "unit cost"), &f("unitCost"))?;
+            fixed(cost, &f("unitCost"))?
+        }
+        None => product.default_unit_cost,
+    };
+    let at = now();
+    let saved = purchase_order_line::ActiveModel {
+        purchase_order_id: Set(po.id),
+        line_number: Set(line_number),
+        product_id: Set(product_id),
+        location_id: Set(line.location_id),
+        quantity: Set(quantity),
+        quantity_received: Set(Fixed4::ZERO),
+        unit_cost: Set(unit_cost),
+        estimated_arrival: Set(line.estimated_arrival),
+        memo: Set(memo),
+        job_id: Set(line.job_id.or(material.as_ref().map(|m| m.job_id))),
+        project_id: Set(line.project_id),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    if let Some(material) = material {
+        // Claim the material atomically: only if nobody else has meanwhile.
+        let claimed = entity::job_material::Entity::update_many()
+            .col_expr(
+                entity::job_material::Column::PurchaseOrderLineId,
+                Expr::value(saved.id),
+            )
+            .col_expr(entity::job_material::Column::UpdatedAt, Expr::value(at))
+            .filter(entity::job_material::Column::Id.eq(material.id))
+            .filter(entity::job_material::Column::PurchaseOrderLineId.is_null())
+            .filter(entity::job_material::Column::Status.eq(JobMaterialStatus::NeedToOrder))
+            .exec(txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Err(reject(
+                UserErrorCode::JobMaterialUnavailable,
+                &f("jobMaterialId"),
+                "the job material was just put on another purchase order",
+            ));
+        }
+    }
+    Ok(saved)
+}
+
+/// Creates a purchase order in PENDING with at least one line.
+pub async fn create(
+    uc: UseCase<'_>,
+    input: NewPurchaseOrder,
+) -> Result<purchase_order::Model, ServiceError> {
+    if input.lines.is_empty() {
+        return Err(invalid(
+            "input.lines",
+            "a purchase order needs at least one line",
+        ));
+    }
+    if input.lines.len() > 500 {
+        return Err(invalid(
+            "input.lines",
+            "a purchase order holds at most 500 lines",
+        ));
+    }
+    let number = input
+        .number
+        .as_deref()
+        .map(|n| check(validate::key(n, "number", 40), "input.number"))
+        .transpose()?;
+    let memo = check(
+        validate::optional_text(input.memo.as_deref(), "memo", 2000),
+        "input.memo",
+    )?;
+    let shipping = check_shipping(input.shipping.unwrap_or_default())?;
+    let tax_override = input.tax_rate.map(check_po_tax).transpose()?;
+
+    let txn = begin_write(uc.db).await?;
+    let vendor = require_active!(
+        &txn,
+        vendor,
+        input.vendor_id,
+        "input.vendorId",
+        "vendor",
+        UserErrorCode::VendorInactive
+    );
+    require_active!(
+        &txn,
+        inventory_location,
+        input.ship_to_id,
+        "input.shipToId",
+        "inventory location",
+        UserErrorCode::LocationInactive
+    );
+    require_active!(
+        &txn,
+        purchase_order_type,
+        input.type_id,
+        "input.typeId",
+        "purchase order type",
+        UserErrorCode::ReferenceInactive
+    );
+    require_active!(
+        &txn,
+        business_unit,
+        input.business_unit_id,
+        "input.businessUnitId",
+        "business unit",
+        UserErrorCode::ReferenceInactive
+    );
+    require_exists!(&txn, job, input.job_id, "input.jobId", "job");
+    require_exists!(
+        &txn,
+        project,
+        input.project_id,
+        "input.projectId",
+        "project"
+    );
+    require_exists!(
+        &txn,
+        technician,
+        input.technician_id,
+        "input.technicianId",
+        "technician"
+    );
+    let exchange_rate = check_exchange_rate(&vendor.currency, uc.business, input.exchange_rate)?;
+
+    let at = now();
+    let number = match number {
+        Some(number) => {
+            if number_taken(&txn, &number).await? {
+                return Err(reject(
+                    UserErrorCode::DuplicatePoNumber,
+                    "input.number",
+                    format!("purchase order {number} already exists"),
+                ));
+            }
+            number
+        }
+        None => loop {
+            // Numbers given by hand may already hold a generated one: skip past them.
+            let candidate = rules::generated_number(
+                at.year(),
+                next_counter(&txn, &format!("PO-{}", at.year())).await?,
+            );
+            if !number_taken(&txn, &candidate).await? {
+                break candidate;
+            }
+        },
+    };
+    let line_count = i32::try_from(input.lines.len()).unwrap_or(i32::MAX);
+    let po = purchase_order::ActiveModel {
+        number: Set(number),
+        status: Set(Status::Pending),
+        version: Set(1),
+        vendor_id: Set(vendor.id),
+        ship_to_id: Set(input.ship_to_id),
+        type_id: Set(input.type_id),
+        business_unit_id: Set(input.business_unit_id),
+        job_id: Set(input.job_id),
+        project_id: Set(input.project_id),
+        technician_id: Set(input.technician_id),
+        backorder_of_id: Set(None),
+        backorder_root_id: Set(None),
+        order_date: Set(at),
+        expected_date: Set(input.expected_date),
+        submitted_at: Set(None),
+        exported_at: Set(None),
+        closed_at: Set(None),
+        canceled_at: Set(None),
+        memo: Set(memo),
+        tax_rate: Set(tax_override.unwrap_or(vendor.default_tax_rate)),
+        shipping: Set(shipping),
+        currency: Set(vendor.currency.clone()),
+        exchange_rate: Set(exchange_rate),
+        next_line_number: Set(line_count + 1),
+        created_by: Set(uc.actor.subject.clone()),
+        updated_by: Set(uc.actor.subject.clone()),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        super::unique_violation(
+            e,
+            UserErrorCode::DuplicatePoNumber,
+            "input.number",
+            "a purchase order with this number already exists",
+        )
+    })?;
+    for (i, line) in input.lines.iter().enumerate() {
+        insert_line(
+            uc,
+            &txn,
+            &po,
+            i as i32 + 1,
+            line,
+            &format!("input.lines.{i}"),
+        )
+        .await?;
+    }
+    let mut outbox = Outbox::default();
+    record_status_event(&txn, &mut outbox, &po, None, Status::Pending, uc.actor).await?;
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    Ok(po)
+}
+
+/// Edits header fields while the order is not closed, cancelled or exported.
+pub async fn update_header(
+    uc: UseCase<'_>,
+    id: i32,
+    changes: HeaderChanges,
+) -> Result<purchase_order::Model, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let po = lock_purchase_order(&txn, id, "input.purchaseOrderId").await?;
+    check_version(&po, changes.expected_version)?;
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::EditHeader, &po, &lines)?;
+    let mut model: purchase_order::ActiveModel = po.clone().into();
+    if let Some(date) = changes.expected_date {
+        model.expected_date = Set(date);
+    }
+    if let Some(memo) = &changes.memo {
+        model.memo = Set(check(
+            validate::optional_text(memo.as_deref(), "memo", 2000),
+            "input.memo",
+        )?);
+    }
+    if let Some(job) = changes.job_id {
+        require_exists!(&txn, job, job, "input.jobId", "job");
+        model.job_id = Set(job);
+    }
+    if let Some(project) = changes.project_id {
+        require_exists!(&txn, project, project, "input.projectId", "project");
+        model.project_id = Set(project);
+    }
+    if let Some(technician) = changes.technician_id {
+        require_exists!(
+            &txn,
+            technician,
+            technician,
+            "input.technicianId",
+            "technician"
+        );
+        model.technician_id = Set(technician);
+    }
+    if let Some(tax) = changes.tax_rate {
+        model.tax_rate = Set(check_po_tax(tax)?);
+    }
+    if let Some(shipping) = changes.shipping {
+        model.shipping = Set(check_shipping(shipping)?);
+    }
+    if let Some(exchange_rate) = changes.exchange_rate {
+        if po.status != Status::Pending {
+            return Err(reject(
+                UserErrorCode::PoNotEditable,
+                "input.exchangeRate",
+                "the exchange rate can only change while the purchase order is PENDING",
+            ));
+        }
+        model.exchange_rate = Set(check_exchange_rate(
+            &po.currency,
+            uc.business,
+            Some(exchange_rate),
+        )?);
+    }
+    model.update(&txn).await?;
+    touch(&txn, &po, uc.actor, None).await?;
+    txn.commit().await?;
+    reload(uc.db, id).await
+}
+
+/// Adds a line while the order is PENDING.
+pub async fn add_line(
+    uc: UseCase<'_>,
+    po_id: i32,
+    line: NewLine,
+    expected_version: Option<i32>,
+) -> Result<purchase_order_line::Model, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let po = lock_purchase_order(&txn, po_id, "input.purchaseOrderId").await?;
+    check_version(&po, expected_version)?;
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::AddLine, &po, &lines)?;
+    if lines.len() >= 500 {
+        return Err(invalid("input", "a purchase order holds at most 500 lines"));
+    }
+    let saved = insert_line(uc, &txn, &po, po.next_line_number, &line, "input").await?;
+    purchase_order::Entity::update_many()
+        .col_expr(
+            purchase_order::Column::NextLineNumber,
+            Expr::col(purchase_order::Column::NextLineNumber).add(1),
+        )
+        .filter(purchase_order::Column::Id.eq(po.id))
+        .exec(&txn)
+        .await?;
+    touch(&txn, &po, uc.actor, None).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Updates a line while the order is PENDING, SUBMITTED or PARTIALLY_RECEIVED, keeping on-order
+/// quantities and the derived status right.
+pub async fn update_line(
+    uc: UseCase<'_>,
+    line_id: i32,
+    changes: LineChanges,
+) -> Result<purchase_order_line::Model, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let line = purchase_order_line::Entity::find_by_id(line_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| not_found("input.lineId", "purchase order line"))?;
+    let po = lock_purchase_order(&txn, line.purchase_order_id, "input.lineId").await?;
+    check_version(&po, changes.expected_version)?;
+    let lines = lines_of(&txn, po.id).await?;
+    // Re-read under the lock: the line may have changed before the lock was taken.
+    let line = lines
+        .iter()
+        .find(|l| l.id == line_id)
+        .cloned()
+        .ok_or_else(|| not_found("input.lineId", "purchase order line"))?;
+    if let Some(new_quantity) = changes.quantity {
+        // Raising a fully received order's quantity has its own code: check it before the status rule.
+        rules::check_line_quantity(
+            po.status,
+            line.quantity.to_decimal(),
+            new_quantity,
+            line.quantity_received.to_decimal(),
+        )
+        .map_err(|v| violation(v, "input.quantity"))?;
+    }
+    rule(Action::UpdateLine, &po, &lines)?;
+    let has_receipts = !line.quantity_received.is_zero();
+    let material = entity::job_material::Entity::find()
+        .filter(entity::job_material::Column::PurchaseOrderLineId.eq(line.id))
+        .one(&txn)
+        .await?;
+    let mut model: purchase_order_line::ActiveModel = line.clone().into();
+    let mut product_id = line.product_id;
+    let mut location_id = line.location_id;
+    if let Some(new_product) = changes.product_id.filter(|p| *p != line.product_id) {
+        if has_receipts {
+            return Err(reject(
+                UserErrorCode::LineHasReceipts,
+                "input.productId",
+                "the product of a line with receipts cannot change",
+            ));
+        }
+        if material.is_some() {
+            return Err(reject(
+                UserErrorCode::JobMaterialUnavailable,
+                "input.productId",
+                "the line fills a job material; its product is the material's",
+            ));
+        }
+        require_active!(
+            &txn,
+            product,
+            new_product,
+            "input.productId",
+            "product",
+            UserErrorCode::ProductInactive
+        );
+        product_id = new_product;
+        model.product_id = Set(new_product);
+    }
+    if let Some(new_location) = changes.location_id.filter(|l| *l != line.location_id) {
+        if has_receipts {
+            return Err(reject(
+                UserErrorCode::LineHasReceipts,
+                "input.locationId",
+                "the location of a line with receipts cannot change",
+            ));
+        }
+        require_active!(
+            &txn,
+            inventory_location,
+            new_location,
+            "input.locationId",
+            "inventory location",
+            UserErrorCode::LocationInactive
+        );
+        location_id = new_location;
+        model.location_id = Set(new_location);
+    }
+    let mut quantity = line.quantity;
+    if let Some(new_quantity) = changes.quantity {
+        quantity = fixed(new_quantity, "input.quantity")?;
+        if let Some(material) = &material {
+            if quantity > material.quantity {
+                return Err(reject(
+                    UserErrorCode::JobMaterialUnavailable,
+                    "input.quantity",
+                    format!(
+                        "the job material needs only {}",
+                        material.quantity.to_decimal()
+                    ),
+                ));
+            }
+        }
+        model.quantity = Set(quantity);
+    }
+    if let Some(cost) = changes.unit_cost.filter(|_| uc.can_set_costs) {
+        let cost = check(validate::non_negative(cost, "unit cost"), "input.unitCost")?;
+        model.unit_cost = Set(fixed(cost, "input.unitCost")?);
+    }
+    if let Some(arrival) = changes.estimated_arrival {
+        model.estimated_arrival = Set(arrival);
+    }
+    if let Some(memo) = &changes.memo {
+        model.memo = Set(check(
+            validate::optional_text(memo.as_deref(), "memo", 2000),
+            "input.memo",
+        )?);
+    }
+    model.updated_at = Set(now());
+    let saved = model.update(&txn).await?;
+    if rules::counts_on_order(po.status) {
+        // Move the open quantity: off the old (product, location), onto the new one.
+        let received = line.quantity_received;
+        change_on_order(
+            &txn,
+            line.product_id,
+            line.location_id,
+            negate(open_quantity(line.quantity, received)),
+        )
+        .await?;
+        change_on_order(
+            &txn,
+            product_id,
+            location_id,
+            open_quantity(quantity, received),
+        )
+        .await?;
+    }
+    let mut outbox = Outbox::default();
+    if po.status != Status::Pending {
+        let all: Vec<_> = lines
+            .iter()
+            .map(|l| if l.id == saved.id { &saved } else { l })
+            .map(|l| (l.quantity.to_decimal(), l.quantity_received.to_decimal()))
+            .collect();
+        let derived = rules::derive_receiving_status(&all);
+        if derived != po.status {
+            touch(&txn, &po, uc.actor, Some(derived)).await?;
+            record_status_event(&txn, &mut outbox, &po, Some(po.status), derived, uc.actor).await?;
+            if derived == Status::Received {
+                fulfil_materials(&txn, po.id).await?;
+            }
+        } else {
+            touch(&txn, &po, uc.actor, None).await?;
+        }
+    } else {
+        touch(&txn, &po, uc.actor, None).await?;
+    }
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    Ok(saved)
+}
+
+/// Marks the job materials of fully received lines of a purchase order FULFILLED.
+pub(crate) async fn fulfil_materials(
+    txn: &DatabaseTransaction,
+    po_id: i32,
+) -> Result<(), ServiceError> {
+    use entity::job_material::Column as M;
+    use purchase_order_line::Column as L;
+    let complete_lines = purchase_order_line::Entity::find()
+        .filter(L::PurchaseOrderId.eq(po_id))
+        .filter(Expr::col(L::QuantityReceived).gte(Expr::col(L::Quantity)))
+        .all(txn)
+        .await?;
+    if complete_lines.is_empty() {
+        return Ok(());
+    }
+    entity::job_material::Entity::update_many()
+        .col_expr(M::Status, Expr::value(JobMaterialStatus::Fulfilled))
+        .col_expr(M::UpdatedAt, Expr::value(now()))
+        .filter(M::PurchaseOrderLineId.is_in(complete_lines.iter().map(|l| l.id)))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a line while the order is PENDING; the last line stays.
+pub async fn remove_line(
+    uc: UseCase<'_>,
+    line_id: i32,
+    expected_version: Option<i32>,
+) -> Result<purchase_order::Model, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let line = purchase_order_line::Entity::find_by_id(line_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| not_found("input.lineId", "purchase order line"))?;
+    let po = lock_purchase_order(&txn, line.purchase_order_id, "input.lineId").await?;
+    check_version(&po, expected_version)?;
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::RemoveLine, &po, &lines)?;
+    if lines.len() <= 1 {
+        return Err(reject(
+            UserErrorCode::LastLine,
+            "input.lineId",
+            "the last line of a purchase order cannot be removed",
+        ));
+    }
+    release_materials(&txn, &[line.id]).await?;
+    purchase_order_line::Entity::delete_by_id(line.id)
+        .exec(&txn)
+        .await?;
+    touch(&txn, &po, uc.actor, None).await?;
+    txn.commit().await?;
+    reload(uc.db, po.id).await
+}
+
+/// Puts the job materials of the given lines back to NEED_TO_ORDER, off any purchase order.
+async fn release_materials(
+    txn: &DatabaseTransaction,
+    line_ids: &[i32],
+) -> Result<(), ServiceError> {
+    use entity::job_material::Column as M;
+    entity::job_material::Entity::update_many()
+        .col_expr(M::Status, Expr::value(JobMaterialStatus::NeedToOrder))
+        .col_expr(M::PurchaseOrderLineId, Expr::value(Option::<i32>::None))
+        .col_expr(M::UpdatedAt, Expr::value(now()))
+        .filter(M::PurchaseOrderLineId.is_in(line_ids.iter().copied()))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// PENDING → SUBMITTED: records the send time; open quantities now count as on order.
+pub async fn submit(
+    uc: UseCase<'_>,
+    id: i32,
+    expected_version: Option<i32>,
+) -> Result<purchase_order::Model, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let po = lock_purchase_order(&txn, id, "input.purchaseOrderId").await?;
+    check_version(&po, expected_version)?;
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::Submit, &po, &lines)?;
+    for line in &lines {
+        change_on_order(
+            &txn,
+            line.product_id,
+            line.location_id,
+            open_quantity(line.quantity, line.quantity_received),
+        )
+        .await?;
+    }
+    use entity::job_material::Column as M;
+    entity::job_material::Entity::update_many()
+        .col_expr(M::Status, Expr::value(JobMaterialStatus::Ordered))
+        .col_expr(M::UpdatedAt, Expr::value(now()))
+        .filter(M::PurchaseOrderLineId.is_in(lines.iter().map(|l| l.id)))
+        .exec(&txn)
+        .await?;
+    purchase_order::Entity::update_many()
+        .col_expr(purchase_order::Column::SubmittedAt, Expr::value(now()))
+        .filter(purchase_order::Column::Id.eq(po.id))
+        .exec(&txn)
+        .await?;
+    touch(&txn, &po, uc.actor, Some(Status::Submitted)).await?;
+    let mut outbox = Outbox::default();
+    record_status_event(
+        &txn,
+        &mut outbox,
+        &po,
+        Some(po.status),
+        Status::Submitted,
+        uc.actor,
+    )
+    .await?;
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    reload(uc.db, id).await
+}
+
+/// PENDING or SUBMITTED with nothing received → CANCELED; on-order quantities and job
+/// materials are released.
+pub async fn cancel(
+    uc: UseCase<'_>,
+    id: i32,
+    expected_version: Option<i32>,
+) -> Result<purchase_order::Model, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let po = lock_purchase_order(&txn, id, "input.purchaseOrderId").await?;
+    check_version(&po, expected_version)?;
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::Cancel, &po, &lines)?;
+    if rules::counts_on_order(po.status) {
+        for line in &lines {
+            change_on_order(
+                &txn,
+                line.product_id,
+                line.location_id,
+                negate(open_quantity(line.quantity, line.quantity_received)),
+            )
+            .await?;
+        }
+    }
+    release_materials(&txn, &lines.iter().map(|l| l.id).collect::<Vec<_>>()).await?;
+    purchase_order::Entity::update_many()
+        .col_expr(purchase_order::Column::CanceledAt, Expr::value(now()))
+        .filter(purchase_order::Column::Id.eq(po.id))
+        .exec(&txn)
+        .await?;
+    touch(&txn, &po, uc.actor, Some(Status::Canceled)).await?;
+    let mut outbox = Outbox::default();
+    record_status_event(
+        &txn,
+        &mut outbox,
+        &po,
+        Some(po.status),
+        Status::Canceled,
+        uc.actor,
+    )
+    .await?;
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    reload(uc.db, id).await
+}
+
+/// Marks the order exported to accounting; its header and lines are locked from then on.
+pub async fn mark_exported(
+    uc: UseCase<'_>,
+    id: i32,
+    expected_version: Option<i32>,
+) -> Result<purchase_order::Model, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let po = lock_purchase_order(&txn, id, "input.purchaseOrderId").await?;
+    check_version(&po, expected_version)?;
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::MarkExported, &po, &lines)?;
+    purchase_order::Entity::update_many()
+        .col_expr(purchase_order::Column::ExportedAt, Expr::value(now()))
+        .filter(purchase_order::Column::Id.eq(po.id))
+        .exec(&txn)
+        .await?;
+    touch(&txn, &po, uc.actor, None).await?;
+    txn.commit().await?;
+    reload(uc.db, id).await
+}

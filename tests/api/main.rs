@@ -1,0 +1,8 @@
+//! Integration tests through the real router, on SQLite or (with `TEST_DATABASE_URL`) PostgreSQL.
+
+// Test code may unwrap: a panic is a failed test with a clear location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod foundation;
+mod helpers;
