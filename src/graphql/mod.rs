@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod enums;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod master_data;
 pub mod purchasing;
@@ -36,10 +37,7 @@ fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
 /// The schema wired to the application state and its limits.
 pub fn build_schema(state: AppState) -> StockgraphSchema {
     let limits = state.settings.limits.clone();
-    let mut schema = builder()
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_nodes)
-        .limit_directives(limits.max_directives);
+    let mut schema = builder().extension(limits::QueryLimits(limits.clone()));
     if !limits.introspection {
         schema = schema.disable_introspection();
     }

@@ -6,3 +6,4 @@
 mod cli;
 mod foundation;
 mod helpers;
+mod limits;
