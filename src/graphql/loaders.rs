@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::graphql::master_data::types::{
     BusinessUnit, InventoryLocation, Job, Product, Project, PurchaseOrderType, Technician, Vendor,
 };
-use crate::graphql::purchasing::types::PurchaseOrder;
+use crate::graphql::purchasing::types::{PurchaseOrder, PurchaseOrderLine};
 
 /// The loader of one request, as stored in the GraphQL context.
 pub type RequestLoader = Arc<DataLoader<DbLoader>>;
@@ -114,6 +114,10 @@ by_id_loader!(
 by_id_loader!(
     /// A technician by row id.
     TechnicianId => technician as Technician
+);
+by_id_loader!(
+    /// A purchase-order line by row id.
+    LineId => purchase_order_line as PurchaseOrderLine
 );
 by_id_loader!(
     /// A purchase order by row id.

@@ -7,13 +7,12 @@ pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod master_data;
+pub mod payload;
 pub mod purchasing;
 pub mod scalars;
 pub mod viewer;
 
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder,
-};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::app::AppState;
 use crate::auth::{Actor, Permission};
@@ -27,11 +26,23 @@ pub struct Query(
     purchasing::PurchasingQuery,
 );
 
-/// The stockgraph schema.
-pub type StockgraphSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// Every mutation, merged from the domain areas.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    master_data::mutations::MasterDataMutation,
+    master_data::mutations::BusinessUnitMutation,
+    master_data::mutations::PurchaseOrderTypeMutation,
+    master_data::mutations::JobMutation,
+    master_data::mutations::ProjectMutation,
+    master_data::mutations::TechnicianMutation,
+    purchasing::mutations::PurchasingMutation,
+);
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+/// The stockgraph schema.
+pub type StockgraphSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
 /// The schema wired to the application state and its limits.

@@ -3,10 +3,12 @@
 use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 
 use crate::graphql::can_see_costs;
-use crate::graphql::enums::DeliveryMethod;
+use crate::graphql::enums::{DeliveryMethod, JobMaterialStatus};
 use crate::graphql::ids::to_gid;
-use crate::graphql::loaders::{load_one, VendorId};
+use crate::graphql::loaders::{load_one, load_required, JobId, LineId, ProductId, VendorId};
+use crate::graphql::purchasing::types::PurchaseOrderLine;
 use crate::graphql::scalars::{DateTime, Decimal};
+use crate::services::master_data::ReferenceRecord;
 
 /// A postal address.
 #[derive(SimpleObject, Clone, Debug)]
@@ -235,6 +237,18 @@ macro_rules! reference_record {
                 }
             }
         }
+
+        impl From<ReferenceRecord> for $name {
+            fn from(r: ReferenceRecord) -> Self {
+                $name {
+                    id: to_gid($type_name, r.id),
+                    db_id: r.id,
+                    number: r.number.unwrap_or_default(),
+                    name: r.name,
+                    active: r.active,
+                }
+            }
+        }
     };
 }
 
@@ -276,6 +290,17 @@ macro_rules! named_record {
                 }
             }
         }
+
+        impl From<ReferenceRecord> for $name {
+            fn from(r: ReferenceRecord) -> Self {
+                $name {
+                    id: to_gid($type_name, r.id),
+                    db_id: r.id,
+                    name: r.name,
+                    active: r.active,
+                }
+            }
+        }
     };
 }
 
@@ -287,3 +312,62 @@ named_record!(
     /// A category of purchase order (Stock, Job, Project …).
     PurchaseOrderType, purchase_order_type, "PurchaseOrderType"
 );
+
+/// A job's need for a quantity of a product; a purchase-order line can fill it.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct JobMaterial {
+    /// Global ID.
+    pub id: ID,
+    #[graphql(skip)]
+    pub db_id: i32,
+    #[graphql(skip)]
+    pub job_id: i32,
+    #[graphql(skip)]
+    pub product_id: i32,
+    #[graphql(skip)]
+    pub purchase_order_line_id: Option<i32>,
+    /// Quantity the job needs.
+    pub quantity: Decimal,
+    /// NEED_TO_ORDER, then ORDERED when its purchase order is submitted, FULFILLED when its line
+    /// is fully received.
+    pub status: JobMaterialStatus,
+}
+
+#[ComplexObject]
+impl JobMaterial {
+    /// The job that needs it.
+    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Job> {
+        load_required(ctx, JobId(self.job_id)).await
+    }
+
+    /// The product needed.
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+        load_required(ctx, ProductId(self.product_id)).await
+    }
+
+    /// The purchase-order line that fills it, if one does.
+    async fn purchase_order_line(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<PurchaseOrderLine>> {
+        match self.purchase_order_line_id {
+            Some(id) => load_one(ctx, LineId(id)).await,
+            None => Ok(None),
+        }
+    }
+}
+
+impl From<entity::job_material::Model> for JobMaterial {
+    fn from(m: entity::job_material::Model) -> Self {
+        JobMaterial {
+            id: to_gid("JobMaterial", m.id),
+            db_id: m.id,
+            job_id: m.job_id,
+            product_id: m.product_id,
+            purchase_order_line_id: m.purchase_order_line_id,
+            quantity: m.quantity.into(),
+            status: m.status.into(),
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Queries (and, with the lifecycle work, mutations) over purchase orders.
 
+pub mod mutations;
 pub mod types;
 
 use async_graphql::{Context, Object, ID};

@@ -1,0 +1,46 @@
+//! Mutation payloads: the changed object(s) plus `userErrors`, and the one place that turns a
+//! service result into a payload or a GraphQL error.
+
+use crate::error::{ApiError, ServiceError, UserError};
+
+/// A mutation payload that can carry user errors instead of its objects.
+pub trait Payload: Sized {
+    /// The payload of a refused mutation: no objects, the reasons.
+    fn rejected(errors: Vec<UserError>) -> Self;
+}
+
+/// Builds the payload of a service result: its objects on success, `userErrors` on a rule
+/// violation, an `INTERNAL` GraphQL error (details only in the log) on anything else.
+pub fn respond<T, P: Payload>(
+    result: Result<T, ServiceError>,
+    build: impl FnOnce(T) -> P,
+) -> async_graphql::Result<P> {
+    match result {
+        Ok(value) => Ok(build(value)),
+        Err(ServiceError::Rejected(errors)) => Ok(P::rejected(errors)),
+        Err(ServiceError::Internal(detail)) => Err(ApiError::internal(detail).into()),
+    }
+}
+
+/// Declares a payload type with optional object fields and `userErrors`.
+macro_rules! payload {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(async_graphql::SimpleObject, Default)]
+        pub struct $name {
+            $($(#[$fdoc])* pub $field: Option<$ty>,)+
+            /// Why the mutation was refused; empty when it succeeded.
+            pub user_errors: Vec<$crate::error::UserError>,
+        }
+
+        impl $crate::graphql::payload::Payload for $name {
+            fn rejected(errors: Vec<$crate::error::UserError>) -> Self {
+                Self {
+                    user_errors: errors,
+                    ..Default::default()
+                }
+            }
+        }
+    };
+}
+pub(crate) use payload;

@@ -1,0 +1,498 @@
+//! Purchase-order lifecycle mutations. All need `purchase_orders:write`; the status is never
+//! written directly, only through these transitions.
+
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, ID};
+
+use super::types::{PurchaseOrder, PurchaseOrderLine};
+use crate::auth::{Actor, Permission};
+use crate::error::ServiceError;
+use crate::graphql::ids::{decode_input, decode_input_opt};
+use crate::graphql::loaders::{load_required, PurchaseOrderId};
+use crate::graphql::payload::{payload, respond};
+use crate::graphql::scalars::{Date, Decimal};
+use crate::graphql::{require, state};
+use crate::services::purchasing::{
+    self as service, HeaderChanges, LineChanges, NewLine, NewPurchaseOrder, UseCase,
+};
+
+/// A line of a new purchase order.
+#[derive(InputObject)]
+pub struct PurchaseOrderLineInput {
+    /// The product; may be omitted when `jobMaterialId` is given (the material's product is used).
+    pub product_id: Option<ID>,
+    /// A job material this line fills (it must be NEED_TO_ORDER and on no other order).
+    pub job_material_id: Option<ID>,
+    /// Where the goods go; must be active.
+    pub location_id: ID,
+    /// Quantity ordered (> 0).
+    pub quantity: Decimal,
+    /// Cost of one unit (>= 0); the product's default when omitted. Ignored without `costs:read`.
+    pub unit_cost: Option<Decimal>,
+    /// When this line is expected.
+    pub estimated_arrival: Option<Date>,
+    /// Free text.
+    pub memo: Option<String>,
+    /// Job this line is bought for.
+    pub job_id: Option<ID>,
+    /// Project this line is bought for.
+    pub project_id: Option<ID>,
+}
+
+/// A new purchase order, created in PENDING.
+#[derive(InputObject)]
+pub struct CreatePurchaseOrderInput {
+    /// Unique number; the next `PO-{YYYY}-{NNNN}` when omitted.
+    pub number: Option<String>,
+    /// The vendor; must be active.
+    pub vendor_id: ID,
+    /// The ship-to location; must be active.
+    pub ship_to_id: ID,
+    /// The purchase-order type; must be active.
+    pub type_id: ID,
+    /// The business unit costs are booked against; must be active.
+    pub business_unit_id: ID,
+    /// Job it is bought for.
+    pub job_id: Option<ID>,
+    /// Project it is bought for.
+    pub project_id: Option<ID>,
+    /// Technician it is bought for.
+    pub technician_id: Option<ID>,
+    /// When the goods are expected.
+    pub expected_date: Option<Date>,
+    /// Tax rate, a fraction in [0, 1); the vendor's default when omitted.
+    pub tax_rate: Option<Decimal>,
+    /// Shipping charge (>= 0); 0 when omitted.
+    pub shipping: Option<Decimal>,
+    /// Free text.
+    pub memo: Option<String>,
+    /// Vendor currency → base currency; 1 when they match (and must be then).
+    pub exchange_rate: Option<Decimal>,
+    /// At least one line.
+    pub lines: Vec<PurchaseOrderLineInput>,
+}
+
+/// Header changes; omitted fields stay as they are, `null` clears a clearable one.
+#[derive(InputObject)]
+pub struct UpdatePurchaseOrderInput {
+    /// The purchase order.
+    pub purchase_order_id: ID,
+    /// The version you read; the edit is refused with STALE_VERSION when it changed since.
+    pub expected_version: Option<i32>,
+    /// When the goods are expected.
+    pub expected_date: MaybeUndefined<Date>,
+    /// Free text.
+    pub memo: MaybeUndefined<String>,
+    /// Job it is bought for.
+    pub job_id: MaybeUndefined<ID>,
+    /// Project it is bought for.
+    pub project_id: MaybeUndefined<ID>,
+    /// Technician it is bought for.
+    pub technician_id: MaybeUndefined<ID>,
+    /// Tax rate, a fraction in [0, 1).
+    pub tax_rate: Option<Decimal>,
+    /// Shipping charge (>= 0).
+    pub shipping: Option<Decimal>,
+    /// Vendor currency → base currency; only while PENDING.
+    pub exchange_rate: Option<Decimal>,
+}
+
+/// A line added to a PENDING purchase order.
+#[derive(InputObject)]
+pub struct AddPurchaseOrderLineInput {
+    /// The purchase order.
+    pub purchase_order_id: ID,
+    /// The version you read.
+    pub expected_version: Option<i32>,
+    /// The product.
+    pub product_id: ID,
+    /// A job material this line fills; its product must be `productId`.
+    pub job_material_id: Option<ID>,
+    /// Where the goods go; must be active.
+    pub location_id: ID,
+    /// Quantity ordered (> 0).
+    pub quantity: Decimal,
+    /// Cost of one unit (>= 0); the product's default when omitted. Ignored without `costs:read`.
+    pub unit_cost: Option<Decimal>,
+    /// When this line is expected.
+    pub estimated_arrival: Option<Date>,
+    /// Free text.
+    pub memo: Option<String>,
+}
+
+/// Changes to a line; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdatePurchaseOrderLineInput {
+    /// The line.
+    pub line_id: ID,
+    /// The version of its purchase order you read.
+    pub expected_version: Option<i32>,
+    /// Another product (not once the line has receipts).
+    pub product_id: Option<ID>,
+    /// Another location (not once the line has receipts).
+    pub location_id: Option<ID>,
+    /// Quantity ordered: never below what was received; not raised once RECEIVED.
+    pub quantity: Option<Decimal>,
+    /// Cost of one unit; ignored without `costs:read`. On a received line the bills that
+    /// priced it are superseded by a replacement.
+    pub unit_cost: Option<Decimal>,
+    /// When this line is expected.
+    pub estimated_arrival: MaybeUndefined<Date>,
+    /// Free text.
+    pub memo: MaybeUndefined<String>,
+}
+
+/// Removes a line of a PENDING purchase order (never its last one).
+#[derive(InputObject)]
+pub struct RemovePurchaseOrderLineInput {
+    /// The line.
+    pub line_id: ID,
+    /// The version of its purchase order you read.
+    pub expected_version: Option<i32>,
+}
+
+/// Declares the input of a transition: the purchase order and the version you read.
+macro_rules! transition_input {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(InputObject)]
+        pub struct $name {
+            /// The purchase order.
+            pub purchase_order_id: ID,
+            /// The version you read; refused with STALE_VERSION when it changed since.
+            pub expected_version: Option<i32>,
+        }
+    };
+}
+
+transition_input!(
+    /// Submits a PENDING purchase order.
+    SubmitPurchaseOrderInput
+);
+transition_input!(
+    /// Cancels a purchase order with nothing received.
+    CancelPurchaseOrderInput
+);
+transition_input!(
+    /// Marks a purchase order exported to accounting.
+    MarkExportedInput
+);
+
+payload!(
+    /// Result of a purchase-order mutation.
+    PurchaseOrderPayload {
+        /// The purchase order as saved.
+        purchase_order: PurchaseOrder
+    }
+);
+payload!(
+    /// Result of a line mutation.
+    PurchaseOrderLinePayload {
+        /// The line as saved.
+        line: PurchaseOrderLine,
+        /// Its purchase order as saved.
+        purchase_order: PurchaseOrder
+    }
+);
+
+fn use_case<'a>(ctx: &Context<'a>, actor: &'a Actor) -> UseCase<'a> {
+    let state = state(ctx);
+    UseCase {
+        db: &state.db,
+        actor,
+        business: &state.settings.business,
+        events: &state.events,
+        can_set_costs: actor.has(Permission::CostsRead),
+    }
+}
+
+fn optional_id(
+    value: MaybeUndefined<ID>,
+    type_name: &str,
+    field: &str,
+) -> Result<Option<Option<i32>>, ServiceError> {
+    match Option::<Option<ID>>::from(value) {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(id)) => Ok(Some(Some(decode_input(&id, type_name, field)?))),
+    }
+}
+
+fn new_line(line: PurchaseOrderLineInput, field: &str) -> Result<NewLine, ServiceError> {
+    Ok(NewLine {
+        product_id: decode_input_opt(
+            line.product_id.as_ref(),
+            "Product",
+            &format!("{field}.productId"),
+        )?,
+        job_material_id: decode_input_opt(
+            line.job_material_id.as_ref(),
+            "JobMaterial",
+            &format!("{field}.jobMaterialId"),
+        )?,
+        location_id: decode_input(
+            &line.location_id,
+            "InventoryLocation",
+            &format!("{field}.locationId"),
+        )?,
+        quantity: line.quantity.0,
+        unit_cost: line.unit_cost.map(|d| d.0),
+        estimated_arrival: line.estimated_arrival.map(|d| d.0),
+        memo: line.memo,
+        job_id: decode_input_opt(line.job_id.as_ref(), "Job", &format!("{field}.jobId"))?,
+        project_id: decode_input_opt(
+            line.project_id.as_ref(),
+            "Project",
+            &format!("{field}.projectId"),
+        )?,
+    })
+}
+
+fn po_payload(po: entity::purchase_order::Model) -> PurchaseOrderPayload {
+    PurchaseOrderPayload {
+        purchase_order: Some(po.into()),
+        ..Default::default()
+    }
+}
+
+async fn line_payload(
+    ctx: &Context<'_>,
+    result: Result<entity::purchase_order_line::Model, ServiceError>,
+) -> async_graphql::Result<PurchaseOrderLinePayload> {
+    let po_id = result.as_ref().ok().map(|line| line.purchase_order_id);
+    let mut payload = respond(result, |line| PurchaseOrderLinePayload {
+        line: Some(line.into()),
+        ..Default::default()
+    })?;
+    if let Some(po_id) = po_id {
+        payload.purchase_order = Some(load_required(ctx, PurchaseOrderId(po_id)).await?);
+    }
+    Ok(payload)
+}
+
+#[derive(Default)]
+pub struct PurchasingMutation;
+
+#[Object]
+impl PurchasingMutation {
+    /// Creates a purchase order in PENDING with at least one line.
+    async fn create_purchase_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePurchaseOrderInput,
+    ) -> async_graphql::Result<PurchaseOrderPayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let lines = input
+                .lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, line)| new_line(line, &format!("input.lines.{i}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let new = NewPurchaseOrder {
+                number: input.number,
+                vendor_id: decode_input(&input.vendor_id, "Vendor", "input.vendorId")?,
+                ship_to_id: decode_input(&input.ship_to_id, "InventoryLocation", "input.shipToId")?,
+                type_id: decode_input(&input.type_id, "PurchaseOrderType", "input.typeId")?,
+                business_unit_id: decode_input(
+                    &input.business_unit_id,
+                    "BusinessUnit",
+                    "input.businessUnitId",
+                )?,
+                job_id: decode_input_opt(input.job_id.as_ref(), "Job", "input.jobId")?,
+                project_id: decode_input_opt(
+                    input.project_id.as_ref(),
+                    "Project",
+                    "input.projectId",
+                )?,
+                technician_id: decode_input_opt(
+                    input.technician_id.as_ref(),
+                    "Technician",
+                    "input.technicianId",
+                )?,
+                expected_date: input.expected_date.map(|d| d.0),
+                tax_rate: input.tax_rate.map(|d| d.0),
+                shipping: input.shipping.map(|d| d.0),
+                memo: input.memo,
+                exchange_rate: input.exchange_rate.map(|d| d.0),
+                lines,
+            };
+            service::create(use_case(ctx, actor), new).await
+        }
+        .await;
+        respond(result, po_payload)
+    }
+
+    /// Edits header fields while the order is not CLOSED, CANCELED or exported.
+    async fn update_purchase_order(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePurchaseOrderInput,
+    ) -> async_graphql::Result<PurchaseOrderPayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let id = decode_input(
+                &input.purchase_order_id,
+                "PurchaseOrder",
+                "input.purchaseOrderId",
+            )?;
+            let changes = HeaderChanges {
+                expected_version: input.expected_version,
+                expected_date: Option::<Option<Date>>::from(input.expected_date)
+                    .map(|d| d.map(|d| d.0)),
+                memo: input.memo.into(),
+                job_id: optional_id(input.job_id, "Job", "input.jobId")?,
+                project_id: optional_id(input.project_id, "Project", "input.projectId")?,
+                technician_id: optional_id(
+                    input.technician_id,
+                    "Technician",
+                    "input.technicianId",
+                )?,
+                tax_rate: input.tax_rate.map(|d| d.0),
+                shipping: input.shipping.map(|d| d.0),
+                exchange_rate: input.exchange_rate.map(|d| d.0),
+            };
+            service::update_header(use_case(ctx, actor), id, changes).await
+        }
+        .await;
+        respond(result, po_payload)
+    }
+
+    /// Adds a line to a PENDING purchase order.
+    async fn add_purchase_order_line(
+        &self,
+        ctx: &Context<'_>,
+        input: AddPurchaseOrderLineInput,
+    ) -> async_graphql::Result<PurchaseOrderLinePayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let po_id = decode_input(
+                &input.purchase_order_id,
+                "PurchaseOrder",
+                "input.purchaseOrderId",
+            )?;
+            let line = new_line(
+                PurchaseOrderLineInput {
+                    product_id: Some(input.product_id),
+                    job_material_id: input.job_material_id,
+                    location_id: input.location_id,
+                    quantity: input.quantity,
+                    unit_cost: input.unit_cost,
+                    estimated_arrival: input.estimated_arrival,
+                    memo: input.memo,
+                    job_id: None,
+                    project_id: None,
+                },
+                "input",
+            )?;
+            service::add_line(use_case(ctx, actor), po_id, line, input.expected_version).await
+        }
+        .await;
+        line_payload(ctx, result).await
+    }
+
+    /// Changes a line while the order is PENDING, SUBMITTED or PARTIALLY_RECEIVED.
+    async fn update_purchase_order_line(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePurchaseOrderLineInput,
+    ) -> async_graphql::Result<PurchaseOrderLinePayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let line_id = decode_input(&input.line_id, "PurchaseOrderLine", "input.lineId")?;
+            let changes = LineChanges {
+                expected_version: input.expected_version,
+                product_id: decode_input_opt(
+                    input.product_id.as_ref(),
+                    "Product",
+                    "input.productId",
+                )?,
+                location_id: decode_input_opt(
+                    input.location_id.as_ref(),
+                    "InventoryLocation",
+                    "input.locationId",
+                )?,
+                quantity: input.quantity.map(|d| d.0),
+                unit_cost: input.unit_cost.map(|d| d.0),
+                estimated_arrival: Option::<Option<Date>>::from(input.estimated_arrival)
+                    .map(|d| d.map(|d| d.0)),
+                memo: input.memo.into(),
+            };
+            service::update_line(use_case(ctx, actor), line_id, changes).await
+        }
+        .await;
+        line_payload(ctx, result).await
+    }
+
+    /// Removes a line of a PENDING purchase order; the last line stays.
+    async fn remove_purchase_order_line(
+        &self,
+        ctx: &Context<'_>,
+        input: RemovePurchaseOrderLineInput,
+    ) -> async_graphql::Result<PurchaseOrderPayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let line_id = decode_input(&input.line_id, "PurchaseOrderLine", "input.lineId")?;
+            service::remove_line(use_case(ctx, actor), line_id, input.expected_version).await
+        }
+        .await;
+        respond(result, po_payload)
+    }
+
+    /// PENDING → SUBMITTED: records the send time; open quantities count as on order.
+    async fn submit_purchase_order(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitPurchaseOrderInput,
+    ) -> async_graphql::Result<PurchaseOrderPayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let id = decode_input(
+                &input.purchase_order_id,
+                "PurchaseOrder",
+                "input.purchaseOrderId",
+            )?;
+            service::submit(use_case(ctx, actor), id, input.expected_version).await
+        }
+        .await;
+        respond(result, po_payload)
+    }
+
+    /// PENDING or SUBMITTED with nothing received → CANCELED; on-order quantities are released.
+    async fn cancel_purchase_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelPurchaseOrderInput,
+    ) -> async_graphql::Result<PurchaseOrderPayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let id = decode_input(
+                &input.purchase_order_id,
+                "PurchaseOrder",
+                "input.purchaseOrderId",
+            )?;
+            service::cancel(use_case(ctx, actor), id, input.expected_version).await
+        }
+        .await;
+        respond(result, po_payload)
+    }
+
+    /// Marks the order exported to accounting: header and lines are locked from then on;
+    /// receiving and finalizing still work.
+    async fn mark_purchase_order_exported(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkExportedInput,
+    ) -> async_graphql::Result<PurchaseOrderPayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let id = decode_input(
+                &input.purchase_order_id,
+                "PurchaseOrder",
+                "input.purchaseOrderId",
+            )?;
+            service::mark_exported(use_case(ctx, actor), id, input.expected_version).await
+        }
+        .await;
+        respond(result, po_payload)
+    }
+}
