@@ -246,3 +246,240 @@ pub fn s(v: &Value) -> &str {
     v.as_str()
         .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
+
+/// The row id behind a global ID.
+pub fn row_id(gid: &Value) -> i32 {
+    gid.as_str()
+        .and_then(|g| g.rsplit('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a global ID: {gid}"))
+}
+
+/// The records most purchase-order tests need, created through the API.
+pub struct Fixture {
+    pub vendor: String,
+    pub location: String,
+    pub location2: String,
+    pub po_type: String,
+    pub business_unit: String,
+    /// Unserialized products with default unit costs 2.50, 10 and 0.3333.
+    pub products: Vec<String>,
+    /// A serialized product with default unit cost 100.
+    pub serialized: String,
+    pub job: String,
+    pub project: String,
+    pub technician: String,
+}
+
+impl TestApp {
+    /// Runs mutation `name` with `input` as `token`; returns its payload (GraphQL errors fail).
+    pub async fn mutate_as(&self, token: &str, name: &str, input: Value, selection: &str) -> Value {
+        let query = format!(
+            "mutation($input: {}!) {{ {name}(input: $input) {{ {selection} userErrors {{ field message code }} }} }}",
+            input_type(name)
+        );
+        let data = self.gql_as(token, &query, json!({ "input": input })).await;
+        data[name].clone()
+    }
+
+    /// Runs mutation `name` as admin and asserts it succeeded; returns its payload.
+    pub async fn ok(&self, name: &str, input: Value, selection: &str) -> Value {
+        let payload = self
+            .mutate_as(&self.admin.clone(), name, input, selection)
+            .await;
+        assert_eq!(
+            payload["userErrors"],
+            json!([]),
+            "{name} was refused: {payload}"
+        );
+        payload
+    }
+
+    /// Runs mutation `name` as `token`, asserts it was refused with `code` and wrote nothing;
+    /// returns the offending field path joined with dots.
+    pub async fn refused_as(&self, token: &str, name: &str, input: Value, code: &str) -> String {
+        let before = self.snapshot().await;
+        let payload = self.mutate_as(token, name, input, "").await;
+        let errors = payload["userErrors"].as_array().expect("userErrors");
+        assert!(!errors.is_empty(), "{name} was accepted, expected {code}");
+        assert_eq!(errors[0]["code"], code, "{name}: {payload}");
+        assert!(
+            !errors[0]["message"].as_str().unwrap_or_default().is_empty(),
+            "a refusal explains itself"
+        );
+        assert!(
+            before == self.snapshot().await,
+            "{name} was refused with {code} but changed the database"
+        );
+        errors[0]["field"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .map(|p| p.as_str().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .unwrap_or_default()
+    }
+
+    /// Like [`TestApp::refused_as`] as admin.
+    pub async fn refused(&self, name: &str, input: Value, code: &str) -> String {
+        self.refused_as(&self.admin.clone(), name, input, code)
+            .await
+    }
+
+    /// Creates the usual master data through the API.
+    pub async fn fixture(&self) -> Fixture {
+        let address = json!({ "street": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US" });
+        let vendor = self
+            .ok(
+                "createVendor",
+                json!({ "name": "Acme Supply", "code": "ACME", "address": address, "defaultTaxRate": "0.08" }),
+                "vendor { id }",
+            )
+            .await["vendor"]["id"]
+            .clone();
+        let mut locations = Vec::new();
+        for code in ["WH-MAIN", "TRUCK-1"] {
+            let l = self
+                .ok(
+                    "createInventoryLocation",
+                    json!({ "code": code, "name": code }),
+                    "inventoryLocation { id }",
+                )
+                .await;
+            locations.push(l["inventoryLocation"]["id"].as_str().unwrap().to_owned());
+        }
+        let po_type = self
+            .ok(
+                "createPurchaseOrderType",
+                json!({ "name": "Stock" }),
+                "purchaseOrderType { id }",
+            )
+            .await["purchaseOrderType"]["id"]
+            .clone();
+        let business_unit = self
+            .ok(
+                "createBusinessUnit",
+                json!({ "name": "Plumbing" }),
+                "businessUnit { id }",
+            )
+            .await["businessUnit"]["id"]
+            .clone();
+        let mut products = Vec::new();
+        for (sku, cost) in [
+            ("BOLT-M8", "2.50"),
+            ("PIPE-CU-15", "10"),
+            ("WASHER", "0.3333"),
+        ] {
+            let p = self
+                .ok(
+                    "createProduct",
+                    json!({ "sku": sku, "description": sku, "defaultUnitCost": cost }),
+                    "product { id }",
+                )
+                .await;
+            products.push(p["product"]["id"].as_str().unwrap().to_owned());
+        }
+        let serialized = self
+            .ok(
+                "createProduct",
+                json!({ "sku": "PUMP-X1", "description": "Pump", "defaultUnitCost": "100", "serialized": true }),
+                "product { id }",
+            )
+            .await["product"]["id"]
+            .clone();
+        let job = self
+            .ok(
+                "createJob",
+                json!({ "number": "J-1", "name": "Job one" }),
+                "job { id }",
+            )
+            .await["job"]["id"]
+            .clone();
+        let project = self
+            .ok(
+                "createProject",
+                json!({ "number": "P-1", "name": "Project one" }),
+                "project { id }",
+            )
+            .await["project"]["id"]
+            .clone();
+        let technician = self
+            .ok(
+                "createTechnician",
+                json!({ "number": "T-1", "name": "Tess" }),
+                "technician { id }",
+            )
+            .await["technician"]["id"]
+            .clone();
+        let text = |v: Value| v.as_str().unwrap().to_owned();
+        Fixture {
+            vendor: text(vendor),
+            location: locations[0].clone(),
+            location2: locations[1].clone(),
+            po_type: text(po_type),
+            business_unit: text(business_unit),
+            products,
+            serialized: text(serialized),
+            job: text(job),
+            project: text(project),
+            technician: text(technician),
+        }
+    }
+
+    /// On-order quantity of (product, location) as stored, normalised; "0" when no item exists.
+    pub async fn on_order(&self, product: &str, location: &str) -> String {
+        self.item_quantity(product, location, |i| i.on_order).await
+    }
+
+    /// On-hand quantity of (product, location) as stored, normalised; "0" when no item exists.
+    pub async fn on_hand(&self, product: &str, location: &str) -> String {
+        self.item_quantity(product, location, |i| i.on_hand).await
+    }
+
+    async fn item_quantity(
+        &self,
+        product: &str,
+        location: &str,
+        pick: impl Fn(&entity::inventory_item::Model) -> entity::Fixed4,
+    ) -> String {
+        use entity::inventory_item::{Column, Entity};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let item = Entity::find()
+            .filter(Column::ProductId.eq(row_id(&json!(product))))
+            .filter(Column::LocationId.eq(row_id(&json!(location))))
+            .one(&self.db)
+            .await
+            .expect("item");
+        item.map(|i| pick(&i).to_decimal().normalize().to_string())
+            .unwrap_or_else(|| "0".to_owned())
+    }
+}
+
+/// The input type of a mutation, by the schema's naming.
+fn input_type(mutation: &str) -> String {
+    match mutation {
+        "createBusinessUnit" | "createPurchaseOrderType" => "CreateNamedRecordInput".to_owned(),
+        "createJob" | "createProject" | "createTechnician" => {
+            "CreateNumberedRecordInput".to_owned()
+        }
+        m if m.starts_with("deactivate") => "DeactivateInput".to_owned(),
+        "updateBusinessUnit"
+        | "updatePurchaseOrderType"
+        | "updateJob"
+        | "updateProject"
+        | "updateTechnician" => "UpdateReferenceInput".to_owned(),
+        "submitPurchaseOrder" => "SubmitPurchaseOrderInput".to_owned(),
+        "cancelPurchaseOrder" => "CancelPurchaseOrderInput".to_owned(),
+        "markPurchaseOrderExported" => "MarkExportedInput".to_owned(),
+        m => {
+            let mut chars = m.chars();
+            let first = chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .unwrap_or_default();
+            format!("{first}{}Input", chars.as_str())
+        }
+    }
+}

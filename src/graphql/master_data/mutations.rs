@@ -459,8 +459,7 @@ impl MasterDataMutation {
         require(ctx, Permission::VendorsWrite)?;
         let result = async {
             let id = decode_input(&input.id, "Product", "input.id")?;
-            let preferred_vendor_id = match Option::<Option<ID>>::from(input.preferred_vendor_id)
-            {
+            let preferred_vendor_id = match Option::<Option<ID>>::from(input.preferred_vendor_id) {
                 None => None,
                 Some(None) => Some(None),
                 Some(Some(vendor)) => Some(Some(decode_input(
