@@ -7,4 +7,5 @@ mod cli;
 mod foundation;
 mod helpers;
 mod limits;
+mod master_data;
 mod purchasing;
