@@ -2,4 +2,5 @@
 
 pub mod money;
 pub mod purchasing;
+pub mod receiving;
 pub mod validate;

@@ -15,7 +15,8 @@ pub struct Violation {
 }
 
 impl Violation {
-    fn new(code: UserErrorCode, message: impl Into<String>) -> Self {
+    /// A violation with its code and sentence.
+    pub fn new(code: UserErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),

@@ -89,6 +89,15 @@ pub fn non_negative(value: Decimal, what: &str) -> Result<Decimal, String> {
     }
 }
 
+/// A money amount: zero or more, in whole cents.
+pub fn money(value: Decimal, what: &str) -> Result<Decimal, String> {
+    let value = non_negative(value, what)?;
+    if value.normalize().scale() > 2 {
+        return Err(format!("{what} is money: at most 2 decimal places"));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +136,16 @@ mod tests {
             Some("hi".to_owned())
         );
         assert!(optional_text(Some("too long text"), "memo", 5).is_err());
+    }
+
+    #[test]
+    fn money_is_non_negative_whole_cents() {
+        assert!(money(Decimal::new(1250, 2), "freight").is_ok());
+        assert!(
+            money(Decimal::new(12500, 4), "freight").is_ok(),
+            "1.2500 is 1.25"
+        );
+        assert!(money(Decimal::new(1255, 3), "freight").is_err());
+        assert!(money(Decimal::new(-1, 0), "freight").is_err());
     }
 }

@@ -10,10 +10,12 @@ use async_graphql::Context;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::ApiError;
+use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::master_data::types::{
     BusinessUnit, InventoryLocation, Job, Product, Project, PurchaseOrderType, Technician, Vendor,
 };
 use crate::graphql::purchasing::types::{PurchaseOrder, PurchaseOrderLine};
+use crate::graphql::receiving::types::{Bill, Receipt};
 
 /// The loader of one request, as stored in the GraphQL context.
 pub type RequestLoader = Arc<DataLoader<DbLoader>>;
@@ -59,6 +61,18 @@ where
     load_one(ctx, key)
         .await?
         .ok_or_else(|| ApiError::internal(missing).into())
+}
+
+/// Loads several values through the request's loader in one batch.
+pub async fn load_many<K>(
+    ctx: &Context<'_>,
+    keys: impl IntoIterator<Item = K>,
+) -> async_graphql::Result<HashMap<K, <DbLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Error = async_graphql::Error>,
+{
+    ctx.data_unchecked::<RequestLoader>().load_many(keys).await
 }
 
 macro_rules! by_id_loader {
@@ -152,5 +166,108 @@ impl Loader<LinesOfPurchaseOrder> for DbLoader {
                 .push(row);
         }
         Ok(grouped)
+    }
+}
+
+/// Generates a loader of the rows of `$module` whose `$column` is the key, ordered by id.
+macro_rules! children_loader {
+    ($(#[$doc:meta])* $key:ident => $module:ident by $column:ident / $field:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32);
+
+        impl Loader<$key> for DbLoader {
+            type Value = Vec<entity::$module::Model>;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                use entity::$module::{Column, Entity};
+                let rows = Entity::find()
+                    .filter(Column::$column.is_in(keys.iter().map(|k| k.0)))
+                    .order_by_asc(Column::Id)
+                    .all(&self.db)
+                    .await
+                    .map_err(db_error)?;
+                let mut grouped: HashMap<$key, Self::Value> =
+                    keys.iter().map(|k| (*k, Vec::new())).collect();
+                for row in rows {
+                    if let Some(parent) = Option::<i32>::from(row.$field) {
+                        grouped.entry($key(parent)).or_default().push(row);
+                    }
+                }
+                Ok(grouped)
+            }
+        }
+    };
+}
+
+children_loader!(
+    /// The receipts of a purchase order, oldest first.
+    ReceiptsOfPurchaseOrder => receipt by PurchaseOrderId / purchase_order_id
+);
+children_loader!(
+    /// The bills and credits of a purchase order, oldest first.
+    BillsOfPurchaseOrder => bill by PurchaseOrderId / purchase_order_id
+);
+children_loader!(
+    /// The bills and credits of a receipt, oldest first.
+    BillsOfReceipt => bill by ReceiptId / receipt_id
+);
+children_loader!(
+    /// The lines of a receipt.
+    LinesOfReceipt => receipt_line by ReceiptId / receipt_id
+);
+children_loader!(
+    /// The serial numbers of a receipt line.
+    SerialsOfReceiptLine => receipt_serial by ReceiptLineId / receipt_line_id
+);
+children_loader!(
+    /// The lines of a bill.
+    LinesOfBill => bill_line by BillId / bill_id
+);
+children_loader!(
+    /// The backorders of a purchase order, oldest first.
+    BackordersOf => purchase_order by BackorderOfId / backorder_of_id
+);
+
+by_id_loader!(
+    /// A receipt by row id.
+    ReceiptId => receipt as Receipt
+);
+by_id_loader!(
+    /// A bill by row id.
+    BillId => bill as Bill
+);
+
+/// The inventory item of (product, location), if one exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ItemAt {
+    pub product_id: i32,
+    pub location_id: i32,
+}
+
+impl Loader<ItemAt> for DbLoader {
+    type Value = InventoryItem;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ItemAt]) -> Result<HashMap<ItemAt, InventoryItem>, Self::Error> {
+        use entity::inventory_item::{Column, Entity};
+        let rows = Entity::find()
+            .filter(Column::ProductId.is_in(keys.iter().map(|k| k.product_id)))
+            .filter(Column::LocationId.is_in(keys.iter().map(|k| k.location_id)))
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let key = ItemAt {
+                    product_id: m.product_id,
+                    location_id: m.location_id,
+                };
+                (key, InventoryItem::from(m))
+            })
+            .filter(|(key, _)| keys.contains(key))
+            .collect())
     }
 }

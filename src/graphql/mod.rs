@@ -4,11 +4,13 @@
 pub mod connection;
 pub mod enums;
 pub mod ids;
+pub mod inventory;
 pub mod limits;
 pub mod loaders;
 pub mod master_data;
 pub mod payload;
 pub mod purchasing;
+pub mod receiving;
 pub mod scalars;
 pub mod viewer;
 
@@ -36,6 +38,7 @@ pub struct Mutation(
     master_data::mutations::ProjectMutation,
     master_data::mutations::TechnicianMutation,
     purchasing::mutations::PurchasingMutation,
+    receiving::mutations::ReceivingMutation,
 );
 
 /// The stockgraph schema.

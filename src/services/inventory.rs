@@ -1,12 +1,17 @@
 //! Stock bookkeeping shared by the use cases. Quantities change only through atomic
-//! conditional updates (`x = x + $1 WHERE x + $1 >= 0 …`), never read-modify-write.
+//! conditional updates (`x = x + $1 WHERE x + $1 >= 0 …`), never read-modify-write; every
+//! change of on-hand writes a ledger entry, every change of an item an outbox event.
 
 use entity::inventory_item::{ActiveModel, Column, Entity};
 use entity::Fixed4;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
 
-use crate::error::ServiceError;
+use crate::auth::Actor;
+use crate::error::{ServiceError, UserErrorCode};
+use crate::events::{EventKind, Outbox};
 use crate::services::now;
 
 /// Makes sure the inventory item for (product, location) exists, without touching it if it does.
@@ -43,30 +48,183 @@ pub async fn ensure_item(
     Ok(())
 }
 
-/// Adds `delta` (which may be negative) to the on-order quantity at (product, location),
-/// creating the item if needed. A result below zero means the books disagree: an internal error.
-pub async fn change_on_order(
+/// Why on-hand changed, as written in the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedgerReason {
+    Receipt,
+    ReceiptCanceled,
+}
+
+impl LedgerReason {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerReason::Receipt => "RECEIPT",
+            LedgerReason::ReceiptCanceled => "RECEIPT_CANCELED",
+        }
+    }
+}
+
+/// A change to one inventory item's quantities.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Movement {
+    pub on_hand: Fixed4,
+    pub on_order: Fixed4,
+    pub backordered: Fixed4,
+}
+
+impl Movement {
+    /// Only the on-order quantity changes (and back-ordered with it on a backorder).
+    pub fn on_order(delta: Fixed4, backorder: bool) -> Self {
+        Movement {
+            on_order: delta,
+            backordered: if backorder { delta } else { Fixed4::ZERO },
+            ..Default::default()
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        self.on_hand.is_zero() && self.on_order.is_zero() && self.backordered.is_zero()
+    }
+}
+
+/// Where an on-hand change came from, for the ledger.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    pub reason: LedgerReason,
+    pub document_type: &'a str,
+    pub document_id: i32,
+}
+
+/// Applies `movement` to the item at (product, location), creating it if needed, in one
+/// conditional statement: on-hand may not fall below picked + reserved (a user error,
+/// INSUFFICIENT_AVAILABLE on `field`), on-order and back-ordered not below zero (the books
+/// would disagree: an internal error). A change of on-hand writes a ledger entry naming
+/// `source`, which it therefore needs.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply(
     txn: &impl ConnectionTrait,
+    outbox: &mut Outbox,
+    actor: &Actor,
     product_id: i32,
     location_id: i32,
-    delta: Fixed4,
+    movement: Movement,
+    source: Option<Source<'_>>,
+    field: &str,
 ) -> Result<(), ServiceError> {
-    if delta.is_zero() {
+    if movement.is_zero() {
         return Ok(());
     }
+    let ledger_source = match source {
+        Some(source) => Some(source),
+        None if movement.on_hand.is_zero() => None,
+        None => {
+            return Err(ServiceError::Internal(
+                "an on-hand change without a ledger source".into(),
+            ))
+        }
+    };
     ensure_item(txn, product_id, location_id).await?;
     let result = Entity::update_many()
-        .col_expr(Column::OnOrder, Expr::col(Column::OnOrder).add(delta.0))
+        .col_expr(
+            Column::OnHand,
+            Expr::col(Column::OnHand).add(movement.on_hand.0),
+        )
+        .col_expr(
+            Column::OnOrder,
+            Expr::col(Column::OnOrder).add(movement.on_order.0),
+        )
+        .col_expr(
+            Column::Backordered,
+            Expr::col(Column::Backordered).add(movement.backordered.0),
+        )
         .col_expr(Column::UpdatedAt, Expr::value(now()))
         .filter(Column::ProductId.eq(product_id))
         .filter(Column::LocationId.eq(location_id))
-        .filter(Expr::col(Column::OnOrder).add(delta.0).gte(0))
+        .filter(
+            Expr::col(Column::OnHand)
+                .add(movement.on_hand.0)
+                .gte(Expr::col(Column::Picked).add(Expr::col(Column::Reserved))),
+        )
+        .filter(Expr::col(Column::OnOrder).add(movement.on_order.0).gte(0))
+        .filter(
+            Expr::col(Column::Backordered)
+                .add(movement.backordered.0)
+                .gte(0),
+        )
         .exec(txn)
         .await?;
+    let item = Entity::find()
+        .filter(Column::ProductId.eq(product_id))
+        .filter(Column::LocationId.eq(location_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("inventory item vanished".into()))?;
     if result.rows_affected != 1 {
+        let available = item.on_hand.0 - item.picked.0 - item.reserved.0;
+        if movement.on_hand.0 < 0 && available + movement.on_hand.0 < 0 {
+            return Err(ServiceError::user(
+                UserErrorCode::InsufficientAvailable,
+                field,
+                format!(
+                    "only {} is available (on hand {} less picked and reserved); {} is needed",
+                    Fixed4(available).to_decimal(),
+                    item.on_hand.to_decimal(),
+                    Fixed4(-movement.on_hand.0).to_decimal()
+                ),
+            ));
+        }
         return Err(ServiceError::Internal(format!(
-            "on-order of product {product_id} at location {location_id} would fall below zero"
+            "on-order or back-ordered of product {product_id} at location {location_id} would fall below zero"
         )));
     }
-    Ok(())
+    if let Some(source) = ledger_source.filter(|_| !movement.on_hand.is_zero()) {
+        entity::stock_ledger_entry::ActiveModel {
+            inventory_item_id: Set(item.id),
+            delta: Set(movement.on_hand),
+            reason: Set(source.reason.as_str().to_owned()),
+            source_type: Set(Some(source.document_type.to_owned())),
+            source_id: Set(Some(source.document_id)),
+            actor: Set(actor.subject.clone()),
+            memo: Set(None),
+            occurred_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    outbox
+        .record(
+            txn,
+            EventKind::InventoryItemChanged,
+            "InventoryItem",
+            item.id,
+            serde_json::json!({ "productId": product_id, "locationId": location_id }),
+            &actor.subject,
+        )
+        .await
+}
+
+/// Adds `delta` (which may be negative) to the on-order quantity at (product, location), and to
+/// back-ordered when the line is on a backorder.
+pub async fn change_on_order(
+    txn: &impl ConnectionTrait,
+    outbox: &mut Outbox,
+    actor: &Actor,
+    product_id: i32,
+    location_id: i32,
+    delta: Fixed4,
+    backorder: bool,
+) -> Result<(), ServiceError> {
+    apply(
+        txn,
+        outbox,
+        actor,
+        product_id,
+        location_id,
+        Movement::on_order(delta, backorder),
+        None,
+        "input",
+    )
+    .await
 }

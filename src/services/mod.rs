@@ -1,10 +1,13 @@
 //! Use cases. Each opens one transaction, applies the domain rules, writes through the
 //! entities and commits; events are handed to the bus only after commit.
 
+pub mod bills;
 pub mod demo;
+pub mod idempotency;
 pub mod inventory;
 pub mod master_data;
 pub mod purchasing;
+pub mod receiving;
 pub mod search;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -128,7 +128,7 @@ fn check_version(po: &purchase_order::Model, expected: Option<i32>) -> Result<()
     }
 }
 
-async fn lines_of(
+pub(crate) async fn lines_of(
     txn: &DatabaseTransaction,
     po_id: i32,
 ) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
@@ -143,7 +143,7 @@ fn anything_received(lines: &[purchase_order_line::Model]) -> bool {
     lines.iter().any(|l| !l.quantity_received.is_zero())
 }
 
-fn rule(
+pub(crate) fn rule(
     action: Action,
     po: &purchase_order::Model,
     lines: &[purchase_order_line::Model],
@@ -816,9 +816,12 @@ pub async fn update_line(
         }
         model.quantity = Set(quantity);
     }
+    let mut repriced = false;
     if let Some(cost) = changes.unit_cost.filter(|_| uc.can_set_costs) {
         let cost = check(validate::non_negative(cost, "unit cost"), "input.unitCost")?;
-        model.unit_cost = Set(fixed(cost, "input.unitCost")?);
+        let cost = fixed(cost, "input.unitCost")?;
+        repriced = cost != line.unit_cost;
+        model.unit_cost = Set(cost);
     }
     if let Some(arrival) = changes.estimated_arrival {
         model.estimated_arrival = Set(arrival);
@@ -831,25 +834,35 @@ pub async fn update_line(
     }
     model.updated_at = Set(now());
     let saved = model.update(&txn).await?;
+    if repriced && has_receipts {
+        // Bills are never edited: the ones that priced this line are replaced.
+        crate::services::bills::supersede_for_line(&txn, &po, saved.id).await?;
+    }
+    let mut outbox = Outbox::default();
     if rules::counts_on_order(po.status) {
         // Move the open quantity: off the old (product, location), onto the new one.
         let received = line.quantity_received;
         change_on_order(
             &txn,
+            &mut outbox,
+            uc.actor,
             line.product_id,
             line.location_id,
             negate(open_quantity(line.quantity, received)),
+            po.backorder_of_id.is_some(),
         )
         .await?;
         change_on_order(
             &txn,
+            &mut outbox,
+            uc.actor,
             product_id,
             location_id,
             open_quantity(quantity, received),
+            po.backorder_of_id.is_some(),
         )
         .await?;
     }
-    let mut outbox = Outbox::default();
     if po.status != Status::Pending {
         let all: Vec<_> = lines
             .iter()
@@ -956,12 +969,16 @@ pub async fn submit(
     check_version(&po, expected_version)?;
     let lines = lines_of(&txn, po.id).await?;
     rule(Action::Submit, &po, &lines)?;
+    let mut outbox = Outbox::default();
     for line in &lines {
         change_on_order(
             &txn,
+            &mut outbox,
+            uc.actor,
             line.product_id,
             line.location_id,
             open_quantity(line.quantity, line.quantity_received),
+            po.backorder_of_id.is_some(),
         )
         .await?;
     }
@@ -978,7 +995,6 @@ pub async fn submit(
         .exec(&txn)
         .await?;
     touch(&txn, &po, uc.actor, Some(Status::Submitted)).await?;
-    let mut outbox = Outbox::default();
     record_status_event(
         &txn,
         &mut outbox,
@@ -1005,13 +1021,17 @@ pub async fn cancel(
     check_version(&po, expected_version)?;
     let lines = lines_of(&txn, po.id).await?;
     rule(Action::Cancel, &po, &lines)?;
+    let mut outbox = Outbox::default();
     if rules::counts_on_order(po.status) {
         for line in &lines {
             change_on_order(
                 &txn,
+                &mut outbox,
+                uc.actor,
                 line.product_id,
                 line.location_id,
                 negate(open_quantity(line.quantity, line.quantity_received)),
+                po.backorder_of_id.is_some(),
             )
             .await?;
         }
@@ -1023,7 +1043,6 @@ pub async fn cancel(
         .exec(&txn)
         .await?;
     touch(&txn, &po, uc.actor, Some(Status::Canceled)).await?;
-    let mut outbox = Outbox::default();
     record_status_event(
         &txn,
         &mut outbox,

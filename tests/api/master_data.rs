@@ -47,11 +47,19 @@ async fn vendors_are_created_with_defaults_updated_and_deactivated() {
     assert_eq!(updated["defaultTaxRate"], "0.0825");
     assert!(updated["contact"].is_null());
     let off = app
-        .ok("deactivateVendor", json!({ "id": vendor["id"] }), "vendor { active }")
+        .ok(
+            "deactivateVendor",
+            json!({ "id": vendor["id"] }),
+            "vendor { active }",
+        )
         .await;
     assert_eq!(off["vendor"]["active"], false);
     let on = app
-        .ok("updateVendor", json!({ "id": vendor["id"], "active": true }), "vendor { active }")
+        .ok(
+            "updateVendor",
+            json!({ "id": vendor["id"], "active": true }),
+            "vendor { active }",
+        )
         .await;
     assert_eq!(on["vendor"]["active"], true);
 }
@@ -77,17 +85,53 @@ async fn bad_vendor_input_is_refused_with_its_field() {
     };
     for (input, code, field) in [
         (with("code", json!("acme")), "DUPLICATE_CODE", "input.code"),
-        (with("code", json!("has space")), "INVALID_INPUT", "input.code"),
+        (
+            with("code", json!("has space")),
+            "INVALID_INPUT",
+            "input.code",
+        ),
         (with("name", json!("  ")), "INVALID_INPUT", "input.name"),
-        (with("address.street", json!("")), "INVALID_INPUT", "input.address.street"),
-        (with("address.postalCode", json!(" ")), "INVALID_INPUT", "input.address.postalCode"),
-        (with("defaultTaxRate", json!("1")), "INVALID_INPUT", "input.defaultTaxRate"),
-        (with("defaultTaxRate", json!("-0.1")), "INVALID_INPUT", "input.defaultTaxRate"),
-        (with("paymentTermsDays", json!(-1)), "INVALID_INPUT", "input.paymentTermsDays"),
-        (with("currency", json!("dollars")), "INVALID_INPUT", "input.currency"),
-        (with("contact", json!({ "email": "not-an-email" })), "INVALID_INPUT", "input.contact.email"),
+        (
+            with("address.street", json!("")),
+            "INVALID_INPUT",
+            "input.address.street",
+        ),
+        (
+            with("address.postalCode", json!(" ")),
+            "INVALID_INPUT",
+            "input.address.postalCode",
+        ),
+        (
+            with("defaultTaxRate", json!("1")),
+            "INVALID_INPUT",
+            "input.defaultTaxRate",
+        ),
+        (
+            with("defaultTaxRate", json!("-0.1")),
+            "INVALID_INPUT",
+            "input.defaultTaxRate",
+        ),
+        (
+            with("paymentTermsDays", json!(-1)),
+            "INVALID_INPUT",
+            "input.paymentTermsDays",
+        ),
+        (
+            with("currency", json!("dollars")),
+            "INVALID_INPUT",
+            "input.currency",
+        ),
+        (
+            with("contact", json!({ "email": "not-an-email" })),
+            "INVALID_INPUT",
+            "input.contact.email",
+        ),
     ] {
-        assert_eq!(app.refused("createVendor", input, code).await, field, "{code}");
+        assert_eq!(
+            app.refused("createVendor", input, code).await,
+            field,
+            "{code}"
+        );
     }
     // Without an address the request does not even validate.
     let reply = app
@@ -149,18 +193,44 @@ async fn products_and_locations_are_created_updated_and_deactivated() {
         )
         .await["product"]
         .clone();
-    assert!(updated["preferredVendor"].is_null() && updated["overReceiptAllowancePercent"].is_null());
+    assert!(
+        updated["preferredVendor"].is_null() && updated["overReceiptAllowancePercent"].is_null()
+    );
     assert_eq!(updated["unitOfMeasure"], "box");
     for (input, code, field) in [
-        (json!({ "sku": "BOLT-M8", "description": "again" }), "DUPLICATE_CODE", "input.sku"),
-        (json!({ "sku": "NEG", "description": "x", "defaultUnitCost": "-1" }), "INVALID_INPUT", "input.defaultUnitCost"),
-        (json!({ "sku": "PCT", "description": "x", "overReceiptAllowancePercent": "-5" }), "INVALID_INPUT", "input.overReceiptAllowancePercent"),
-        (json!({ "sku": "PV", "description": "x", "preferredVendorId": "gid://stockgraph/Vendor/999" }), "NOT_FOUND", "input.preferredVendorId"),
+        (
+            json!({ "sku": "BOLT-M8", "description": "again" }),
+            "DUPLICATE_CODE",
+            "input.sku",
+        ),
+        (
+            json!({ "sku": "NEG", "description": "x", "defaultUnitCost": "-1" }),
+            "INVALID_INPUT",
+            "input.defaultUnitCost",
+        ),
+        (
+            json!({ "sku": "PCT", "description": "x", "overReceiptAllowancePercent": "-5" }),
+            "INVALID_INPUT",
+            "input.overReceiptAllowancePercent",
+        ),
+        (
+            json!({ "sku": "PV", "description": "x", "preferredVendorId": "gid://stockgraph/Vendor/999" }),
+            "NOT_FOUND",
+            "input.preferredVendorId",
+        ),
     ] {
-        assert_eq!(app.refused("createProduct", input, code).await, field, "{code}");
+        assert_eq!(
+            app.refused("createProduct", input, code).await,
+            field,
+            "{code}"
+        );
     }
     let off = app
-        .ok("deactivateProduct", json!({ "id": product["id"] }), "product { active }")
+        .ok(
+            "deactivateProduct",
+            json!({ "id": product["id"] }),
+            "product { active }",
+        )
         .await;
     assert_eq!(off["product"]["active"], false);
 
@@ -202,31 +272,89 @@ async fn products_and_locations_are_created_updated_and_deactivated() {
 async fn reference_records_are_unique_and_deactivated_not_deleted() {
     let app = spawn_app().await;
     for (create, update, deactivate, field, input, key) in [
-        ("createBusinessUnit", "updateBusinessUnit", "deactivateBusinessUnit", "businessUnit", json!({ "name": "HVAC" }), "input.name"),
-        ("createPurchaseOrderType", "updatePurchaseOrderType", "deactivatePurchaseOrderType", "purchaseOrderType", json!({ "name": "Job" }), "input.name"),
-        ("createJob", "updateJob", "deactivateJob", "job", json!({ "number": "J-7", "name": "Boiler" }), "input.number"),
-        ("createProject", "updateProject", "deactivateProject", "project", json!({ "number": "P-7", "name": "Tower" }), "input.number"),
-        ("createTechnician", "updateTechnician", "deactivateTechnician", "technician", json!({ "number": "T-7", "name": "Tom" }), "input.number"),
+        (
+            "createBusinessUnit",
+            "updateBusinessUnit",
+            "deactivateBusinessUnit",
+            "businessUnit",
+            json!({ "name": "HVAC" }),
+            "input.name",
+        ),
+        (
+            "createPurchaseOrderType",
+            "updatePurchaseOrderType",
+            "deactivatePurchaseOrderType",
+            "purchaseOrderType",
+            json!({ "name": "Job" }),
+            "input.name",
+        ),
+        (
+            "createJob",
+            "updateJob",
+            "deactivateJob",
+            "job",
+            json!({ "number": "J-7", "name": "Boiler" }),
+            "input.number",
+        ),
+        (
+            "createProject",
+            "updateProject",
+            "deactivateProject",
+            "project",
+            json!({ "number": "P-7", "name": "Tower" }),
+            "input.number",
+        ),
+        (
+            "createTechnician",
+            "updateTechnician",
+            "deactivateTechnician",
+            "technician",
+            json!({ "number": "T-7", "name": "Tom" }),
+            "input.number",
+        ),
     ] {
         let record = app
-            .ok(create, input.clone(), &format!("{field} {{ id name active }}"))
+            .ok(
+                create,
+                input.clone(),
+                &format!("{field} {{ id name active }}"),
+            )
             .await[field]
             .clone();
         assert_eq!(record["active"], true);
-        assert_eq!(app.refused(create, input.clone(), "DUPLICATE_CODE").await, key);
+        assert_eq!(
+            app.refused(create, input.clone(), "DUPLICATE_CODE").await,
+            key
+        );
         let renamed = app
-            .ok(update, json!({ "id": record["id"], "name": "Renamed" }), &format!("{field} {{ name }}"))
+            .ok(
+                update,
+                json!({ "id": record["id"], "name": "Renamed" }),
+                &format!("{field} {{ name }}"),
+            )
             .await;
         assert_eq!(renamed[field]["name"], "Renamed");
         let off = app
-            .ok(deactivate, json!({ "id": record["id"] }), &format!("{field} {{ active }}"))
+            .ok(
+                deactivate,
+                json!({ "id": record["id"] }),
+                &format!("{field} {{ active }}"),
+            )
             .await;
         assert_eq!(off[field]["active"], false, "{create}");
-        app.refused(update, json!({ "id": record["id"], "name": " " }), "INVALID_INPUT")
-            .await;
-    }
-    app.refused("createJob", json!({ "number": "", "name": "x" }), "INVALID_INPUT")
+        app.refused(
+            update,
+            json!({ "id": record["id"], "name": " " }),
+            "INVALID_INPUT",
+        )
         .await;
+    }
+    app.refused(
+        "createJob",
+        json!({ "number": "", "name": "x" }),
+        "INVALID_INPUT",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -243,7 +371,12 @@ async fn master_data_changes_need_vendors_write() {
     assert_eq!(reply.body["errors"][0]["extensions"]["code"], "FORBIDDEN");
     let writer = app.token(&[Permission::VendorsWrite]);
     let payload = app
-        .mutate_as(&writer, "createBusinessUnit", json!({ "name": "X" }), "businessUnit { name }")
+        .mutate_as(
+            &writer,
+            "createBusinessUnit",
+            json!({ "name": "X" }),
+            "businessUnit { name }",
+        )
         .await;
     assert_eq!(payload["businessUnit"]["name"], "X");
 }

@@ -194,7 +194,8 @@ payload!(
     }
 );
 
-fn use_case<'a>(ctx: &Context<'a>, actor: &'a Actor) -> UseCase<'a> {
+/// The use-case context of the caller.
+pub(crate) fn use_case<'a>(ctx: &Context<'a>, actor: &'a Actor) -> UseCase<'a> {
     let state = state(ctx);
     UseCase {
         db: &state.db,

@@ -3,20 +3,24 @@
 use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 use rust_decimal::Decimal as Exact;
 
+use crate::auth::Permission;
 use crate::domain::money;
 use crate::domain::purchasing::open_quantity;
 use crate::graphql::connection::{encode_cursor, ConnectionTotals, Page, PageArgs, Window};
 use crate::graphql::enums::PurchaseOrderStatus;
 use crate::graphql::ids::to_gid;
+use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::loaders::{
-    load_one, load_required, BusinessUnitId, JobId, LinesOfPurchaseOrder, LocationId, ProductId,
-    ProjectId, PurchaseOrderId, PurchaseOrderTypeId, TechnicianId, VendorId,
+    load_one, load_required, BackordersOf, BillsOfPurchaseOrder, BusinessUnitId, ItemAt, JobId,
+    LinesOfPurchaseOrder, LocationId, ProductId, ProjectId, PurchaseOrderId, PurchaseOrderTypeId,
+    ReceiptsOfPurchaseOrder, TechnicianId, VendorId,
 };
 use crate::graphql::master_data::types::{
     BusinessUnit, InventoryLocation, Job, Product, Project, PurchaseOrderType, Technician, Vendor,
 };
+use crate::graphql::receiving::types::{Bill, Receipt};
 use crate::graphql::scalars::{Date, DateTime, Decimal};
-use crate::graphql::{can_see_costs, max_page_size};
+use crate::graphql::{can_see_costs, max_page_size, require};
 
 /// An order placed with a vendor for products delivered to inventory locations.
 #[derive(SimpleObject, Clone, Debug)]
@@ -188,6 +192,37 @@ impl PurchaseOrder {
         }
     }
 
+    /// Its backorders, oldest first.
+    async fn backorders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PurchaseOrder>> {
+        Ok(load_one(ctx, BackordersOf(self.db_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(PurchaseOrder::from)
+            .collect())
+    }
+
+    /// Deliveries received against it, oldest first (cancelled ones included).
+    async fn receipts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Receipt>> {
+        Ok(load_one(ctx, ReceiptsOfPurchaseOrder(self.db_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Receipt::from)
+            .collect())
+    }
+
+    /// Its bills and credits, oldest first (superseded ones included). Needs `bills:read`.
+    async fn bills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Bill>> {
+        require(ctx, Permission::BillsRead)?;
+        Ok(load_one(ctx, BillsOfPurchaseOrder(self.db_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Bill::from)
+            .collect())
+    }
+
     /// Its lines, in line-number order.
     async fn lines(
         &self,
@@ -341,6 +376,33 @@ impl PurchaseOrderLine {
     /// Cost of one unit in the order's currency; null without `costs:read`.
     async fn unit_cost(&self, ctx: &Context<'_>) -> Option<Decimal> {
         can_see_costs(ctx).then(|| Decimal::quantity(self.unit_cost_value))
+    }
+
+    /// Unit cost in the base currency; null without `costs:read`.
+    async fn base_unit_cost(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
+        if !can_see_costs(ctx) {
+            return Ok(None);
+        }
+        let po = load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await?;
+        Ok(Some(Decimal::quantity(money::to_base(
+            self.unit_cost_value,
+            po.exchange_rate.0,
+        ))))
+    }
+
+    /// Stock of this line's product at its location, once it exists.
+    async fn inventory_item(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<InventoryItem>> {
+        load_one(
+            ctx,
+            ItemAt {
+                product_id: self.product_id,
+                location_id: self.location_id,
+            },
+        )
+        .await
     }
 
     /// quantity × unit cost; null without `costs:read`.

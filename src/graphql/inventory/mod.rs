@@ -1,0 +1,3 @@
+//! Stock: inventory items and their ledger.
+
+pub mod types;

@@ -1,0 +1,4 @@
+//! Receiving, cancelling receipts, finalizing, and the bills they produce.
+
+pub mod mutations;
+pub mod types;

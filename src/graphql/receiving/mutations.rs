@@ -1,0 +1,263 @@
+//! `receivePurchaseOrder` and `cancelReceipt` (need `receiving:write`), `finalizePurchaseOrder`
+//! (needs `purchase_orders:write`).
+
+use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, ID};
+
+use super::types::{Bill, Receipt};
+use crate::auth::Permission;
+use crate::error::{ServiceError, UserError};
+use crate::graphql::ids::decode_input;
+use crate::graphql::payload::{payload, respond, Payload};
+use crate::graphql::purchasing::mutations::use_case;
+use crate::graphql::purchasing::types::PurchaseOrder;
+use crate::graphql::require;
+use crate::graphql::scalars::{DateTime, Decimal};
+use crate::services::receiving::{self as service, NewReceipt, ReceiptOutcome, ReceiveLine};
+
+/// The quantity of one line in a delivery.
+#[derive(InputObject)]
+pub struct ReceiveLineInput {
+    /// The purchase-order line.
+    pub line_id: ID,
+    /// Accepted quantity (>= 0): enters stock and the bill.
+    pub quantity: Decimal,
+    /// Delivered but refused (>= 0); needs a reason.
+    pub rejected_quantity: Option<Decimal>,
+    /// Why the rejected quantity was refused.
+    pub rejection_reason: Option<String>,
+    /// One distinct serial per accepted unit of a serialized product.
+    pub serial_numbers: Option<Vec<String>>,
+}
+
+/// A delivery against a SUBMITTED or PARTIALLY_RECEIVED purchase order.
+#[derive(InputObject)]
+pub struct ReceivePurchaseOrderInput {
+    /// The purchase order.
+    pub purchase_order_id: ID,
+    /// At least one line; each line at most once.
+    pub lines: Vec<ReceiveLineInput>,
+    /// The vendor's packing-slip number.
+    pub packing_slip: Option<String>,
+    /// When the goods arrived; now when omitted.
+    pub received_at: Option<DateTime>,
+    /// Freight charged for the delivery (>= 0, whole cents); billed with it.
+    pub freight: Option<Decimal>,
+    /// Makes retries safe: the same key and input returns the first result and writes nothing.
+    pub idempotency_key: Option<String>,
+}
+
+/// Cancels a receipt whole.
+#[derive(InputObject)]
+pub struct CancelReceiptInput {
+    /// The receipt.
+    pub receipt_id: ID,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Closes a purchase order, by ID or by number (give exactly one).
+#[derive(InputObject)]
+pub struct FinalizePurchaseOrderInput {
+    /// The purchase order.
+    pub purchase_order_id: Option<ID>,
+    /// Its number.
+    pub number: Option<String>,
+    /// Move short quantities to a new SUBMITTED backorder (true) or release them (false).
+    pub create_backorder: bool,
+}
+
+/// Result of `receivePurchaseOrder`.
+#[derive(SimpleObject, Default)]
+#[graphql(complex)]
+pub struct ReceivePayload {
+    /// The new receipt.
+    pub receipt: Option<Receipt>,
+    /// The order after receiving.
+    pub purchase_order: Option<PurchaseOrder>,
+    #[graphql(skip)]
+    pub bill_value: Option<Bill>,
+    /// Why the mutation was refused; empty when it succeeded.
+    pub user_errors: Vec<UserError>,
+}
+
+#[ComplexObject]
+impl ReceivePayload {
+    /// The bill the receipt produced. Needs `bills:read`.
+    async fn bill(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+        require(ctx, Permission::BillsRead)?;
+        Ok(self.bill_value.clone())
+    }
+}
+
+impl Payload for ReceivePayload {
+    fn rejected(errors: Vec<UserError>) -> Self {
+        Self {
+            user_errors: errors,
+            ..Default::default()
+        }
+    }
+}
+
+/// Result of `cancelReceipt`.
+#[derive(SimpleObject, Default)]
+#[graphql(complex)]
+pub struct CancelReceiptPayload {
+    /// The cancelled receipt.
+    pub receipt: Option<Receipt>,
+    /// The order after the reversal.
+    pub purchase_order: Option<PurchaseOrder>,
+    #[graphql(skip)]
+    pub credit_value: Option<Bill>,
+    /// Why the mutation was refused; empty when it succeeded.
+    pub user_errors: Vec<UserError>,
+}
+
+#[ComplexObject]
+impl CancelReceiptPayload {
+    /// The credit against the receipt's bill. Needs `bills:read`.
+    async fn credit_bill(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+        require(ctx, Permission::BillsRead)?;
+        Ok(self.credit_value.clone())
+    }
+}
+
+impl Payload for CancelReceiptPayload {
+    fn rejected(errors: Vec<UserError>) -> Self {
+        Self {
+            user_errors: errors,
+            ..Default::default()
+        }
+    }
+}
+
+payload!(
+    /// Result of `finalizePurchaseOrder`.
+    FinalizePayload {
+        /// The closed order.
+        purchase_order: PurchaseOrder,
+        /// The backorder holding the short quantities, when one was created.
+        backorder: PurchaseOrder
+    }
+);
+
+fn split(outcome: ReceiptOutcome) -> (Receipt, PurchaseOrder, Option<Bill>) {
+    (
+        outcome.receipt.into(),
+        outcome.purchase_order.into(),
+        outcome.bill.map(Bill::from),
+    )
+}
+
+#[derive(Default)]
+pub struct ReceivingMutation;
+
+#[Object]
+impl ReceivingMutation {
+    /// Receives a delivery: raises received quantities and on-hand, lowers on-order, writes the
+    /// ledger, re-derives the status and issues the bill, all or nothing.
+    async fn receive_purchase_order(
+        &self,
+        ctx: &Context<'_>,
+        input: ReceivePurchaseOrderInput,
+    ) -> async_graphql::Result<ReceivePayload> {
+        let actor = require(ctx, Permission::ReceivingWrite)?;
+        let result = async {
+            let lines = input
+                .lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, line)| {
+                    Ok::<_, ServiceError>(ReceiveLine {
+                        line_id: decode_input(
+                            &line.line_id,
+                            "PurchaseOrderLine",
+                            &format!("input.lines.{i}.lineId"),
+                        )?,
+                        quantity: line.quantity.0,
+                        rejected_quantity: line.rejected_quantity.map(|d| d.0),
+                        rejection_reason: line.rejection_reason,
+                        serial_numbers: line.serial_numbers,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let receipt = NewReceipt {
+                purchase_order_id: decode_input(
+                    &input.purchase_order_id,
+                    "PurchaseOrder",
+                    "input.purchaseOrderId",
+                )?,
+                lines,
+                packing_slip: input.packing_slip,
+                received_at: input.received_at.map(|t| t.0),
+                freight: input.freight.map(|d| d.0),
+                idempotency_key: input.idempotency_key,
+            };
+            service::receive(use_case(ctx, actor), receipt).await
+        }
+        .await;
+        respond(result, |outcome| {
+            let (receipt, po, bill) = split(outcome);
+            ReceivePayload {
+                receipt: Some(receipt),
+                purchase_order: Some(po),
+                bill_value: bill,
+                user_errors: Vec::new(),
+            }
+        })
+    }
+
+    /// Reverses a receipt whole with reversing ledger entries and a credit bill.
+    async fn cancel_receipt(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelReceiptInput,
+    ) -> async_graphql::Result<CancelReceiptPayload> {
+        let actor = require(ctx, Permission::ReceivingWrite)?;
+        let result = async {
+            let id = decode_input(&input.receipt_id, "Receipt", "input.receiptId")?;
+            service::cancel_receipt(use_case(ctx, actor), id, input.idempotency_key.as_deref())
+                .await
+        }
+        .await;
+        respond(result, |outcome| {
+            let (receipt, po, credit) = split(outcome);
+            CancelReceiptPayload {
+                receipt: Some(receipt),
+                purchase_order: Some(po),
+                credit_value: credit,
+                user_errors: Vec::new(),
+            }
+        })
+    }
+
+    /// Closes a SUBMITTED, PARTIALLY_RECEIVED or RECEIVED order, optionally moving what is short
+    /// to a backorder `{number}-BO{n}`.
+    async fn finalize_purchase_order(
+        &self,
+        ctx: &Context<'_>,
+        input: FinalizePurchaseOrderInput,
+    ) -> async_graphql::Result<FinalizePayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let uc = use_case(ctx, actor);
+        let result = async {
+            let id = match (&input.purchase_order_id, input.number.as_deref()) {
+                (Some(id), None) => decode_input(id, "PurchaseOrder", "input.purchaseOrderId")?,
+                (None, Some(number)) => service::find_by_number(uc, number).await?,
+                _ => {
+                    return Err(ServiceError::user(
+                        crate::error::UserErrorCode::InvalidInput,
+                        "input",
+                        "give exactly one of purchaseOrderId and number",
+                    ))
+                }
+            };
+            service::finalize(uc, id, input.create_backorder).await
+        }
+        .await;
+        respond(result, |done| FinalizePayload {
+            purchase_order: Some(done.purchase_order.into()),
+            backorder: done.backorder.map(Into::into),
+            user_errors: Vec::new(),
+        })
+    }
+}

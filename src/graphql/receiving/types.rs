@@ -1,0 +1,488 @@
+//! Receipts, bills and their lines. Bills need `bills:read`; money needs `costs:read`.
+
+use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
+use rust_decimal::Decimal as Exact;
+
+use crate::auth::Permission;
+use crate::domain::receiving::{differences, MatchField, MatchLine};
+use crate::error::ApiError;
+use crate::graphql::enums::{BillKind, BillStatus};
+use crate::graphql::ids::to_gid;
+use crate::graphql::loaders::{
+    load_many, load_one, load_required, BillId, BillsOfReceipt, LineId, LinesOfBill,
+    LinesOfReceipt, PurchaseOrderId, ReceiptId, SerialsOfReceiptLine, VendorId,
+};
+use crate::graphql::master_data::types::{Address, Vendor};
+use crate::graphql::purchasing::types::{PurchaseOrder, PurchaseOrderLine};
+use crate::graphql::scalars::{Date, DateTime, Decimal};
+use crate::graphql::{can_see_costs, require};
+
+/// One delivery received against a purchase order.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Receipt {
+    /// Global ID.
+    pub id: ID,
+    #[graphql(skip)]
+    pub db_id: i32,
+    /// `{PO number}-R{n}`.
+    pub number: String,
+    #[graphql(skip)]
+    pub purchase_order_id: i32,
+    /// The vendor's packing-slip number.
+    pub packing_slip: Option<String>,
+    /// When the goods arrived.
+    pub received_at: DateTime,
+    /// Token subject of who received them.
+    pub received_by: String,
+    #[graphql(skip)]
+    pub freight_value: Exact,
+    /// When it was cancelled, if it was.
+    pub canceled_at: Option<DateTime>,
+    /// Token subject of who cancelled it.
+    pub canceled_by: Option<String>,
+}
+
+impl From<entity::receipt::Model> for Receipt {
+    fn from(m: entity::receipt::Model) -> Self {
+        Receipt {
+            id: to_gid("Receipt", m.id),
+            db_id: m.id,
+            number: m.number,
+            purchase_order_id: m.purchase_order_id,
+            packing_slip: m.packing_slip,
+            received_at: DateTime(m.received_at),
+            received_by: m.received_by,
+            freight_value: m.freight.to_decimal(),
+            canceled_at: m.canceled_at.map(DateTime),
+            canceled_by: m.canceled_by,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Receipt {
+    /// The order received against.
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+        load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
+    }
+
+    /// What was received, line by line.
+    async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ReceiptLine>> {
+        Ok(load_one(ctx, LinesOfReceipt(self.db_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(ReceiptLine::from)
+            .collect())
+    }
+
+    /// Freight charged for this delivery; null without `costs:read`.
+    async fn freight(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::money(self.freight_value))
+    }
+
+    /// The receipt's current bill (the open one, or the last replacement). Needs `bills:read`.
+    async fn bill(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+        require(ctx, Permission::BillsRead)?;
+        let bills = load_one(ctx, BillsOfReceipt(self.db_id))
+            .await?
+            .unwrap_or_default();
+        Ok(bills
+            .into_iter()
+            .filter(|b| b.kind == entity::enums::BillKind::Bill)
+            .max_by_key(|b| (b.status == entity::enums::BillStatus::Open, b.id))
+            .map(Bill::from))
+    }
+
+    /// Every bill and credit this receipt produced, oldest first. Needs `bills:read`.
+    async fn bills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Bill>> {
+        require(ctx, Permission::BillsRead)?;
+        Ok(load_one(ctx, BillsOfReceipt(self.db_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Bill::from)
+            .collect())
+    }
+}
+
+/// The quantity of one purchase-order line in a receipt.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct ReceiptLine {
+    /// Global ID.
+    pub id: ID,
+    #[graphql(skip)]
+    pub db_id: i32,
+    #[graphql(skip)]
+    pub line_id: i32,
+    /// Accepted quantity: entered stock and the bill.
+    pub quantity: Decimal,
+    /// Delivered but refused.
+    pub rejected_quantity: Decimal,
+    /// Why it was refused.
+    pub rejection_reason: Option<String>,
+    #[graphql(skip)]
+    pub unit_cost_value: Exact,
+}
+
+impl From<entity::receipt_line::Model> for ReceiptLine {
+    fn from(m: entity::receipt_line::Model) -> Self {
+        ReceiptLine {
+            id: to_gid("ReceiptLine", m.id),
+            db_id: m.id,
+            line_id: m.purchase_order_line_id,
+            quantity: m.quantity.into(),
+            rejected_quantity: m.rejected_quantity.into(),
+            rejection_reason: m.rejection_reason,
+            unit_cost_value: m.unit_cost.to_decimal(),
+        }
+    }
+}
+
+#[ComplexObject]
+impl ReceiptLine {
+    /// The purchase-order line received.
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+        load_required(ctx, LineId(self.line_id)).await
+    }
+
+    /// Serial numbers of the accepted units (serialized products).
+    async fn serial_numbers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        Ok(load_one(ctx, SerialsOfReceiptLine(self.db_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.serial_number)
+            .collect())
+    }
+
+    /// The line's unit cost when received; null without `costs:read`.
+    async fn unit_cost(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::quantity(self.unit_cost_value))
+    }
+}
+
+/// A vendor bill (or credit), generated by a receipt; never edited, only superseded.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Bill {
+    /// Global ID.
+    pub id: ID,
+    #[graphql(skip)]
+    pub db_id: i32,
+    /// `BILL-{PO number}-{n}`.
+    pub number: String,
+    /// BILL or CREDIT.
+    pub kind: BillKind,
+    /// OPEN, or SUPERSEDED after a unit-cost change.
+    pub status: BillStatus,
+    #[graphql(skip)]
+    pub vendor_id: i32,
+    #[graphql(skip)]
+    pub purchase_order_id: i32,
+    #[graphql(skip)]
+    pub receipt_id: i32,
+    #[graphql(skip)]
+    pub credit_of_id: Option<i32>,
+    #[graphql(skip)]
+    pub superseded_by_id: Option<i32>,
+    /// The vendor's main address when the bill was issued.
+    pub remit_to: Address,
+    /// Date of the bill.
+    pub bill_date: Date,
+    /// Bill date + the vendor's payment terms.
+    pub due_date: Date,
+    /// ISO 4217 currency of its amounts.
+    pub currency: String,
+    /// Currency → base currency, from the order.
+    pub exchange_rate: Decimal,
+    #[graphql(skip)]
+    pub money: BillMoney,
+}
+
+/// A bill's amounts, shown only with `costs:read`.
+#[derive(Clone, Copy, Debug)]
+pub struct BillMoney {
+    tax_rate: Exact,
+    subtotal: Exact,
+    tax: Exact,
+    freight: Exact,
+    total: Exact,
+    exchange_rate: Exact,
+}
+
+impl From<entity::bill::Model> for Bill {
+    fn from(m: entity::bill::Model) -> Self {
+        Bill {
+            id: to_gid("Bill", m.id),
+            db_id: m.id,
+            number: m.number,
+            kind: m.kind.into(),
+            status: m.status.into(),
+            vendor_id: m.vendor_id,
+            purchase_order_id: m.purchase_order_id,
+            receipt_id: m.receipt_id,
+            credit_of_id: m.credit_of_id,
+            superseded_by_id: m.superseded_by_id,
+            remit_to: Address {
+                street: Some(m.remit_street),
+                city: Some(m.remit_city),
+                region: m.remit_region,
+                postal_code: Some(m.remit_postal_code),
+                country: Some(m.remit_country),
+            },
+            bill_date: Date(m.bill_date),
+            due_date: Date(m.due_date),
+            currency: m.currency,
+            exchange_rate: m.exchange_rate.into(),
+            money: BillMoney {
+                tax_rate: m.tax_rate.to_decimal(),
+                subtotal: m.subtotal.to_decimal(),
+                tax: m.tax.to_decimal(),
+                freight: m.freight.to_decimal(),
+                total: m.total.to_decimal(),
+                exchange_rate: m.exchange_rate.to_decimal(),
+            },
+        }
+    }
+}
+
+/// Whether a bill agrees with what was received and ordered.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchState {
+    /// Its quantities equal those received and its costs those ordered.
+    Matched,
+    /// Some line differs; see `differences`.
+    Mismatched,
+}
+
+/// Which figure of a bill line differs.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchDifferenceField {
+    /// Billed quantity ≠ accepted quantity of the receipt.
+    Quantity,
+    /// Billed unit cost ≠ the order line's unit cost.
+    UnitCost,
+}
+
+/// One disagreement of the 3-way match.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct MatchDifference {
+    #[graphql(skip)]
+    pub line_id: i32,
+    /// What differs.
+    pub field: MatchDifferenceField,
+    #[graphql(skip)]
+    pub billed_value: Exact,
+    #[graphql(skip)]
+    pub expected_value: Exact,
+}
+
+#[ComplexObject]
+impl MatchDifference {
+    /// The purchase-order line concerned.
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+        load_required(ctx, LineId(self.line_id)).await
+    }
+
+    /// The billed figure; null for costs without `costs:read`.
+    async fn billed(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        (self.field == MatchDifferenceField::Quantity || can_see_costs(ctx))
+            .then(|| Decimal::quantity(self.billed_value))
+    }
+
+    /// The received (quantity) or ordered (unit cost) figure; null for costs without
+    /// `costs:read`.
+    async fn expected(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        (self.field == MatchDifferenceField::Quantity || can_see_costs(ctx))
+            .then(|| Decimal::quantity(self.expected_value))
+    }
+}
+
+/// The 3-way match of a bill against its receipt and order.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct BillMatch {
+    /// MATCHED or MISMATCHED.
+    pub state: MatchState,
+    /// The differing figures; empty when matched.
+    pub differences: Vec<MatchDifference>,
+}
+
+#[ComplexObject]
+impl Bill {
+    /// Who bills.
+    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Vendor> {
+        load_required(ctx, VendorId(self.vendor_id)).await
+    }
+
+    /// The order billed.
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+        load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
+    }
+
+    /// The receipt that produced it.
+    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Receipt> {
+        load_required(ctx, ReceiptId(self.receipt_id)).await
+    }
+
+    /// For a credit: the bill it cancels.
+    async fn credit_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+        match self.credit_of_id {
+            Some(id) => load_one(ctx, BillId(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// For a superseded bill: its replacement.
+    async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+        match self.superseded_by_id {
+            Some(id) => load_one(ctx, BillId(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// One line per received line.
+    async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<BillLine>> {
+        Ok(load_one(ctx, LinesOfBill(self.db_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(BillLine::from)
+            .collect())
+    }
+
+    /// Tax rate of the order; null without `costs:read`.
+    async fn tax_rate(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::quantity(self.money.tax_rate))
+    }
+
+    /// Σ line amounts; null without `costs:read`.
+    async fn subtotal(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::money(self.money.subtotal))
+    }
+
+    /// subtotal × tax rate, rounded to cents; null without `costs:read`.
+    async fn tax(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::money(self.money.tax))
+    }
+
+    /// The receipt's freight charge; null without `costs:read`.
+    async fn freight(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::money(self.money.freight))
+    }
+
+    /// subtotal + tax + freight; null without `costs:read`.
+    async fn total(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::money(self.money.total))
+    }
+
+    /// The total in the base currency; null without `costs:read`.
+    async fn base_total(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::money(self.money.total * self.money.exchange_rate))
+    }
+
+    /// The 3-way match against the receipt and the order as they are now.
+    #[graphql(name = "match")]
+    async fn three_way_match(&self, ctx: &Context<'_>) -> async_graphql::Result<BillMatch> {
+        let billed = load_one(ctx, LinesOfBill(self.db_id))
+            .await?
+            .unwrap_or_default();
+        let received = load_one(ctx, LinesOfReceipt(self.receipt_id))
+            .await?
+            .unwrap_or_default();
+        let sign = if self.kind == BillKind::Credit {
+            -Exact::ONE
+        } else {
+            Exact::ONE
+        };
+        let ordered =
+            load_many(ctx, billed.iter().map(|l| LineId(l.purchase_order_line_id))).await?;
+        let mut lines = Vec::with_capacity(billed.len());
+        for line in &billed {
+            let ordered = ordered
+                .get(&LineId(line.purchase_order_line_id))
+                .ok_or_else(|| ApiError::internal("bill line without its order line"))?;
+            let accepted = received
+                .iter()
+                .find(|r| r.id == line.receipt_line_id)
+                .map(|r| r.quantity.to_decimal())
+                .unwrap_or_default();
+            lines.push(MatchLine {
+                line_id: line.purchase_order_line_id,
+                billed_quantity: line.quantity.to_decimal(),
+                billed_unit_cost: line.unit_cost.to_decimal(),
+                received_quantity: accepted * sign,
+                ordered_unit_cost: ordered.unit_cost_value,
+            });
+        }
+        let differences: Vec<MatchDifference> = differences(&lines)
+            .into_iter()
+            .map(|d| MatchDifference {
+                line_id: d.line_id,
+                field: match d.field {
+                    MatchField::Quantity => MatchDifferenceField::Quantity,
+                    MatchField::UnitCost => MatchDifferenceField::UnitCost,
+                },
+                billed_value: d.billed,
+                expected_value: d.expected,
+            })
+            .collect();
+        Ok(BillMatch {
+            state: if differences.is_empty() {
+                MatchState::Matched
+            } else {
+                MatchState::Mismatched
+            },
+            differences,
+        })
+    }
+}
+
+/// One billed line: quantity × unit cost.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct BillLine {
+    /// Global ID.
+    pub id: ID,
+    #[graphql(skip)]
+    pub line_id: i32,
+    /// Quantity billed (negative on a credit).
+    pub quantity: Decimal,
+    #[graphql(skip)]
+    pub unit_cost_value: Exact,
+    #[graphql(skip)]
+    pub amount_value: Exact,
+}
+
+impl From<entity::bill_line::Model> for BillLine {
+    fn from(m: entity::bill_line::Model) -> Self {
+        BillLine {
+            id: to_gid("BillLine", m.id),
+            line_id: m.purchase_order_line_id,
+            quantity: m.quantity.into(),
+            unit_cost_value: m.unit_cost.to_decimal(),
+            amount_value: m.amount.to_decimal(),
+        }
+    }
+}
+
+#[ComplexObject]
+impl BillLine {
+    /// The purchase-order line billed.
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+        load_required(ctx, LineId(self.line_id)).await
+    }
+
+    /// Unit cost billed; null without `costs:read`.
+    async fn unit_cost(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::quantity(self.unit_cost_value))
+    }
+
+    /// quantity × unit cost, rounded to cents; null without `costs:read`.
+    async fn amount(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then(|| Decimal::money(self.amount_value))
+    }
+}

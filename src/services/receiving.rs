@@ -1,0 +1,715 @@
+//! Receiving, cancelling receipts and finalizing with backorders (DOMAIN.md, Receiving and
+//! Purchase order lifecycle). Each use case locks the purchase order first; quantities move by
+//! conditional updates; the bill, ledger entries and events are written in the same transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::enums::{JobMaterialStatus, PurchaseOrderStatus as Status};
+use entity::{bill, purchase_order, purchase_order_line, receipt, receipt_line, Fixed4};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+};
+use serde_json::json;
+
+use crate::db::begin_write;
+use crate::domain::purchasing::{self as rules, open_quantity, Action};
+use crate::domain::receiving::{allowance_limit, check_serials};
+use crate::domain::validate;
+use crate::error::{ServiceError, UserErrorCode};
+use crate::events::Outbox;
+use crate::services::bills;
+use crate::services::idempotency::Idempotency;
+use crate::services::inventory::{apply, LedgerReason, Movement, Source};
+use crate::services::master_data::not_found;
+use crate::services::purchasing::{
+    lines_of, lock_purchase_order, negate, next_counter, record_status_event, rule, touch, UseCase,
+};
+use crate::services::{check, fixed, invalid, now};
+
+/// One line of a delivery.
+#[derive(Clone, Debug, Default)]
+pub struct ReceiveLine {
+    pub line_id: i32,
+    /// Accepted quantity: enters stock and the bill.
+    pub quantity: Decimal,
+    /// Delivered but refused; recorded with a reason.
+    pub rejected_quantity: Option<Decimal>,
+    pub rejection_reason: Option<String>,
+    /// One per accepted unit of a serialized product.
+    pub serial_numbers: Option<Vec<String>>,
+}
+
+/// A delivery against a purchase order.
+#[derive(Clone, Debug, Default)]
+pub struct NewReceipt {
+    pub purchase_order_id: i32,
+    pub lines: Vec<ReceiveLine>,
+    pub packing_slip: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub freight: Option<Decimal>,
+    pub idempotency_key: Option<String>,
+}
+
+impl NewReceipt {
+    fn fingerprint(&self) -> serde_json::Value {
+        let d = |v: Decimal| v.normalize().to_string();
+        json!({
+            "purchaseOrderId": self.purchase_order_id,
+            "packingSlip": self.packing_slip,
+            "receivedAt": self.received_at.map(|t| t.to_rfc3339()),
+            "freight": self.freight.map(d),
+            "lines": self.lines.iter().map(|l| json!({
+                "lineId": l.line_id,
+                "quantity": d(l.quantity),
+                "rejectedQuantity": l.rejected_quantity.map(d),
+                "rejectionReason": l.rejection_reason,
+                "serialNumbers": l.serial_numbers,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// What a receive or cancel produced: the receipt, the bill (or credit) and the order.
+#[derive(Clone, Debug)]
+pub struct ReceiptOutcome {
+    pub receipt: receipt::Model,
+    pub bill: Option<bill::Model>,
+    pub purchase_order: purchase_order::Model,
+}
+
+/// A line checked and ready to write.
+struct Checked<'a> {
+    line: &'a purchase_order_line::Model,
+    accepted: Fixed4,
+    rejected: Fixed4,
+    reason: Option<String>,
+    serials: Vec<String>,
+    limit: Fixed4,
+}
+
+async fn outcome(
+    txn: &impl sea_orm::ConnectionTrait,
+    receipt_id: i32,
+    bill_id: Option<i32>,
+) -> Result<ReceiptOutcome, ServiceError> {
+    let receipt = receipt::Entity::find_by_id(receipt_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::Internal(format!("receipt {receipt_id} vanished")))?;
+    let bill = match bill_id {
+        Some(id) => bill::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    };
+    let purchase_order = purchase_order::Entity::find_by_id(receipt.purchase_order_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("purchase order vanished".into()))?;
+    Ok(ReceiptOutcome {
+        receipt,
+        bill,
+        purchase_order,
+    })
+}
+
+fn replayed(stored: &serde_json::Value) -> Result<(i32, Option<i32>), ServiceError> {
+    let receipt = stored["receiptId"]
+        .as_i64()
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or_else(|| ServiceError::Internal("stored response without receipt".into()))?;
+    let bill = stored["billId"]
+        .as_i64()
+        .and_then(|id| i32::try_from(id).ok());
+    Ok((receipt, bill))
+}
+
+/// Re-derives the status from the lines after quantities moved, bumps the version, records a
+/// status event when it changed, and keeps job materials in step (FULFILLED exactly while their
+/// line is fully received).
+async fn settle(
+    uc: UseCase<'_>,
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    po: &purchase_order::Model,
+) -> Result<Status, ServiceError> {
+    let lines = lines_of(txn, po.id).await?;
+    let quantities: Vec<_> = lines
+        .iter()
+        .map(|l| (l.quantity.to_decimal(), l.quantity_received.to_decimal()))
+        .collect();
+    let derived = rules::derive_receiving_status(&quantities);
+    if derived == po.status {
+        touch(txn, po, uc.actor, None).await?;
+    } else {
+        touch(txn, po, uc.actor, Some(derived)).await?;
+        record_status_event(txn, outbox, po, Some(po.status), derived, uc.actor).await?;
+    }
+    use entity::job_material::Column as M;
+    let (complete, open): (Vec<_>, Vec<_>) = lines
+        .iter()
+        .partition(|l| l.quantity_received >= l.quantity);
+    for (ids, from, to) in [
+        (
+            complete,
+            JobMaterialStatus::Ordered,
+            JobMaterialStatus::Fulfilled,
+        ),
+        (
+            open,
+            JobMaterialStatus::Fulfilled,
+            JobMaterialStatus::Ordered,
+        ),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        entity::job_material::Entity::update_many()
+            .col_expr(M::Status, Expr::value(to))
+            .col_expr(M::UpdatedAt, Expr::value(now()))
+            .filter(M::Status.eq(from))
+            .filter(M::PurchaseOrderLineId.is_in(ids.iter().map(|l| l.id)))
+            .exec(txn)
+            .await?;
+    }
+    Ok(derived)
+}
+
+/// Receives one delivery: raises the lines' received quantities and on-hand, lowers on-order,
+/// writes the ledger, re-derives the status and issues the bill, all in one transaction.
+pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcome, ServiceError> {
+    let idempotency = Idempotency::new(
+        "receivePurchaseOrder",
+        input.idempotency_key.as_deref(),
+        input.fingerprint(),
+    )?;
+    if input.lines.is_empty() {
+        return Err(invalid("input.lines", "a receipt needs at least one line"));
+    }
+    if input.lines.len() > 500 {
+        return Err(invalid("input.lines", "a receipt holds at most 500 lines"));
+    }
+    let packing_slip = check(
+        validate::optional_text(input.packing_slip.as_deref(), "packing slip", 100),
+        "input.packingSlip",
+    )?;
+    let freight = check(
+        validate::money(input.freight.unwrap_or_default(), "freight"),
+        "input.freight",
+    )?;
+    let freight = fixed(freight, "input.freight")?;
+    let received_at = input.received_at.unwrap_or_else(now);
+    if received_at > now() + chrono::Duration::minutes(5) {
+        return Err(invalid(
+            "input.receivedAt",
+            "a receipt cannot be in the future",
+        ));
+    }
+
+    let txn = begin_write(uc.db).await?;
+    let po = lock_purchase_order(&txn, input.purchase_order_id, "input.purchaseOrderId").await?;
+    if let Some(idempotency) = &idempotency {
+        if let Some(stored) = idempotency.replay(&txn).await? {
+            let (receipt, bill) = replayed(&stored)?;
+            return outcome(&txn, receipt, bill).await;
+        }
+    }
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::Receive, &po, &lines)?;
+    let by_id: HashMap<i32, &purchase_order_line::Model> =
+        lines.iter().map(|l| (l.id, l)).collect();
+    let mut seen = HashSet::new();
+    let mut checked = Vec::with_capacity(input.lines.len());
+    for (i, entry) in input.lines.iter().enumerate() {
+        let f = |name: &str| format!("input.lines.{i}.{name}");
+        let line = by_id
+            .get(&entry.line_id)
+            .copied()
+            .ok_or_else(|| not_found(&f("lineId"), "line of this purchase order"))?;
+        if !seen.insert(line.id) {
+            return Err(invalid(
+                &f("lineId"),
+                "a line may appear only once in a receipt",
+            ));
+        }
+        let accepted = check(
+            validate::non_negative(entry.quantity, "quantity"),
+            &f("quantity"),
+        )?;
+        let accepted = fixed(accepted, &f("quantity"))?;
+        let rejected = check(
+            validate::non_negative(
+                entry.rejected_quantity.unwrap_or_default(),
+                "rejected quantity",
+            ),
+            &f("rejectedQuantity"),
+        )?;
+        let rejected = fixed(rejected, &f("rejectedQuantity"))?;
+        if accepted.is_zero() && rejected.is_zero() {
+            return Err(invalid(
+                &f("quantity"),
+                "receive a quantity greater than zero",
+            ));
+        }
+        let reason = check(
+            validate::optional_text(entry.rejection_reason.as_deref(), "rejection reason", 500),
+            &f("rejectionReason"),
+        )?;
+        if !rejected.is_zero() && reason.is_none() {
+            return Err(invalid(
+                &f("rejectionReason"),
+                "say why the quantity was rejected",
+            ));
+        }
+        let product = entity::product::Entity::find_by_id(line.product_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
+        let location = entity::inventory_location::Entity::find_by_id(line.location_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
+        if !location.active {
+            return Err(ServiceError::user(
+                UserErrorCode::LocationInactive,
+                &f("lineId"),
+                format!(
+                    "location {} is inactive: nothing can be received there",
+                    location.code
+                ),
+            ));
+        }
+        let serials = check_serials(
+            product.serialized,
+            accepted.to_decimal(),
+            entry.serial_numbers.as_deref().unwrap_or_default(),
+        )
+        .map_err(|v| ServiceError::user(v.code, &f("serialNumbers"), v.message))?;
+        let percent = product
+            .over_receipt_allowance_percent
+            .map(|p| p.to_decimal())
+            .unwrap_or(uc.business.over_receipt_percent);
+        let limit = allowance_limit(line.quantity, percent);
+        if line.quantity_received.0 + accepted.0 > limit.0 {
+            return Err(ServiceError::user(
+                UserErrorCode::OverReceipt,
+                &f("quantity"),
+                format!(
+                    "line {} ordered {}, received {} so far; at most {} may be received in all",
+                    line.line_number,
+                    line.quantity.to_decimal(),
+                    line.quantity_received.to_decimal(),
+                    limit.to_decimal()
+                ),
+            ));
+        }
+        checked.push(Checked {
+            line,
+            accepted,
+            rejected,
+            reason,
+            serials,
+            limit,
+        });
+    }
+
+    let n = next_counter(&txn, &format!("RCV-{}", po.id)).await?;
+    let receipt = receipt::ActiveModel {
+        number: Set(format!("{}-R{n}", po.number)),
+        purchase_order_id: Set(po.id),
+        packing_slip: Set(packing_slip),
+        received_at: Set(received_at),
+        received_by: Set(uc.actor.subject.clone()),
+        freight: Set(freight),
+        canceled_at: Set(None),
+        canceled_by: Set(None),
+        created_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let mut outbox = Outbox::default();
+    for (i, c) in checked.iter().enumerate() {
+        let saved = receipt_line::ActiveModel {
+            receipt_id: Set(receipt.id),
+            purchase_order_line_id: Set(c.line.id),
+            quantity: Set(c.accepted),
+            rejected_quantity: Set(c.rejected),
+            rejection_reason: Set(c.reason.clone()),
+            unit_cost: Set(c.line.unit_cost),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        for serial in &c.serials {
+            entity::receipt_serial::ActiveModel {
+                receipt_line_id: Set(saved.id),
+                serial_number: Set(serial.clone()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        if c.accepted.is_zero() {
+            continue;
+        }
+        let raised = purchase_order_line::Entity::update_many()
+            .col_expr(
+                purchase_order_line::Column::QuantityReceived,
+                Expr::col(purchase_order_line::Column::QuantityReceived).add(c.accepted.0),
+            )
+            .col_expr(purchase_order_line::Column::UpdatedAt, Expr::value(now()))
+            .filter(purchase_order_line::Column::Id.eq(c.line.id))
+            .filter(
+                Expr::col(purchase_order_line::Column::QuantityReceived)
+                    .add(c.accepted.0)
+                    .lte(c.limit.0),
+            )
+            .exec(&txn)
+            .await?;
+        if raised.rows_affected != 1 {
+            return Err(ServiceError::user(
+                UserErrorCode::OverReceipt,
+                &format!("input.lines.{i}.quantity"),
+                "the line was received meanwhile; this would exceed its allowance",
+            ));
+        }
+        let before = open_quantity(c.line.quantity, c.line.quantity_received);
+        let after = open_quantity(
+            c.line.quantity,
+            Fixed4(c.line.quantity_received.0 + c.accepted.0),
+        );
+        let on_order = Fixed4(after.0 - before.0);
+        apply(
+            &txn,
+            &mut outbox,
+            uc.actor,
+            c.line.product_id,
+            c.line.location_id,
+            Movement {
+                on_hand: c.accepted,
+                on_order,
+                backordered: if po.backorder_of_id.is_some() {
+                    on_order
+                } else {
+                    Fixed4::ZERO
+                },
+            },
+            Some(Source {
+                reason: LedgerReason::Receipt,
+                document_type: "Receipt",
+                document_id: receipt.id,
+            }),
+            &format!("input.lines.{i}.quantity"),
+        )
+        .await?;
+    }
+    settle(uc, &txn, &mut outbox, &po).await?;
+    let bill = bills::issue_for_receipt(&txn, &po, &receipt).await?;
+    if let Some(idempotency) = &idempotency {
+        idempotency
+            .remember(&txn, json!({ "receiptId": receipt.id, "billId": bill.id }))
+            .await?;
+    }
+    let result = outcome(&txn, receipt.id, Some(bill.id)).await?;
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    Ok(result)
+}
+
+/// Reverses a receipt whole: received quantities and on-hand go down, on-order back up,
+/// reversing ledger entries, the status re-derived, and a credit against the receipt's bill.
+pub async fn cancel_receipt(
+    uc: UseCase<'_>,
+    receipt_id: i32,
+    idempotency_key: Option<&str>,
+) -> Result<ReceiptOutcome, ServiceError> {
+    let idempotency = Idempotency::new(
+        "cancelReceipt",
+        idempotency_key,
+        json!({ "receiptId": receipt_id }),
+    )?;
+    let txn = begin_write(uc.db).await?;
+    let found = receipt::Entity::find_by_id(receipt_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| not_found("input.receiptId", "receipt"))?;
+    let po = lock_purchase_order(&txn, found.purchase_order_id, "input.receiptId").await?;
+    if let Some(idempotency) = &idempotency {
+        if let Some(stored) = idempotency.replay(&txn).await? {
+            let (receipt, bill) = replayed(&stored)?;
+            return outcome(&txn, receipt, bill).await;
+        }
+    }
+    // Re-read under the order's lock.
+    let receipt = receipt::Entity::find_by_id(receipt_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| not_found("input.receiptId", "receipt"))?;
+    if receipt.canceled_at.is_some() {
+        return Err(ServiceError::user(
+            UserErrorCode::ReceiptAlreadyCanceled,
+            "input.receiptId",
+            format!("receipt {} was already cancelled", receipt.number),
+        ));
+    }
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::CancelReceipt, &po, &lines)?;
+    let marked = receipt::Entity::update_many()
+        .col_expr(receipt::Column::CanceledAt, Expr::value(now()))
+        .col_expr(
+            receipt::Column::CanceledBy,
+            Expr::value(uc.actor.subject.clone()),
+        )
+        .filter(receipt::Column::Id.eq(receipt.id))
+        .filter(receipt::Column::CanceledAt.is_null())
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        return Err(ServiceError::user(
+            UserErrorCode::ReceiptAlreadyCanceled,
+            "input.receiptId",
+            "the receipt was cancelled meanwhile",
+        ));
+    }
+    let by_id: HashMap<i32, &purchase_order_line::Model> =
+        lines.iter().map(|l| (l.id, l)).collect();
+    let received = receipt_line::Entity::find()
+        .filter(receipt_line::Column::ReceiptId.eq(receipt.id))
+        .all(&txn)
+        .await?;
+    let mut outbox = Outbox::default();
+    for entry in received.iter().filter(|r| !r.quantity.is_zero()) {
+        let line = by_id
+            .get(&entry.purchase_order_line_id)
+            .copied()
+            .ok_or_else(|| {
+                ServiceError::Internal(format!("receipt line {} lost its PO line", entry.id))
+            })?;
+        let lowered = purchase_order_line::Entity::update_many()
+            .col_expr(
+                purchase_order_line::Column::QuantityReceived,
+                Expr::col(purchase_order_line::Column::QuantityReceived).sub(entry.quantity.0),
+            )
+            .col_expr(purchase_order_line::Column::UpdatedAt, Expr::value(now()))
+            .filter(purchase_order_line::Column::Id.eq(line.id))
+            .filter(purchase_order_line::Column::QuantityReceived.gte(entry.quantity))
+            .exec(&txn)
+            .await?;
+        if lowered.rows_affected != 1 {
+            return Err(ServiceError::Internal(format!(
+                "line {} has less received than receipt {} holds",
+                line.id, receipt.id
+            )));
+        }
+        let before = open_quantity(line.quantity, line.quantity_received);
+        let after = open_quantity(
+            line.quantity,
+            Fixed4(line.quantity_received.0 - entry.quantity.0),
+        );
+        let on_order = Fixed4(after.0 - before.0);
+        apply(
+            &txn,
+            &mut outbox,
+            uc.actor,
+            line.product_id,
+            line.location_id,
+            Movement {
+                on_hand: negate(entry.quantity),
+                on_order,
+                backordered: if po.backorder_of_id.is_some() {
+                    on_order
+                } else {
+                    Fixed4::ZERO
+                },
+            },
+            Some(Source {
+                reason: LedgerReason::ReceiptCanceled,
+                document_type: "Receipt",
+                document_id: receipt.id,
+            }),
+            "input.receiptId",
+        )
+        .await?;
+    }
+    settle(uc, &txn, &mut outbox, &po).await?;
+    let original = bills::open_bill_of(&txn, receipt.id)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Internal(format!("receipt {} has no open bill", receipt.id))
+        })?;
+    let credit = bills::credit(&txn, &po, &original).await?;
+    if let Some(idempotency) = &idempotency {
+        idempotency
+            .remember(
+                &txn,
+                json!({ "receiptId": receipt.id, "billId": credit.id }),
+            )
+            .await?;
+    }
+    let result = outcome(&txn, receipt.id, Some(credit.id)).await?;
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    Ok(result)
+}
+
+/// What finalizing produced.
+#[derive(Clone, Debug)]
+pub struct Finalized {
+    pub purchase_order: purchase_order::Model,
+    pub backorder: Option<purchase_order::Model>,
+}
+
+/// Closes a SUBMITTED, PARTIALLY_RECEIVED or RECEIVED order. With `create_backorder` and any
+/// line short, the short quantities move to a new SUBMITTED backorder (numbered on from the
+/// original order) together with their on-order; otherwise they are released from on-order.
+pub async fn finalize(
+    uc: UseCase<'_>,
+    id: i32,
+    create_backorder: bool,
+) -> Result<Finalized, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let po = lock_purchase_order(&txn, id, "input.purchaseOrderId").await?;
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::Finalize, &po, &lines)?;
+    let short: Vec<(&purchase_order_line::Model, Fixed4)> = lines
+        .iter()
+        .map(|l| (l, open_quantity(l.quantity, l.quantity_received)))
+        .filter(|(_, open)| !open.is_zero())
+        .collect();
+    let at = now();
+    let mut outbox = Outbox::default();
+    purchase_order::Entity::update_many()
+        .col_expr(purchase_order::Column::ClosedAt, Expr::value(at))
+        .filter(purchase_order::Column::Id.eq(po.id))
+        .exec(&txn)
+        .await?;
+    touch(&txn, &po, uc.actor, Some(Status::Closed)).await?;
+    record_status_event(
+        &txn,
+        &mut outbox,
+        &po,
+        Some(po.status),
+        Status::Closed,
+        uc.actor,
+    )
+    .await?;
+
+    let backorder = if create_backorder && !short.is_empty() {
+        let root_id = po.backorder_root_id.unwrap_or(po.id);
+        let root = purchase_order::Entity::find_by_id(root_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("backorder root vanished".into()))?;
+        let n = next_counter(&txn, &format!("BO-{root_id}")).await?;
+        let number = rules::backorder_number(&root.number, i32::try_from(n).unwrap_or(i32::MAX));
+        let line_count = i32::try_from(short.len()).unwrap_or(i32::MAX);
+        let mut model: purchase_order::ActiveModel = po.clone().into();
+        model.id = sea_orm::ActiveValue::NotSet;
+        model.number = Set(number);
+        model.status = Set(Status::Submitted);
+        model.version = Set(1);
+        model.backorder_of_id = Set(Some(po.id));
+        model.backorder_root_id = Set(Some(root_id));
+        model.order_date = Set(at);
+        model.submitted_at = Set(Some(at));
+        model.exported_at = Set(None);
+        model.closed_at = Set(None);
+        model.canceled_at = Set(None);
+        // The original's shipping was charged with it.
+        model.shipping = Set(Fixed4::ZERO);
+        model.next_line_number = Set(line_count + 1);
+        model.created_by = Set(uc.actor.subject.clone());
+        model.updated_by = Set(uc.actor.subject.clone());
+        model.created_at = Set(at);
+        model.updated_at = Set(at);
+        let backorder = model.insert(&txn).await?;
+        for (i, (line, open)) in short.iter().enumerate() {
+            let mut copy: purchase_order_line::ActiveModel = (*line).clone().into();
+            copy.id = sea_orm::ActiveValue::NotSet;
+            copy.purchase_order_id = Set(backorder.id);
+            copy.line_number = Set(i32::try_from(i).unwrap_or(i32::MAX) + 1);
+            copy.quantity = Set(*open);
+            copy.quantity_received = Set(Fixed4::ZERO);
+            copy.created_at = Set(at);
+            copy.updated_at = Set(at);
+            let copy = copy.insert(&txn).await?;
+            // The job material follows its open quantity to the backorder.
+            entity::job_material::Entity::update_many()
+                .col_expr(
+                    entity::job_material::Column::PurchaseOrderLineId,
+                    Expr::value(copy.id),
+                )
+                .col_expr(entity::job_material::Column::UpdatedAt, Expr::value(at))
+                .filter(entity::job_material::Column::PurchaseOrderLineId.eq(line.id))
+                .exec(&txn)
+                .await?;
+            // On-order stays; it is now back-ordered (and no longer so on a closed backorder).
+            let backordered = if po.backorder_of_id.is_some() {
+                Fixed4::ZERO
+            } else {
+                *open
+            };
+            apply(
+                &txn,
+                &mut outbox,
+                uc.actor,
+                line.product_id,
+                line.location_id,
+                Movement {
+                    backordered,
+                    ..Default::default()
+                },
+                None,
+                "input",
+            )
+            .await?;
+        }
+        record_status_event(
+            &txn,
+            &mut outbox,
+            &backorder,
+            None,
+            Status::Submitted,
+            uc.actor,
+        )
+        .await?;
+        Some(backorder)
+    } else {
+        for (line, open) in &short {
+            apply(
+                &txn,
+                &mut outbox,
+                uc.actor,
+                line.product_id,
+                line.location_id,
+                Movement::on_order(negate(*open), po.backorder_of_id.is_some()),
+                None,
+                "input",
+            )
+            .await?;
+        }
+        None
+    };
+    let purchase_order = purchase_order::Entity::find_by_id(po.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("purchase order vanished".into()))?;
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    Ok(Finalized {
+        purchase_order,
+        backorder,
+    })
+}
+
+/// The purchase order with this number, for finalizing by number.
+pub async fn find_by_number(uc: UseCase<'_>, number: &str) -> Result<i32, ServiceError> {
+    purchase_order::Entity::find()
+        .filter(purchase_order::Column::Number.eq(number.trim().to_uppercase()))
+        .one(uc.db)
+        .await?
+        .map(|po| po.id)
+        .ok_or_else(|| not_found("input.number", "purchase order"))
+}
