@@ -483,3 +483,111 @@ fn input_type(mutation: &str) -> String {
         }
     }
 }
+
+impl TestApp {
+    /// Checks every stock and billing invariant of DOMAIN.md against the stored rows:
+    /// on hand = Σ ledger per item; on order and back-ordered = the open quantities of the
+    /// orders that count them; no line received beyond its quantity (with `allowance` percent);
+    /// the open bills of every order sum to the value of what is received.
+    pub async fn assert_books_balance(&self, allowance: rust_decimal::Decimal) {
+        use entity::enums::{BillStatus, PurchaseOrderStatus as S};
+        use rust_decimal::Decimal;
+        use sea_orm::EntityTrait;
+        use std::collections::HashMap;
+        let db = &self.db;
+        let items = entity::inventory_item::Entity::find().all(db).await.unwrap();
+        let ledger = entity::stock_ledger_entry::Entity::find().all(db).await.unwrap();
+        let orders: HashMap<i32, entity::purchase_order::Model> = entity::purchase_order::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|po| (po.id, po))
+            .collect();
+        let lines = entity::purchase_order_line::Entity::find().all(db).await.unwrap();
+        let receipts: HashMap<i32, entity::receipt::Model> = entity::receipt::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let receipt_lines = entity::receipt_line::Entity::find().all(db).await.unwrap();
+        let bills = entity::bill::Entity::find().all(db).await.unwrap();
+
+        let mut expected_on_order: HashMap<(i32, i32), Decimal> = HashMap::new();
+        let mut expected_backordered: HashMap<(i32, i32), Decimal> = HashMap::new();
+        let mut received_by_line: HashMap<i32, Decimal> = HashMap::new();
+        for r in &receipt_lines {
+            if receipts[&r.receipt_id].canceled_at.is_none() {
+                *received_by_line.entry(r.purchase_order_line_id).or_default() += r.quantity.to_decimal();
+            }
+        }
+        let mut value_received: HashMap<i32, Decimal> = HashMap::new();
+        for line in &lines {
+            let po = &orders[&line.purchase_order_id];
+            let quantity = line.quantity.to_decimal();
+            let received = line.quantity_received.to_decimal();
+            assert_eq!(
+                received,
+                received_by_line.get(&line.id).copied().unwrap_or_default(),
+                "line {} received differs from its receipts",
+                line.id
+            );
+            assert!(
+                received <= quantity * (Decimal::ONE + allowance / Decimal::ONE_HUNDRED),
+                "line {} over-received: {received} of {quantity}",
+                line.id
+            );
+            if matches!(po.status, S::Submitted | S::PartiallyReceived | S::Received) {
+                let open = (quantity - received).max(Decimal::ZERO);
+                *expected_on_order.entry((line.product_id, line.location_id)).or_default() += open;
+                if po.backorder_of_id.is_some() {
+                    *expected_backordered.entry((line.product_id, line.location_id)).or_default() += open;
+                }
+            }
+        }
+        for r in &receipt_lines {
+            if receipts[&r.receipt_id].canceled_at.is_none() {
+                let line = lines.iter().find(|l| l.id == r.purchase_order_line_id).unwrap();
+                let amount = (r.quantity.to_decimal() * line.unit_cost.to_decimal())
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                *value_received.entry(line.purchase_order_id).or_default() += amount;
+            }
+        }
+        for item in &items {
+            let key = (item.product_id, item.location_id);
+            let sum: Decimal = ledger
+                .iter()
+                .filter(|e| e.inventory_item_id == item.id)
+                .map(|e| e.delta.to_decimal())
+                .sum();
+            assert_eq!(item.on_hand.to_decimal(), sum, "item {} on hand vs ledger", item.id);
+            assert_eq!(
+                item.on_order.to_decimal(),
+                expected_on_order.get(&key).copied().unwrap_or_default(),
+                "item {} on order",
+                item.id
+            );
+            assert_eq!(
+                item.backordered.to_decimal(),
+                expected_backordered.get(&key).copied().unwrap_or_default(),
+                "item {} back-ordered",
+                item.id
+            );
+        }
+        for po in orders.values() {
+            let billed: Decimal = bills
+                .iter()
+                .filter(|b| b.purchase_order_id == po.id && b.status == BillStatus::Open)
+                .map(|b| b.subtotal.to_decimal())
+                .sum();
+            assert_eq!(
+                billed,
+                value_received.get(&po.id).copied().unwrap_or_default(),
+                "open bills of {} vs value received",
+                po.number
+            );
+        }
+    }
+}

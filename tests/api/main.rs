@@ -9,3 +9,4 @@ mod helpers;
 mod limits;
 mod master_data;
 mod purchasing;
+mod receiving;
