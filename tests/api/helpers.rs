@@ -21,8 +21,6 @@ pub struct TestApp {
     pub events: EventBus,
     /// A token holding every permission.
     pub admin: String,
-    /// The URL of this test's database.
-    pub database_url: String,
 }
 
 /// A fresh, migrated database: a temp SQLite file, or a new PostgreSQL database on the server
@@ -58,20 +56,13 @@ pub async fn fresh_database() -> (DatabaseConnection, String) {
     (db, url)
 }
 
-/// The backend of the run: "sqlite" or "postgres".
-pub fn backend(db: &DatabaseConnection) -> &'static str {
-    match db.get_database_backend() {
-        DbBackend::Postgres => "postgres",
-        _ => "sqlite",
-    }
-}
-
+/// A running app on a fresh database with default settings.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Settings::default()).await
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    let (db, database_url) = fresh_database().await;
+    let (db, _) = fresh_database().await;
     let keys = TokenKeys::from_secret(b"test-secret-test-secret-test-secret!");
     let events = EventBus::default();
     let state = AppState {
@@ -89,7 +80,6 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         keys,
         events,
         admin,
-        database_url,
     }
 }
 
@@ -495,16 +485,26 @@ impl TestApp {
         use sea_orm::EntityTrait;
         use std::collections::HashMap;
         let db = &self.db;
-        let items = entity::inventory_item::Entity::find().all(db).await.unwrap();
-        let ledger = entity::stock_ledger_entry::Entity::find().all(db).await.unwrap();
-        let orders: HashMap<i32, entity::purchase_order::Model> = entity::purchase_order::Entity::find()
+        let items = entity::inventory_item::Entity::find()
             .all(db)
             .await
-            .unwrap()
-            .into_iter()
-            .map(|po| (po.id, po))
-            .collect();
-        let lines = entity::purchase_order_line::Entity::find().all(db).await.unwrap();
+            .unwrap();
+        let ledger = entity::stock_ledger_entry::Entity::find()
+            .all(db)
+            .await
+            .unwrap();
+        let orders: HashMap<i32, entity::purchase_order::Model> =
+            entity::purchase_order::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|po| (po.id, po))
+                .collect();
+        let lines = entity::purchase_order_line::Entity::find()
+            .all(db)
+            .await
+            .unwrap();
         let receipts: HashMap<i32, entity::receipt::Model> = entity::receipt::Entity::find()
             .all(db)
             .await
@@ -520,7 +520,9 @@ impl TestApp {
         let mut received_by_line: HashMap<i32, Decimal> = HashMap::new();
         for r in &receipt_lines {
             if receipts[&r.receipt_id].canceled_at.is_none() {
-                *received_by_line.entry(r.purchase_order_line_id).or_default() += r.quantity.to_decimal();
+                *received_by_line
+                    .entry(r.purchase_order_line_id)
+                    .or_default() += r.quantity.to_decimal();
             }
         }
         let mut value_received: HashMap<i32, Decimal> = HashMap::new();
@@ -541,17 +543,27 @@ impl TestApp {
             );
             if matches!(po.status, S::Submitted | S::PartiallyReceived | S::Received) {
                 let open = (quantity - received).max(Decimal::ZERO);
-                *expected_on_order.entry((line.product_id, line.location_id)).or_default() += open;
+                *expected_on_order
+                    .entry((line.product_id, line.location_id))
+                    .or_default() += open;
                 if po.backorder_of_id.is_some() {
-                    *expected_backordered.entry((line.product_id, line.location_id)).or_default() += open;
+                    *expected_backordered
+                        .entry((line.product_id, line.location_id))
+                        .or_default() += open;
                 }
             }
         }
         for r in &receipt_lines {
             if receipts[&r.receipt_id].canceled_at.is_none() {
-                let line = lines.iter().find(|l| l.id == r.purchase_order_line_id).unwrap();
+                let line = lines
+                    .iter()
+                    .find(|l| l.id == r.purchase_order_line_id)
+                    .unwrap();
                 let amount = (r.quantity.to_decimal() * line.unit_cost.to_decimal())
-                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                    .round_dp_with_strategy(
+                        2,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                    );
                 *value_received.entry(line.purchase_order_id).or_default() += amount;
             }
         }
@@ -562,7 +574,12 @@ impl TestApp {
                 .filter(|e| e.inventory_item_id == item.id)
                 .map(|e| e.delta.to_decimal())
                 .sum();
-            assert_eq!(item.on_hand.to_decimal(), sum, "item {} on hand vs ledger", item.id);
+            assert_eq!(
+                item.on_hand.to_decimal(),
+                sum,
+                "item {} on hand vs ledger",
+                item.id
+            );
             assert_eq!(
                 item.on_order.to_decimal(),
                 expected_on_order.get(&key).copied().unwrap_or_default(),

@@ -10,3 +10,4 @@ mod limits;
 mod master_data;
 mod purchasing;
 mod receiving;
+mod stress;

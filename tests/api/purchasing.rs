@@ -882,3 +882,25 @@ async fn a_mutation_over_get_is_refused_with_405() {
     let reply = app.send(request).await;
     assert_eq!(reply.status, axum::http::StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn committed_status_changes_are_published_and_refusals_publish_nothing() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let mut events = app.events.subscribe();
+    let po = create_po(&app, &fx, &[(0, "2", None)]).await;
+    transition(&app, "submitPurchaseOrder", &po).await;
+    app.refused(
+        "submitPurchaseOrder",
+        json!({ "purchaseOrderId": po["id"] }),
+        "INVALID_TRANSITION",
+    )
+    .await;
+    let mut statuses = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if event.kind == stockgraph::events::EventKind::PurchaseOrderStatusChanged {
+            statuses.push(event.payload["status"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(statuses, ["PENDING", "SUBMITTED"]);
+}

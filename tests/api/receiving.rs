@@ -82,7 +82,11 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
 
     // Cancel it: stock, on order and status go back; a credit nets the bill.
     let cancel = app
-        .ok("cancelReceipt", json!({ "receiptId": first["receipt"]["id"] }), CANCEL)
+        .ok(
+            "cancelReceipt",
+            json!({ "receiptId": first["receipt"]["id"] }),
+            CANCEL,
+        )
         .await;
     assert_eq!(cancel["purchaseOrder"]["status"], "SUBMITTED");
     assert!(cancel["receipt"]["canceledAt"].is_string());
@@ -114,17 +118,27 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
     assert_eq!(backorder["number"], format!("{po_number}-BO1"));
     assert_eq!(backorder["status"], "SUBMITTED");
     assert_eq!(backorder["backorderOf"]["id"], po["id"]);
-    assert_eq!(done["purchaseOrder"]["backorders"][0]["number"], backorder["number"]);
+    assert_eq!(
+        done["purchaseOrder"]["backorders"][0]["number"],
+        backorder["number"]
+    );
     assert_eq!(line(&backorder, 0)["quantity"], "3");
     assert_eq!(line(&backorder, 0)["unitCost"], "2.5");
     assert_eq!(backorder["lines"]["nodes"].as_array().unwrap().len(), 1);
-    assert_eq!(app.on_order(bolt, &fx.location).await, "3", "on order moved, not released");
+    assert_eq!(
+        app.on_order(bolt, &fx.location).await,
+        "3",
+        "on order moved, not released"
+    );
     app.assert_books_balance(zero()).await;
 
     // Receive the backorder in full.
     let last = receive(&app, &backorder, &[(0, "3")]).await;
     assert_eq!(last["purchaseOrder"]["status"], "RECEIVED");
-    assert_eq!(last["bill"]["number"], format!("BILL-{}-1", backorder["number"].as_str().unwrap()));
+    assert_eq!(
+        last["bill"]["number"],
+        format!("BILL-{}-1", backorder["number"].as_str().unwrap())
+    );
     assert_eq!(app.on_hand(bolt, &fx.location).await, "10");
     assert_eq!(app.on_order(bolt, &fx.location).await, "0");
     app.assert_books_balance(zero()).await;
@@ -157,13 +171,23 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
     let statuses: Vec<String> = events
         .iter()
         .map(|r| {
-            let payload: Value = serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap();
+            let payload: Value =
+                serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap();
             payload["status"].as_str().unwrap().to_owned()
         })
         .collect();
     assert_eq!(
         statuses,
-        ["PENDING", "SUBMITTED", "PARTIALLY_RECEIVED", "SUBMITTED", "PARTIALLY_RECEIVED", "CLOSED", "SUBMITTED", "RECEIVED"]
+        [
+            "PENDING",
+            "SUBMITTED",
+            "PARTIALLY_RECEIVED",
+            "SUBMITTED",
+            "PARTIALLY_RECEIVED",
+            "CLOSED",
+            "SUBMITTED",
+            "RECEIVED"
+        ]
     );
 }
 
@@ -174,8 +198,12 @@ async fn receiving_refuses_bad_deliveries_and_writes_nothing() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
     let pending = create_po(&app, &fx, &[(0, "5", None)]).await;
-    app.refused("receivePurchaseOrder", receive_input(&pending, &[(0, "1")]), "INVALID_TRANSITION")
-        .await;
+    app.refused(
+        "receivePurchaseOrder",
+        receive_input(&pending, &[(0, "1")]),
+        "INVALID_TRANSITION",
+    )
+    .await;
     let po = submitted(&app, &fx, &[(0, "5", None), (1, "2", None)]).await;
     let other = submitted(&app, &fx, &[(0, "1", None)]).await;
     let with = |edit: &dyn Fn(&mut Value)| {
@@ -184,28 +212,97 @@ async fn receiving_refuses_bad_deliveries_and_writes_nothing() {
         input
     };
     let cases: Vec<(Value, &str, &str)> = vec![
-        (receive_input(&po, &[(0, "5.0001")]), "OVER_RECEIPT", "input.lines.0.quantity"),
-        (receive_input(&po, &[(0, "-1")]), "INVALID_INPUT", "input.lines.0.quantity"),
-        (receive_input(&po, &[(0, "0")]), "INVALID_INPUT", "input.lines.0.quantity"),
-        (receive_input(&po, &[(0, "1"), (0, "1")]), "INVALID_INPUT", "input.lines.1.lineId"),
-        (with(&|i| i["lines"] = json!([])), "INVALID_INPUT", "input.lines"),
-        (with(&|i| i["lines"][0]["lineId"] = line(&other, 0)["id"].clone()), "NOT_FOUND", "input.lines.0.lineId"),
-        (with(&|i| i["lines"][0]["lineId"] = json!("gid://stockgraph/Vendor/1")), "INVALID_ID", "input.lines.0.lineId"),
-        (with(&|i| i["lines"][0]["rejectedQuantity"] = json!("1")), "INVALID_INPUT", "input.lines.0.rejectionReason"),
-        (with(&|i| i["lines"][0]["serialNumbers"] = json!(["S1"])), "SERIAL_NUMBERS_MISMATCH", "input.lines.0.serialNumbers"),
-        (with(&|i| i["freight"] = json!("1.001")), "INVALID_INPUT", "input.freight"),
-        (with(&|i| i["freight"] = json!("-1")), "INVALID_INPUT", "input.freight"),
-        (with(&|i| i["receivedAt"] = json!("2999-01-01T00:00:00Z")), "INVALID_INPUT", "input.receivedAt"),
-        (with(&|i| i["purchaseOrderId"] = json!("gid://stockgraph/PurchaseOrder/999")), "NOT_FOUND", "input.purchaseOrderId"),
-        (with(&|i| i["idempotencyKey"] = json!(" ")), "INVALID_INPUT", "input.idempotencyKey"),
+        (
+            receive_input(&po, &[(0, "5.0001")]),
+            "OVER_RECEIPT",
+            "input.lines.0.quantity",
+        ),
+        (
+            receive_input(&po, &[(0, "-1")]),
+            "INVALID_INPUT",
+            "input.lines.0.quantity",
+        ),
+        (
+            receive_input(&po, &[(0, "0")]),
+            "INVALID_INPUT",
+            "input.lines.0.quantity",
+        ),
+        (
+            receive_input(&po, &[(0, "1"), (0, "1")]),
+            "INVALID_INPUT",
+            "input.lines.1.lineId",
+        ),
+        (
+            with(&|i| i["lines"] = json!([])),
+            "INVALID_INPUT",
+            "input.lines",
+        ),
+        (
+            with(&|i| i["lines"][0]["lineId"] = line(&other, 0)["id"].clone()),
+            "NOT_FOUND",
+            "input.lines.0.lineId",
+        ),
+        (
+            with(&|i| i["lines"][0]["lineId"] = json!("gid://stockgraph/Vendor/1")),
+            "INVALID_ID",
+            "input.lines.0.lineId",
+        ),
+        (
+            with(&|i| i["lines"][0]["rejectedQuantity"] = json!("1")),
+            "INVALID_INPUT",
+            "input.lines.0.rejectionReason",
+        ),
+        (
+            with(&|i| i["lines"][0]["serialNumbers"] = json!(["S1"])),
+            "SERIAL_NUMBERS_MISMATCH",
+            "input.lines.0.serialNumbers",
+        ),
+        (
+            with(&|i| i["freight"] = json!("1.001")),
+            "INVALID_INPUT",
+            "input.freight",
+        ),
+        (
+            with(&|i| i["freight"] = json!("-1")),
+            "INVALID_INPUT",
+            "input.freight",
+        ),
+        (
+            with(&|i| i["receivedAt"] = json!("2999-01-01T00:00:00Z")),
+            "INVALID_INPUT",
+            "input.receivedAt",
+        ),
+        (
+            with(&|i| i["purchaseOrderId"] = json!("gid://stockgraph/PurchaseOrder/999")),
+            "NOT_FOUND",
+            "input.purchaseOrderId",
+        ),
+        (
+            with(&|i| i["idempotencyKey"] = json!(" ")),
+            "INVALID_INPUT",
+            "input.idempotencyKey",
+        ),
     ];
     for (input, code, field) in cases {
-        assert_eq!(app.refused("receivePurchaseOrder", input, code).await, field, "{code}");
+        assert_eq!(
+            app.refused("receivePurchaseOrder", input, code).await,
+            field,
+            "{code}"
+        );
     }
     // An inactive location receives nothing.
-    app.ok("deactivateInventoryLocation", json!({ "id": fx.location }), "").await;
-    app.refused("receivePurchaseOrder", receive_input(&po, &[(0, "1")]), "LOCATION_INACTIVE")
-        .await;
+    app.ok(
+        "deactivateInventoryLocation",
+        json!({ "id": fx.location }),
+        "",
+    )
+    .await;
+    app.refused(
+        "receivePurchaseOrder",
+        receive_input(&po, &[(0, "1")]),
+        "LOCATION_INACTIVE",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -213,12 +310,11 @@ async fn serialized_products_take_one_distinct_serial_per_unit() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
     let mut input = crate::purchasing::po_input(&fx, &[]);
-    input["lines"] = json!([{ "productId": fx.serialized, "locationId": fx.location, "quantity": "3" }]);
+    input["lines"] =
+        json!([{ "productId": fx.serialized, "locationId": fx.location, "quantity": "3" }]);
     let po = app.ok("createPurchaseOrder", input, PO).await["purchaseOrder"].clone();
     transition(&app, "submitPurchaseOrder", &po).await;
-    let serial_input = |serials: Value, quantity: &str| {
-        json!({ "purchaseOrderId": po["id"], "lines": [{ "lineId": line(&po, 0)["id"], "quantity": quantity, "serialNumbers": serials }] })
-    };
+    let serial_input = |serials: Value, quantity: &str| json!({ "purchaseOrderId": po["id"], "lines": [{ "lineId": line(&po, 0)["id"], "quantity": quantity, "serialNumbers": serials }] });
     for (serials, quantity) in [
         (json!(["A", "B"]), "3"),
         (json!(["A", "A"]), "2"),
@@ -226,13 +322,24 @@ async fn serialized_products_take_one_distinct_serial_per_unit() {
         (json!(null), "1"),
         (json!(["A", "B"]), "1.5"),
     ] {
-        app.refused("receivePurchaseOrder", serial_input(serials, quantity), "SERIAL_NUMBERS_MISMATCH")
-            .await;
+        app.refused(
+            "receivePurchaseOrder",
+            serial_input(serials, quantity),
+            "SERIAL_NUMBERS_MISMATCH",
+        )
+        .await;
     }
     let ok = app
-        .ok("receivePurchaseOrder", serial_input(json!(["SN-1", "SN-2"]), "2"), RECEIVE)
+        .ok(
+            "receivePurchaseOrder",
+            serial_input(json!(["SN-1", "SN-2"]), "2"),
+            RECEIVE,
+        )
         .await;
-    assert_eq!(ok["receipt"]["lines"][0]["serialNumbers"], json!(["SN-1", "SN-2"]));
+    assert_eq!(
+        ok["receipt"]["lines"][0]["serialNumbers"],
+        json!(["SN-1", "SN-2"])
+    );
 }
 
 #[tokio::test]
@@ -252,8 +359,14 @@ async fn rejected_quantity_is_recorded_but_neither_stocked_nor_billed() {
     assert_eq!(receipt_line["quantity"], "3");
     assert_eq!(receipt_line["rejectedQuantity"], "2");
     assert_eq!(receipt_line["rejectionReason"], "dented");
-    assert_eq!(payload["purchaseOrder"]["lines"]["nodes"][0]["quantityReceived"], "3");
-    assert_eq!(payload["purchaseOrder"]["lines"]["nodes"][0]["quantityOpen"], "2");
+    assert_eq!(
+        payload["purchaseOrder"]["lines"]["nodes"][0]["quantityReceived"],
+        "3"
+    );
+    assert_eq!(
+        payload["purchaseOrder"]["lines"]["nodes"][0]["quantityOpen"],
+        "2"
+    );
     assert_eq!(app.on_hand(&fx.products[1], &fx.location).await, "3");
     // 3 × 10 = 30, tax 2.40, freight 12.50.
     assert_eq!(payload["bill"]["subtotal"], "30.00");
@@ -290,12 +403,22 @@ async fn the_over_receipt_allowance_is_cumulative_and_exact() {
     receive(&app, &po, &[(0, "6")]).await;
     receive(&app, &po, &[(0, "4.5")]).await;
     let field = app
-        .refused("receivePurchaseOrder", receive_input(&po, &[(0, "0.5001")]), "OVER_RECEIPT")
+        .refused(
+            "receivePurchaseOrder",
+            receive_input(&po, &[(0, "0.5001")]),
+            "OVER_RECEIPT",
+        )
         .await;
     assert_eq!(field, "input.lines.0.quantity");
     let last = receive(&app, &po, &[(0, "0.5")]).await;
-    assert_eq!(last["purchaseOrder"]["lines"]["nodes"][0]["quantityReceived"], "11");
-    assert_eq!(last["purchaseOrder"]["lines"]["nodes"][0]["quantityOpen"], "0");
+    assert_eq!(
+        last["purchaseOrder"]["lines"]["nodes"][0]["quantityReceived"],
+        "11"
+    );
+    assert_eq!(
+        last["purchaseOrder"]["lines"]["nodes"][0]["quantityOpen"],
+        "0"
+    );
     // A product override (33.3333 %) beats the default: 3 allows 3.9999.
     app.ok(
         "updateProduct",
@@ -303,8 +426,12 @@ async fn the_over_receipt_allowance_is_cumulative_and_exact() {
         "",
     )
     .await;
-    app.refused("receivePurchaseOrder", receive_input(&po, &[(1, "4")]), "OVER_RECEIPT")
-        .await;
+    app.refused(
+        "receivePurchaseOrder",
+        receive_input(&po, &[(1, "4")]),
+        "OVER_RECEIPT",
+    )
+    .await;
     let done = receive(&app, &po, &[(1, "3.9999")]).await;
     assert_eq!(done["purchaseOrder"]["status"], "RECEIVED");
     assert_eq!(app.on_order(&fx.products[0], &fx.location).await, "0");
@@ -321,17 +448,23 @@ async fn cancel_receipt_is_refused_when_cancelled_closed_or_stock_is_committed()
     let cancel = |r: &Value| json!({ "receiptId": r["receipt"]["id"] });
     app.ok("cancelReceipt", cancel(&first), CANCEL).await;
     assert_eq!(
-        app.refused("cancelReceipt", cancel(&first), "RECEIPT_ALREADY_CANCELED").await,
+        app.refused("cancelReceipt", cancel(&first), "RECEIPT_ALREADY_CANCELED")
+            .await,
         "input.receiptId"
     );
-    app.refused("cancelReceipt", json!({ "receiptId": "gid://stockgraph/Receipt/999" }), "NOT_FOUND")
-        .await;
+    app.refused(
+        "cancelReceipt",
+        json!({ "receiptId": "gid://stockgraph/Receipt/999" }),
+        "NOT_FOUND",
+    )
+    .await;
     // Reserve 1 of the 4 on hand: cancelling would leave 0 < 1 reserved.
     app.db
         .execute_unprepared("UPDATE inventory_items SET reserved = 10000")
         .await
         .unwrap();
-    app.refused("cancelReceipt", cancel(&second), "INSUFFICIENT_AVAILABLE").await;
+    app.refused("cancelReceipt", cancel(&second), "INSUFFICIENT_AVAILABLE")
+        .await;
     app.db
         .execute_unprepared("UPDATE inventory_items SET reserved = 0")
         .await
@@ -343,7 +476,8 @@ async fn cancel_receipt_is_refused_when_cancelled_closed_or_stock_is_committed()
         "",
     )
     .await;
-    app.refused("cancelReceipt", cancel(&second), "INVALID_TRANSITION").await;
+    app.refused("cancelReceipt", cancel(&second), "INVALID_TRANSITION")
+        .await;
     app.assert_books_balance(zero()).await;
 }
 
@@ -363,8 +497,18 @@ async fn idempotency_keys_make_retries_safe() {
     // Concurrent retries of a new key: one receipt.
     input["idempotencyKey"] = json!("delivery-78");
     let (a, b) = tokio::join!(
-        app.mutate_as(&app.admin, "receivePurchaseOrder", input.clone(), "receipt { id }"),
-        app.mutate_as(&app.admin, "receivePurchaseOrder", input.clone(), "receipt { id }"),
+        app.mutate_as(
+            &app.admin,
+            "receivePurchaseOrder",
+            input.clone(),
+            "receipt { id }"
+        ),
+        app.mutate_as(
+            &app.admin,
+            "receivePurchaseOrder",
+            input.clone(),
+            "receipt { id }"
+        ),
     );
     assert_eq!(a["receipt"]["id"], b["receipt"]["id"], "{a} {b}");
     assert_eq!(app.on_hand(&fx.products[0], &fx.location).await, "4");
@@ -372,7 +516,8 @@ async fn idempotency_keys_make_retries_safe() {
     let mut different = input.clone();
     different["lines"][0]["quantity"] = json!("3");
     assert_eq!(
-        app.refused("receivePurchaseOrder", different, "IDEMPOTENCY_CONFLICT").await,
+        app.refused("receivePurchaseOrder", different, "IDEMPOTENCY_CONFLICT")
+            .await,
         "input.idempotencyKey"
     );
     // Cancel is idempotent too.
@@ -396,8 +541,12 @@ async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
     let po = submitted(&app, &fx, &[(0, "10", None), (1, "1", None)]).await;
     let first = receive(&app, &po, &[(0, "3"), (1, "1")]).await;
     let canceled = receive(&app, &po, &[(0, "1")]).await;
-    app.ok("cancelReceipt", json!({ "receiptId": canceled["receipt"]["id"] }), "")
-        .await;
+    app.ok(
+        "cancelReceipt",
+        json!({ "receiptId": canceled["receipt"]["id"] }),
+        "",
+    )
+    .await;
     app.ok(
         "updatePurchaseOrderLine",
         json!({ "lineId": line(&po, 0)["id"], "unitCost": "3" }),
@@ -412,7 +561,10 @@ async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
         .await["purchaseOrder"]["bills"]
         .clone();
     let bills = bills.as_array().unwrap();
-    let original = bills.iter().find(|b| b["id"] == first["bill"]["id"]).unwrap();
+    let original = bills
+        .iter()
+        .find(|b| b["id"] == first["bill"]["id"])
+        .unwrap();
     assert_eq!(original["status"], "SUPERSEDED");
     assert_eq!(original["match"]["state"], "MISMATCHED");
     assert_eq!(original["match"]["differences"][0]["field"], "UNIT_COST");
@@ -432,7 +584,12 @@ async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
         .collect();
     assert_eq!(
         statuses,
-        [("BILL", "SUPERSEDED"), ("BILL", "OPEN"), ("CREDIT", "OPEN"), ("BILL", "OPEN")]
+        [
+            ("BILL", "SUPERSEDED"),
+            ("BILL", "OPEN"),
+            ("CREDIT", "OPEN"),
+            ("BILL", "OPEN")
+        ]
     );
     app.assert_books_balance(zero()).await;
     // Unchanged cost: nothing superseded.
@@ -443,7 +600,10 @@ async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
     )
     .await;
     let count = app
-        .gql("query($id: ID) { purchaseOrder(id: $id) { bills { id } } }", json!({ "id": po["id"] }))
+        .gql(
+            "query($id: ID) { purchaseOrder(id: $id) { bills { id } } }",
+            json!({ "id": po["id"] }),
+        )
         .await["purchaseOrder"]["bills"]
         .as_array()
         .unwrap()
@@ -455,8 +615,12 @@ async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
 async fn bills_carry_vendor_terms_remit_to_and_tax() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
-    app.ok("updateVendor", json!({ "id": fx.vendor, "paymentTermsDays": 45 }), "")
-        .await;
+    app.ok(
+        "updateVendor",
+        json!({ "id": fx.vendor, "paymentTermsDays": 45 }),
+        "",
+    )
+    .await;
     let po = submitted(&app, &fx, &[(2, "3", None)]).await;
     let payload = app
         .ok(
@@ -485,21 +649,44 @@ async fn line_rules_that_depend_on_receipts() {
     receive(&app, &po, &[(0, "4")]).await;
     let id = line(&po, 0)["id"].clone();
     // Cancelling an order with receipts is refused.
-    app.refused("cancelPurchaseOrder", json!({ "purchaseOrderId": po["id"] }), "INVALID_TRANSITION")
-        .await;
+    app.refused(
+        "cancelPurchaseOrder",
+        json!({ "purchaseOrderId": po["id"] }),
+        "INVALID_TRANSITION",
+    )
+    .await;
     assert_eq!(
-        app.refused("updatePurchaseOrderLine", json!({ "lineId": id, "quantity": "3.9999" }), "LINE_QUANTITY_BELOW_RECEIVED")
-            .await,
+        app.refused(
+            "updatePurchaseOrderLine",
+            json!({ "lineId": id, "quantity": "3.9999" }),
+            "LINE_QUANTITY_BELOW_RECEIVED"
+        )
+        .await,
         "input.quantity"
     );
     for (input, field) in [
-        (json!({ "lineId": id, "productId": fx.products[2] }), "input.productId"),
-        (json!({ "lineId": id, "locationId": fx.location2 }), "input.locationId"),
+        (
+            json!({ "lineId": id, "productId": fx.products[2] }),
+            "input.productId",
+        ),
+        (
+            json!({ "lineId": id, "locationId": fx.location2 }),
+            "input.locationId",
+        ),
     ] {
-        assert_eq!(app.refused("updatePurchaseOrderLine", input, "LINE_HAS_RECEIPTS").await, field);
+        assert_eq!(
+            app.refused("updatePurchaseOrderLine", input, "LINE_HAS_RECEIPTS")
+                .await,
+            field
+        );
     }
     // Raising while PARTIALLY_RECEIVED is fine and moves on order.
-    app.ok("updatePurchaseOrderLine", json!({ "lineId": id, "quantity": "12" }), "").await;
+    app.ok(
+        "updatePurchaseOrderLine",
+        json!({ "lineId": id, "quantity": "12" }),
+        "",
+    )
+    .await;
     assert_eq!(app.on_order(&fx.products[0], &fx.location).await, "8");
     // Receive the pipes, then lower the bolts to what was received: the order completes.
     receive(&app, &po, &[(1, "2")]).await;
@@ -513,16 +700,28 @@ async fn line_rules_that_depend_on_receipts() {
     assert_eq!(lowered["purchaseOrder"]["status"], "RECEIVED");
     assert_eq!(app.on_order(&fx.products[0], &fx.location).await, "0");
     assert_eq!(
-        app.refused("updatePurchaseOrderLine", json!({ "lineId": id, "quantity": "5" }), "LINE_QUANTITY_LOCKED")
-            .await,
+        app.refused(
+            "updatePurchaseOrderLine",
+            json!({ "lineId": id, "quantity": "5" }),
+            "LINE_QUANTITY_LOCKED"
+        )
+        .await,
         "input.quantity"
     );
     // Memo edits still work on a RECEIVED order's lines? No: lines update only until received.
-    app.refused("updatePurchaseOrderLine", json!({ "lineId": id, "memo": "x" }), "PO_NOT_EDITABLE")
-        .await;
+    app.refused(
+        "updatePurchaseOrderLine",
+        json!({ "lineId": id, "memo": "x" }),
+        "PO_NOT_EDITABLE",
+    )
+    .await;
     // Receiving a RECEIVED order is refused.
-    app.refused("receivePurchaseOrder", receive_input(&po, &[(0, "1")]), "INVALID_TRANSITION")
-        .await;
+    app.refused(
+        "receivePurchaseOrder",
+        receive_input(&po, &[(0, "1")]),
+        "INVALID_TRANSITION",
+    )
+    .await;
     app.assert_books_balance(zero()).await;
     let state = po_state(&app, &po["id"]).await;
     assert_eq!(state["status"], "RECEIVED");
@@ -570,8 +769,12 @@ async fn finalize_rules_and_backorders_of_backorders() {
         "INVALID_TRANSITION",
     )
     .await;
-    app.refused("updatePurchaseOrder", json!({ "purchaseOrderId": po["id"], "memo": "x" }), "PO_NOT_EDITABLE")
-        .await;
+    app.refused(
+        "updatePurchaseOrder",
+        json!({ "purchaseOrderId": po["id"], "memo": "x" }),
+        "PO_NOT_EDITABLE",
+    )
+    .await;
     // A backorder of a backorder continues the original's count; back-ordered follows.
     let root = submitted(&app, &fx, &[(1, "10", None)]).await;
     let number = root["number"].as_str().unwrap().to_owned();
@@ -590,8 +793,12 @@ async fn finalize_rules_and_backorders_of_backorders() {
     receive(&app, &full, &[(0, "1")]).await;
     assert!(finalize_with_backorder(&app, &full["id"]).await.is_null());
     // Finalizing without a backorder a backorder releases its back-ordered quantity.
-    app.ok("finalizePurchaseOrder", json!({ "purchaseOrderId": bo2["id"], "createBackorder": false }), "")
-        .await;
+    app.ok(
+        "finalizePurchaseOrder",
+        json!({ "purchaseOrderId": bo2["id"], "createBackorder": false }),
+        "",
+    )
+    .await;
     app.assert_books_balance(zero()).await;
 }
 
@@ -608,7 +815,8 @@ async fn job_materials_are_fulfilled_by_receipts_and_follow_backorders() {
         .await["jobMaterial"]["id"]
         .clone();
     let mut input = crate::purchasing::po_input(&fx, &[]);
-    input["lines"] = json!([{ "jobMaterialId": material, "locationId": fx.location, "quantity": "4" }]);
+    input["lines"] =
+        json!([{ "jobMaterialId": material, "locationId": fx.location, "quantity": "4" }]);
     let po = app.ok("createPurchaseOrder", input, PO).await["purchaseOrder"].clone();
     transition(&app, "submitPurchaseOrder", &po).await;
     let partial = receive(&app, &po, &[(0, "1")]).await;
@@ -617,7 +825,10 @@ async fn job_materials_are_fulfilled_by_receipts_and_follow_backorders() {
         .ok(
             "finalizePurchaseOrder",
             json!({ "purchaseOrderId": po["id"], "createBackorder": true }),
-            &format!("backorder {{ {} }}", &PO["purchaseOrder { ".len()..PO.len() - 2]),
+            &format!(
+                "backorder {{ {} }}",
+                &PO["purchaseOrder { ".len()..PO.len() - 2]
+            ),
         )
         .await["backorder"]
         .clone();
@@ -626,13 +837,21 @@ async fn job_materials_are_fulfilled_by_receipts_and_follow_backorders() {
     assert_eq!(Some(crate::helpers::row_id(&line(&bo, 0)["id"])), line_id);
     let done = receive(&app, &bo, &[(0, "3")]).await;
     assert_eq!(material_row(&app, &material).await.0, "Fulfilled");
-    app.ok("cancelReceipt", json!({ "receiptId": done["receipt"]["id"] }), "").await;
+    app.ok(
+        "cancelReceipt",
+        json!({ "receiptId": done["receipt"]["id"] }),
+        "",
+    )
+    .await;
     assert_eq!(material_row(&app, &material).await.0, "Ordered");
     let _ = partial;
 }
 
 async fn finalize_with_backorder(app: &TestApp, id: &Value) -> Value {
-    let selection = format!("backorder {{ id number {} }}", &PO["purchaseOrder { ".len()..PO.len() - 2]);
+    let selection = format!(
+        "backorder {{ id number {} }}",
+        &PO["purchaseOrder { ".len()..PO.len() - 2]
+    );
     app.ok(
         "finalizePurchaseOrder",
         json!({ "purchaseOrderId": id, "createBackorder": true }),
