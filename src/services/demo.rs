@@ -13,6 +13,8 @@ use crate::services::master_data::{
     self, AddressInput, ContactInput, NewLocation, NewProduct, NewVendor, ReferenceKind,
 };
 use crate::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
+use crate::services::receiving::{self, NewReceipt, ReceiveLine};
+use entity::purchase_order_line;
 
 fn dec(units: i64, scale: u32) -> Decimal {
     Decimal::new(units, scale)
@@ -250,5 +252,36 @@ pub async fn seed_if_empty(
     let po = purchasing::create(uc, order(3, 33, 0, 2)).await?;
     let po = purchasing::submit(uc, po.id, None).await?;
     purchasing::mark_exported(uc, po.id, None).await?;
+    // PARTIALLY_RECEIVED, RECEIVED, and CLOSED with a SUBMITTED backorder.
+    let receive_part = |po_id: i32, lines: &[purchase_order_line::Model], share: i64| {
+        let lines: Vec<ReceiveLine> = lines
+            .iter()
+            .map(|l| ReceiveLine {
+                line_id: l.id,
+                quantity: (l.quantity.to_decimal() * dec(share, 2)).round(),
+                ..Default::default()
+            })
+            .filter(|l| !l.quantity.is_zero())
+            .collect();
+        NewReceipt {
+            purchase_order_id: po_id,
+            lines,
+            packing_slip: Some(format!("PS-{po_id}")),
+            ..Default::default()
+        }
+    };
+    for (vendor, first, ship_to, share, finalize) in [
+        (1, 12, 0, 50, false),
+        (0, 25, 1, 100, false),
+        (2, 41, 0, 60, true),
+    ] {
+        let po = purchasing::create(uc, order(vendor, first, ship_to, 3)).await?;
+        purchasing::submit(uc, po.id, None).await?;
+        let lines = purchasing::lines_of(db, po.id).await?;
+        receiving::receive(uc, receive_part(po.id, &lines, share)).await?;
+        if finalize {
+            receiving::finalize(uc, po.id, true).await?;
+        }
+    }
     Ok(true)
 }

@@ -128,8 +128,9 @@ fn check_version(po: &purchase_order::Model, expected: Option<i32>) -> Result<()
     }
 }
 
-pub(crate) async fn lines_of(
-    txn: &DatabaseTransaction,
+/// The lines of a purchase order in line-number order.
+pub async fn lines_of(
+    txn: &impl ConnectionTrait,
     po_id: i32,
 ) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
     Ok(purchase_order_line::Entity::find()

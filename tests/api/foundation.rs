@@ -338,7 +338,7 @@ async fn purchase_order_by_number_reads_the_database() {
 }
 
 #[tokio::test]
-async fn the_demo_data_set_loads_once_with_orders_in_many_statuses() {
+async fn the_demo_data_set_loads_once_with_orders_in_every_status() {
     let app = spawn_app().await;
     assert!(
         stockgraph::services::demo::seed_if_empty(&app.db, &Default::default())
@@ -359,4 +359,21 @@ async fn the_demo_data_set_loads_once_with_orders_in_many_statuses() {
     assert_eq!(data["vendors"]["totalCount"], 4);
     assert_eq!(data["products"]["totalCount"], 50);
     assert_eq!(data["inventoryLocations"]["totalCount"], 3);
+    let statuses = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT DISTINCT status FROM purchase_orders ORDER BY status",
+        ))
+        .await
+        .unwrap();
+    let statuses: Vec<String> = statuses
+        .iter()
+        .map(|r| r.try_get::<String>("", "status").unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["CANCELED", "CLOSED", "PARTIALLY_RECEIVED", "PENDING", "RECEIVED", "SUBMITTED"]
+    );
+    app.assert_books_balance(rust_decimal::Decimal::ONE_HUNDRED).await;
 }
