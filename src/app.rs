@@ -171,7 +171,12 @@ async fn graphql_get(
     uri: Uri,
 ) -> Response {
     let query = uri.query().unwrap_or_default();
-    if query.is_empty() && method == Method::GET && accepts(&headers, "text/html") {
+    // A browser navigating here (HTML wanted, no JSON media type asked for) gets GraphiQL, which
+    // opens a shared `?query=` link in its editor; API clients ask for JSON.
+    let browser = accepts(&headers, "text/html")
+        && !accepts(&headers, "application/json")
+        && !accepts(&headers, GRAPHQL_RESPONSE_JSON);
+    if browser && method == Method::GET {
         return crate::graphiql::page(
             "/graphql",
             "/graphql/ws",

@@ -118,6 +118,8 @@ const PAGE: &str = r#"<!doctype html>
         shouldPersistHeaders: true,
         defaultEditorToolsVisibility: 'headers',
         defaultHeaders: {default_headers} || undefined,
+        // A shared link (`/graphql?query=…`) opens with its query in the editor.
+        query: new URLSearchParams(location.search).get('query') || undefined,
         defaultQuery: '# Headers: {"Authorization": "Bearer <token>"}\n# `stockgraph token --sub me --permissions admin`\n\n{\n  viewer { subject permissions }\n  vendors(first: 5) { nodes { code name } }\n}\n',
       })
     );

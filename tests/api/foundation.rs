@@ -135,6 +135,30 @@ async fn queries_work_over_get_and_browsers_get_graphiql() {
         )
         .await;
     assert_eq!(asset.status, StatusCode::OK);
+    // A browser following a shared link gets GraphiQL too; an API client asking for JSON does not.
+    let browser = app
+        .send(
+            Request::get("/graphql?query=%7Bviewer%7Bsubject%7D%7D")
+                .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(browser
+        .body
+        .as_str()
+        .unwrap_or_default()
+        .contains("GraphiQL"));
+    let client = app
+        .send(
+            Request::get("/graphql?query=%7Bviewer%7Bsubject%7D%7D")
+                .header("accept", "application/json, text/html")
+                .header("authorization", format!("Bearer {}", app.admin))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(client.body["data"]["viewer"]["subject"], "admin");
 }
 
 #[tokio::test]
@@ -373,7 +397,15 @@ async fn the_demo_data_set_loads_once_with_orders_in_every_status() {
         .collect();
     assert_eq!(
         statuses,
-        ["CANCELED", "CLOSED", "PARTIALLY_RECEIVED", "PENDING", "RECEIVED", "SUBMITTED"]
+        [
+            "CANCELED",
+            "CLOSED",
+            "PARTIALLY_RECEIVED",
+            "PENDING",
+            "RECEIVED",
+            "SUBMITTED"
+        ]
     );
-    app.assert_books_balance(rust_decimal::Decimal::ONE_HUNDRED).await;
+    app.assert_books_balance(rust_decimal::Decimal::ONE_HUNDRED)
+        .await;
 }
