@@ -9,6 +9,25 @@ use sea_orm::{
 
 use crate::error::ApiError;
 
+/// Which way a sort runs.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortDirection {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+impl From<SortDirection> for sea_orm::Order {
+    fn from(direction: SortDirection) -> Self {
+        match direction {
+            SortDirection::Asc => sea_orm::Order::Asc,
+            SortDirection::Desc => sea_orm::Order::Desc,
+        }
+    }
+}
+
 /// Page size when a client gives neither `first` nor `last`.
 pub const DEFAULT_PAGE_SIZE: usize = 25;
 
@@ -51,32 +70,34 @@ pub struct Window {
     pub before: Option<i32>,
 }
 
+/// The page size the arguments ask for: `first` or `last` (not both), the default when neither,
+/// never over the limit.
+pub fn page_limit(args: &PageArgs, max_page_size: usize) -> Result<usize, ApiError> {
+    if args.first.is_some() && args.last.is_some() {
+        return Err(ApiError::BadRequest(
+            "pass either `first` or `last`, not both".to_owned(),
+        ));
+    }
+    let (name, requested) = match (args.first, args.last) {
+        (_, Some(last)) => ("last", Some(last)),
+        (first, None) => ("first", first),
+    };
+    match requested {
+        None => Ok(DEFAULT_PAGE_SIZE.min(max_page_size)),
+        Some(n) if n < 0 => Err(ApiError::BadRequest(format!(
+            "`{name}` must not be negative"
+        ))),
+        Some(n) if n as usize > max_page_size => Err(ApiError::BadRequest(format!(
+            "`{name}` is {n}, but the page size limit is {max_page_size}"
+        ))),
+        Some(n) => Ok(n as usize),
+    }
+}
+
 impl Window {
     /// Checks the arguments against the page-size limit and decodes the cursors.
     pub fn from_args(args: &PageArgs, max_page_size: usize) -> Result<Self, ApiError> {
-        if args.first.is_some() && args.last.is_some() {
-            return Err(ApiError::BadRequest(
-                "pass either `first` or `last`, not both".to_owned(),
-            ));
-        }
-        let (name, requested) = match (args.first, args.last) {
-            (_, Some(last)) => ("last", Some(last)),
-            (first, None) => ("first", first),
-        };
-        let limit = match requested {
-            None => DEFAULT_PAGE_SIZE.min(max_page_size),
-            Some(n) if n < 0 => {
-                return Err(ApiError::BadRequest(format!(
-                    "`{name}` must not be negative"
-                )))
-            }
-            Some(n) if n as usize > max_page_size => {
-                return Err(ApiError::BadRequest(format!(
-                    "`{name}` is {n}, but the page size limit is {max_page_size}"
-                )))
-            }
-            Some(n) => n as usize,
-        };
+        let limit = page_limit(args, max_page_size)?;
         Ok(Window {
             limit: limit as u64,
             backward: args.last.is_some(),
@@ -186,6 +207,89 @@ where
     page.edges.extend(
         rows.into_iter()
             .map(|row| Edge::new(encode_cursor(id_of(&row)), convert(row))),
+    );
+    Ok(page)
+}
+
+const OFFSET_PREFIX: &str = "offset:v1:";
+
+/// An opaque cursor for a position in a sorted list.
+pub fn encode_offset(position: u64) -> String {
+    format!("{OFFSET_PREFIX}{position}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_offset(cursor: &str, argument: &str) -> Result<u64, ApiError> {
+    let bad = || ApiError::BadRequest(format!("`{argument}` is not a cursor of this connection"));
+    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
+        return Err(bad());
+    }
+    let bytes: Vec<u8> = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16))
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    String::from_utf8(bytes)
+        .ok()
+        .and_then(|text| {
+            text.strip_prefix(OFFSET_PREFIX)
+                .and_then(|n| n.parse().ok())
+        })
+        .ok_or_else(bad)
+}
+
+/// Loads one page of `select`, which the caller has already ordered by a chosen sort (ending in
+/// the id as tie-breaker). Cursors are positions: stable for a fixed data set; the default sort
+/// uses [`paginate`]'s keyset cursors, which are also stable under inserts.
+pub async fn paginate_sorted<E, T, C>(
+    db: &C,
+    select: Select<E>,
+    args: &PageArgs,
+    max_page_size: usize,
+    convert: impl Fn(E::Model) -> T,
+) -> Result<Page<T>, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    T: OutputType,
+    C: ConnectionTrait,
+{
+    let limit = page_limit(args, max_page_size)? as u64;
+    let total = select.clone().count(db).await?;
+    let after = args
+        .after
+        .as_deref()
+        .map(|c| decode_offset(c, "after"))
+        .transpose()?;
+    let before = args
+        .before
+        .as_deref()
+        .map(|c| decode_offset(c, "before"))
+        .transpose()?;
+    let end = before.unwrap_or(total).min(total);
+    let (start, stop) = if args.last.is_some() {
+        let start = end.saturating_sub(limit).max(after.map_or(0, |a| a + 1));
+        (start, end)
+    } else {
+        let start = after.map_or(0, |a| a + 1);
+        (start, (start + limit).min(end))
+    };
+    let rows = if stop > start {
+        select.offset(start).limit(stop - start).all(db).await?
+    } else {
+        Vec::new()
+    };
+    let mut page = Connection::with_additional_fields(
+        start > 0,
+        stop < total,
+        ConnectionTotals { total_count: total },
+    );
+    page.edges.extend(
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, row)| Edge::new(encode_offset(start + i as u64), convert(row))),
     );
     Ok(page)
 }

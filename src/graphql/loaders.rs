@@ -12,10 +12,11 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use crate::error::ApiError;
 use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::master_data::types::{
-    BusinessUnit, InventoryLocation, Job, Product, Project, PurchaseOrderType, Technician, Vendor,
+    BusinessUnit, InventoryLocation, Job, JobMaterial, Product, Project, PurchaseOrderType,
+    Technician, Vendor,
 };
 use crate::graphql::purchasing::types::{PurchaseOrder, PurchaseOrderLine};
-use crate::graphql::receiving::types::{Bill, Receipt};
+use crate::graphql::receiving::types::{Bill, BillLine, Receipt, ReceiptLine};
 
 /// The loader of one request, as stored in the GraphQL context.
 pub type RequestLoader = Arc<DataLoader<DbLoader>>;
@@ -231,6 +232,22 @@ children_loader!(
 );
 
 by_id_loader!(
+    /// A job material by row id.
+    JobMaterialId => job_material as JobMaterial
+);
+by_id_loader!(
+    /// A receipt line by row id.
+    ReceiptLineId => receipt_line as ReceiptLine
+);
+by_id_loader!(
+    /// A bill line by row id.
+    BillLineId => bill_line as BillLine
+);
+by_id_loader!(
+    /// An inventory item by row id.
+    InventoryItemId => inventory_item as InventoryItem
+);
+by_id_loader!(
     /// A receipt by row id.
     ReceiptId => receipt as Receipt
 );
@@ -271,3 +288,30 @@ impl Loader<ItemAt> for DbLoader {
             .collect())
     }
 }
+
+use crate::graphql::window::window_loader;
+
+window_loader!(
+    /// A page of a vendor's purchase orders.
+    PurchaseOrdersOfVendor => purchase_order by "vendor_id", "purchase_orders", id i32
+);
+window_loader!(
+    /// A page of a vendor's bills.
+    BillsOfVendor => bill by "vendor_id", "bills", id i32
+);
+window_loader!(
+    /// A page of the stock kept at a location.
+    ItemsOfLocation => inventory_item by "location_id", "inventory_items", id i32
+);
+window_loader!(
+    /// A page of the stock of a product across locations.
+    ItemsOfProduct => inventory_item by "product_id", "inventory_items", id i32
+);
+window_loader!(
+    /// A page of an item's stock-ledger entries.
+    LedgerOfItem => stock_ledger_entry by "inventory_item_id", "stock_ledger_entries", id i64
+);
+window_loader!(
+    /// A page of a job's materials.
+    MaterialsOfJob => job_material by "job_id", "job_materials", id i32
+);

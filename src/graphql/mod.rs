@@ -8,11 +8,13 @@ pub mod inventory;
 pub mod limits;
 pub mod loaders;
 pub mod master_data;
+pub mod node;
 pub mod payload;
 pub mod purchasing;
 pub mod receiving;
 pub mod scalars;
 pub mod viewer;
+pub mod window;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -23,9 +25,12 @@ use crate::error::ApiError;
 /// Every query field, merged from the domain areas.
 #[derive(MergedObject, Default)]
 pub struct Query(
+    node::NodeQuery,
     viewer::ViewerQuery,
     master_data::MasterDataQuery,
     purchasing::PurchasingQuery,
+    inventory::InventoryQuery,
+    receiving::BillsQuery,
 );
 
 /// Every mutation, merged from the domain areas.

@@ -3,12 +3,12 @@
 use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 use entity::Fixed4;
 
-use crate::graphql::connection::{paginate, Page, PageArgs, Window};
+use crate::graphql::connection::Page;
 use crate::graphql::ids::to_gid;
-use crate::graphql::loaders::{load_required, LocationId, ProductId};
+use crate::graphql::loaders::{load_required, LedgerOfItem, LocationId, ProductId};
 use crate::graphql::master_data::types::{InventoryLocation, Product};
 use crate::graphql::scalars::{DateTime, Decimal};
-use crate::graphql::{max_page_size, state, wants_total};
+use crate::graphql::window::nested_page;
 
 /// Stock of one product at one location.
 #[derive(SimpleObject, Clone, Debug)]
@@ -87,20 +87,20 @@ impl InventoryItem {
         #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
     ) -> async_graphql::Result<Page<StockLedgerEntry>> {
-        use entity::stock_ledger_entry::{Column, Entity};
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let window = Window::from_args(&PageArgs::first(first, after), max_page_size(ctx))?;
-        let select = Entity::find().filter(Column::InventoryItemId.eq(self.db_id));
-        Ok(paginate(
-            &state(ctx).db,
-            select,
-            Column::Id,
-            window,
-            wants_total(ctx),
-            |m| i32::try_from(m.id).unwrap_or(i32::MAX),
+        let parent = self.db_id;
+        nested_page(
+            ctx,
+            first,
+            after,
+            |after, limit| LedgerOfItem {
+                parent,
+                after,
+                limit,
+            },
+            |m: &entity::stock_ledger_entry::Model| m.id,
             StockLedgerEntry::from,
         )
-        .await?)
+        .await
     }
 }
 

@@ -3,11 +3,13 @@
 pub mod mutations;
 pub mod types;
 
-use async_graphql::{Context, InputObject, Object};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use async_graphql::{Context, Enum, InputObject, Object};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::Permission;
-use crate::graphql::connection::{paginate, Page, PageArgs, Window};
+use crate::graphql::connection::{
+    paginate, paginate_sorted, Page, PageArgs, SortDirection, Window,
+};
 use crate::graphql::{max_page_size, require, state, wants_total};
 use crate::services::search::contains_text;
 use types::{InventoryLocation, Product, Vendor};
@@ -41,12 +43,34 @@ pub struct LocationFilter {
     pub search: Option<String>,
 }
 
+/// What vendors can be sorted by.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VendorSortField {
+    /// The short code.
+    Code,
+    /// The display name.
+    Name,
+    /// When it was created.
+    CreatedAt,
+}
+
+/// A sort of the vendor list; ties are broken by age.
+#[derive(InputObject)]
+pub struct VendorSort {
+    /// The field.
+    pub field: VendorSortField,
+    /// The direction; ascending when omitted.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
 #[derive(Default)]
 pub struct MasterDataQuery;
 
 #[Object]
 impl MasterDataQuery {
-    /// Vendors, oldest first.
+    /// Vendors, oldest first unless sorted.
+    #[allow(clippy::too_many_arguments)]
     async fn vendors(
         &self,
         ctx: &Context<'_>,
@@ -55,17 +79,15 @@ impl MasterDataQuery {
         #[graphql(desc = "Page size, counted back from `before` or the end.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
         filter: Option<VendorFilter>,
+        sort: Option<VendorSort>,
     ) -> async_graphql::Result<Page<Vendor>> {
         require(ctx, Permission::VendorsRead)?;
-        let window = Window::from_args(
-            &PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-            max_page_size(ctx),
-        )?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
         use entity::vendor::{Column, Entity};
         let filter = filter.unwrap_or_default();
         let mut condition = Condition::all();
@@ -80,6 +102,26 @@ impl MasterDataQuery {
             );
         }
         let select = Entity::find().filter(condition);
+        if let Some(sort) = sort {
+            let order: sea_orm::Order = sort.direction.into();
+            let column = match sort.field {
+                VendorSortField::Code => Column::Code,
+                VendorSortField::Name => Column::Name,
+                VendorSortField::CreatedAt => Column::CreatedAt,
+            };
+            let select = select
+                .order_by(column, order.clone())
+                .order_by(Column::Id, order);
+            return Ok(paginate_sorted(
+                &state(ctx).db,
+                select,
+                &args,
+                max_page_size(ctx),
+                Vendor::from,
+            )
+            .await?);
+        }
+        let window = Window::from_args(&args, max_page_size(ctx))?;
         Ok(paginate(
             &state(ctx).db,
             select,

@@ -2,12 +2,21 @@
 
 use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 
-use crate::graphql::can_see_costs;
+use crate::auth::Permission;
+use crate::graphql::connection::Page;
 use crate::graphql::enums::{DeliveryMethod, JobMaterialStatus};
 use crate::graphql::ids::to_gid;
+use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::loaders::{load_one, load_required, JobId, LineId, ProductId, VendorId};
+use crate::graphql::loaders::{
+    BillsOfVendor, ItemsOfLocation, ItemsOfProduct, PurchaseOrdersOfVendor,
+};
+use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::purchasing::types::PurchaseOrderLine;
+use crate::graphql::receiving::types::Bill;
 use crate::graphql::scalars::{DateTime, Decimal};
+use crate::graphql::window::nested_page;
+use crate::graphql::{can_see_costs, require};
 use crate::services::master_data::ReferenceRecord;
 
 /// A postal address.
@@ -69,7 +78,55 @@ pub struct Vendor {
 }
 
 #[ComplexObject]
-impl Vendor {}
+impl Vendor {
+    /// Its purchase orders, oldest first. Needs `purchase_orders:read`.
+    async fn purchase_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+    ) -> async_graphql::Result<Page<PurchaseOrder>> {
+        require(ctx, Permission::PurchaseOrdersRead)?;
+        let parent = self.db_id;
+        nested_page(
+            ctx,
+            first,
+            after,
+            |after, limit| PurchaseOrdersOfVendor {
+                parent,
+                after,
+                limit,
+            },
+            |m: &entity::purchase_order::Model| i64::from(m.id),
+            PurchaseOrder::from,
+        )
+        .await
+    }
+
+    /// Its bills and credits, oldest first. Needs `bills:read`.
+    async fn bills(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+    ) -> async_graphql::Result<Page<Bill>> {
+        require(ctx, Permission::BillsRead)?;
+        let parent = self.db_id;
+        nested_page(
+            ctx,
+            first,
+            after,
+            |after, limit| BillsOfVendor {
+                parent,
+                after,
+                limit,
+            },
+            |m: &entity::bill::Model| i64::from(m.id),
+            Bill::from,
+        )
+        .await
+    }
+}
 
 impl From<entity::vendor::Model> for Vendor {
     fn from(m: entity::vendor::Model) -> Self {
@@ -106,6 +163,7 @@ impl From<entity::vendor::Model> for Vendor {
 
 /// A warehouse or a truck: somewhere stock is kept.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct InventoryLocation {
     /// Global ID.
     pub id: ID,
@@ -176,7 +234,58 @@ pub struct Product {
 }
 
 #[ComplexObject]
+impl InventoryLocation {
+    /// The stock kept here, oldest item first. Needs `inventory:read`.
+    async fn inventory_items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+    ) -> async_graphql::Result<Page<InventoryItem>> {
+        require(ctx, Permission::InventoryRead)?;
+        let parent = self.db_id;
+        nested_page(
+            ctx,
+            first,
+            after,
+            |after, limit| ItemsOfLocation {
+                parent,
+                after,
+                limit,
+            },
+            |m: &entity::inventory_item::Model| i64::from(m.id),
+            InventoryItem::from,
+        )
+        .await
+    }
+}
+
+#[ComplexObject]
 impl Product {
+    /// Its stock at each location, oldest item first. Needs `inventory:read`.
+    async fn inventory_items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+    ) -> async_graphql::Result<Page<InventoryItem>> {
+        require(ctx, Permission::InventoryRead)?;
+        let parent = self.db_id;
+        nested_page(
+            ctx,
+            first,
+            after,
+            |after, limit| ItemsOfProduct {
+                parent,
+                after,
+                limit,
+            },
+            |m: &entity::inventory_item::Model| i64::from(m.id),
+            InventoryItem::from,
+        )
+        .await
+    }
+
     /// Cost used when a line gives none; null without `costs:read`.
     async fn default_unit_cost(&self, ctx: &Context<'_>) -> Option<Decimal> {
         can_see_costs(ctx).then_some(self.default_unit_cost_value)

@@ -1,19 +1,73 @@
-//! Queries (and, with the lifecycle work, mutations) over purchase orders.
+//! Queries and mutations over purchase orders.
 
 pub mod mutations;
 pub mod types;
 
-use async_graphql::{Context, Object, ID};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use async_graphql::{Context, Enum, InputObject, Object, ID};
+use chrono::{Days, NaiveTime};
+use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
+use crate::graphql::connection::{
+    paginate, paginate_sorted, Page, PageArgs, SortDirection, Window,
+};
+use crate::graphql::enums::PurchaseOrderStatus;
 use crate::graphql::ids::decode;
-use crate::graphql::{require, state};
+use crate::graphql::scalars::Date;
+use crate::graphql::{max_page_size, require, state, wants_total};
+use crate::services::search::contains_text;
 use types::PurchaseOrder;
+
+/// Narrows the purchase-order list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct PurchaseOrderFilter {
+    /// Any of these statuses.
+    pub status: Option<Vec<PurchaseOrderStatus>>,
+    /// Placed with this vendor.
+    pub vendor_id: Option<ID>,
+    /// Shipped to this location, or with a line delivered there.
+    pub location_id: Option<ID>,
+    /// Ordered on or after this date (UTC).
+    pub ordered_after: Option<Date>,
+    /// Ordered on or before this date (UTC).
+    pub ordered_before: Option<Date>,
+    /// Exported to accounting (true) or not (false).
+    pub exported: Option<bool>,
+    /// Case-insensitive text in the number or the vendor's name.
+    pub search: Option<String>,
+}
+
+/// What purchase orders can be sorted by.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PurchaseOrderSortField {
+    /// The order number.
+    Number,
+    /// When it was created.
+    OrderDate,
+    /// When the goods are expected (orders without a date last when ascending).
+    ExpectedDate,
+    /// The order total.
+    Total,
+}
+
+/// A sort of the purchase-order list; ties are broken by age.
+#[derive(InputObject)]
+pub struct PurchaseOrderSort {
+    /// The field.
+    pub field: PurchaseOrderSortField,
+    /// The direction; ascending when omitted.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
 
 #[derive(Default)]
 pub struct PurchasingQuery;
+
+fn start_of(date: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    date.and_time(NaiveTime::MIN).and_utc()
+}
 
 #[Object]
 impl PurchasingQuery {
@@ -38,5 +92,137 @@ impl PurchasingQuery {
         };
         let found = select.one(&state(ctx).db).await.map_err(ApiError::from)?;
         Ok(found.map(PurchaseOrder::from))
+    }
+
+    /// Purchase orders, oldest first unless sorted; filters combine with AND.
+    #[allow(clippy::too_many_arguments)]
+    async fn purchase_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size, counted back from `before` or the end.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        filter: Option<PurchaseOrderFilter>,
+        sort: Option<PurchaseOrderSort>,
+    ) -> async_graphql::Result<Page<PurchaseOrder>> {
+        require(ctx, Permission::PurchaseOrdersRead)?;
+        use entity::purchase_order::{Column, Entity};
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let filter = filter.unwrap_or_default();
+        let mut condition = Condition::all();
+        if let Some(statuses) = filter.status {
+            condition = condition.add(
+                Column::Status.is_in(
+                    statuses
+                        .into_iter()
+                        .map(entity::enums::PurchaseOrderStatus::from),
+                ),
+            );
+        }
+        if let Some(vendor) = &filter.vendor_id {
+            condition = condition.add(Column::VendorId.eq(decode(vendor, "Vendor")?));
+        }
+        if let Some(location) = &filter.location_id {
+            let location = decode(location, "InventoryLocation")?;
+            use entity::purchase_order_line::Column as L;
+            condition = condition.add(
+                Condition::any().add(Column::ShipToId.eq(location)).add(
+                    Column::Id.in_subquery(
+                        SqlQuery::select()
+                            .column(L::PurchaseOrderId)
+                            .from(entity::purchase_order_line::Entity)
+                            .and_where(L::LocationId.eq(location))
+                            .to_owned(),
+                    ),
+                ),
+            );
+        }
+        if let Some(date) = filter.ordered_after {
+            condition = condition.add(Column::OrderDate.gte(start_of(date.0)));
+        }
+        if let Some(date) = filter.ordered_before {
+            let next = date.0.checked_add_days(Days::new(1)).unwrap_or(date.0);
+            condition = condition.add(Column::OrderDate.lt(start_of(next)));
+        }
+        if let Some(exported) = filter.exported {
+            condition = condition.add(if exported {
+                Column::ExportedAt.is_not_null()
+            } else {
+                Column::ExportedAt.is_null()
+            });
+        }
+        if let Some(text) = filter.search.as_deref() {
+            use entity::vendor::Column as V;
+            condition = condition.add(
+                Condition::any()
+                    .add(contains_text(Column::Number, text))
+                    .add(
+                        Column::VendorId.in_subquery(
+                            SqlQuery::select()
+                                .column(V::Id)
+                                .from(entity::vendor::Entity)
+                                .cond_where(contains_text(V::Name, text))
+                                .to_owned(),
+                        ),
+                    ),
+            );
+        }
+        let select = Entity::find().filter(condition);
+        let db = &state(ctx).db;
+        match sort {
+            None => {
+                let window = Window::from_args(&args, max_page_size(ctx))?;
+                Ok(paginate(
+                    db,
+                    select,
+                    Column::Id,
+                    window,
+                    wants_total(ctx),
+                    |m| m.id,
+                    PurchaseOrder::from,
+                )
+                .await?)
+            }
+            Some(sort) => {
+                let order: sea_orm::Order = sort.direction.into();
+                let select = match sort.field {
+                    PurchaseOrderSortField::Number => {
+                        select.order_by(Column::Number, order.clone())
+                    }
+                    PurchaseOrderSortField::OrderDate => {
+                        select.order_by(Column::OrderDate, order.clone())
+                    }
+                    PurchaseOrderSortField::ExpectedDate => select
+                        .order_by(
+                            Expr::col(Column::ExpectedDate).is_null(),
+                            sea_orm::Order::Asc,
+                        )
+                        .order_by(Column::ExpectedDate, order.clone()),
+                    // subtotal × (1 + tax rate) + shipping, all in units of 10⁻⁸; `* 1.0`
+                    // makes the product exact NUMERIC on PostgreSQL and REAL on SQLite.
+                    PurchaseOrderSortField::Total => select.order_by(
+                        Expr::cust(
+                            "((SELECT COALESCE(SUM(l.quantity * 1.0 * l.unit_cost), 0) \
+                             FROM purchase_order_lines l \
+                             WHERE l.purchase_order_id = purchase_orders.id) \
+                             * (100000000 + purchase_orders.tax_rate) / 100000000 \
+                             + purchase_orders.shipping * 10000.0)",
+                        ),
+                        order.clone(),
+                    ),
+                };
+                let select = select.order_by(Column::Id, order);
+                Ok(
+                    paginate_sorted(db, select, &args, max_page_size(ctx), PurchaseOrder::from)
+                        .await?,
+                )
+            }
+        }
     }
 }
