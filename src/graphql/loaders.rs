@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -19,17 +20,47 @@ use crate::graphql::purchasing::types::{PurchaseOrder, PurchaseOrderLine};
 use crate::graphql::receiving::types::{Bill, BillLine, Receipt, ReceiptLine};
 
 /// The loader of one request, as stored in the GraphQL context.
-pub type RequestLoader = Arc<DataLoader<DbLoader>>;
+pub type RequestLoader = Arc<BatchingLoader>;
 
-/// Loads rows for one request; wrapped in a [`DataLoader`] that batches and caches.
+/// Loads rows for one request; wrapped in a [`DataLoader`] that batches.
 pub struct DbLoader {
     db: DatabaseConnection,
+}
+
+/// A [`DataLoader`] whose batches wait until the query has enqueued everything it can.
+///
+/// async-graphql resolves a list's items concurrently but yields every few dozen of them, and
+/// the stock loader dispatches after a fixed 1 ms: on a busy machine the items of one level then
+/// split over several batches, and the statement count starts to follow the row count. Here a
+/// batch is dispatched only once a round of the scheduler passed without a new key being asked
+/// for, so each level of a query is one statement per relation.
+pub struct BatchingLoader {
+    loader: DataLoader<DbLoader>,
+    requested: Arc<AtomicU64>,
 }
 
 impl DbLoader {
     /// A fresh, empty loader for one request (shared by the operations of a batch).
     pub fn data_loader(db: DatabaseConnection) -> RequestLoader {
-        Arc::new(DataLoader::new(DbLoader { db }, tokio::spawn))
+        let requested = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&requested);
+        let spawner = move |batch: futures_util::future::BoxFuture<'static, ()>| {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                loop {
+                    let before = seen.load(AtomicOrdering::SeqCst);
+                    tokio::task::yield_now().await;
+                    if seen.load(AtomicOrdering::SeqCst) == before {
+                        break;
+                    }
+                }
+                batch.await;
+            })
+        };
+        Arc::new(BatchingLoader {
+            loader: DataLoader::new(DbLoader { db }, spawner),
+            requested,
+        })
     }
 }
 
@@ -46,7 +77,9 @@ where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     DbLoader: Loader<K, Error = async_graphql::Error>,
 {
-    ctx.data_unchecked::<RequestLoader>().load_one(key).await
+    let loader = ctx.data_unchecked::<RequestLoader>();
+    loader.requested.fetch_add(1, AtomicOrdering::SeqCst);
+    loader.loader.load_one(key).await
 }
 
 /// Loads a value that must exist (a non-null foreign key); its absence is an internal error.
@@ -73,7 +106,9 @@ where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     DbLoader: Loader<K, Error = async_graphql::Error>,
 {
-    ctx.data_unchecked::<RequestLoader>().load_many(keys).await
+    let loader = ctx.data_unchecked::<RequestLoader>();
+    loader.requested.fetch_add(1, AtomicOrdering::SeqCst);
+    loader.loader.load_many(keys).await
 }
 
 macro_rules! by_id_loader {

@@ -61,8 +61,24 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Settings::default()).await
 }
 
+/// A running app on a fresh database with the given settings.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let (db, _) = fresh_database().await;
+    app_on(db, settings)
+}
+
+/// A running app whose every SQL statement is recorded in the returned log.
+pub async fn spawn_counting_app() -> (TestApp, Arc<std::sync::Mutex<Vec<String>>>) {
+    let (mut db, _) = fresh_database().await;
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&log);
+    db.set_metric_callback(move |info| {
+        seen.lock().expect("log").push(info.statement.sql.clone());
+    });
+    (app_on(db, Settings::default()), log)
+}
+
+fn app_on(db: DatabaseConnection, settings: Settings) -> TestApp {
     let keys = TokenKeys::from_secret(b"test-secret-test-secret-test-secret!");
     let events = EventBus::default();
     let state = AppState {

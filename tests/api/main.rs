@@ -9,5 +9,6 @@ mod helpers;
 mod limits;
 mod master_data;
 mod purchasing;
+mod read_graph;
 mod receiving;
 mod stress;

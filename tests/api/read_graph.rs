@@ -1,0 +1,637 @@
+//! The read graph: links both ways, node/nodes, filters, sorts, paging edges and the
+//! statement count that proves loading is batched per level.
+
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+use stockgraph::auth::Permission;
+
+use crate::helpers::{spawn_app, spawn_counting_app, Fixture, TestApp};
+use crate::purchasing::{create_po, line, transition};
+
+async fn receive(app: &TestApp, po: &Value, lines: &[(usize, &str)]) -> Value {
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|(i, q)| json!({ "lineId": line(po, *i)["id"], "quantity": q }))
+        .collect();
+    app.ok(
+        "receivePurchaseOrder",
+        json!({ "purchaseOrderId": po["id"], "lines": lines }),
+        "receipt { id } bill { id }",
+    )
+    .await
+}
+
+fn ids(connection: &Value) -> Vec<Value> {
+    connection["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a connection: {connection}"))
+        .iter()
+        .map(|n| n["id"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_link_walks_both_ways() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let po = create_po(&app, &fx, &[(0, "5", None), (1, "2", None)]).await;
+    let po = transition(&app, "submitPurchaseOrder", &po).await;
+    let received = receive(&app, &po, &[(0, "2")]).await;
+    app.ok(
+        "cancelReceipt",
+        json!({ "receiptId": received["receipt"]["id"] }),
+        "",
+    )
+    .await;
+    receive(&app, &po, &[(0, "3")]).await;
+    let done = app
+        .ok(
+            "finalizePurchaseOrder",
+            json!({ "purchaseOrderId": po["id"], "createBackorder": true }),
+            "backorder { id }",
+        )
+        .await;
+    let data = app
+        .gql(
+            r#"query($vendor: ID!, $po: ID) {
+              vendor: node(id: $vendor) { ... on Vendor { purchaseOrders(first: 10) { totalCount nodes { id } } bills { totalCount nodes { id } } } }
+              purchaseOrder(id: $po) {
+                vendor { id } shipTo { id } type { id } businessUnit { id }
+                backorders { id backorderOf { id } }
+                lines(first: 5) { nodes { purchaseOrder { id } product { id inventoryItems { nodes { id } } }
+                                          location { id inventoryItems { totalCount } }
+                                          inventoryItem { id product { id } location { id } onHand available ledger(first: 5) { totalCount nodes { delta sourceId } } } } }
+                receipts { id purchaseOrder { id } canceledAt lines { quantity line { id } }
+                           bill { id } bills { id kind creditOf { id } receipt { id } purchaseOrder { id } vendor { id } lines { line { id } } } }
+                bills { id }
+              }
+            }"#,
+            json!({ "vendor": fx.vendor, "po": po["id"] }),
+        )
+        .await;
+    let vendor_orders = ids(&data["vendor"]["purchaseOrders"]);
+    assert!(vendor_orders.contains(&po["id"]) && vendor_orders.contains(&done["backorder"]["id"]));
+    assert_eq!(data["vendor"]["bills"]["totalCount"], 3);
+    let po_data = &data["purchaseOrder"];
+    assert_eq!(po_data["vendor"]["id"], json!(fx.vendor));
+    assert_eq!(po_data["shipTo"]["id"], json!(fx.location));
+    assert_eq!(po_data["backorders"][0]["id"], done["backorder"]["id"]);
+    assert_eq!(po_data["backorders"][0]["backorderOf"]["id"], po["id"]);
+    let first_line = &po_data["lines"]["nodes"][0];
+    assert_eq!(first_line["purchaseOrder"]["id"], po["id"]);
+    let item = &first_line["inventoryItem"];
+    assert_eq!(item["onHand"], "3");
+    assert_eq!(item["available"], "3");
+    assert_eq!(item["product"]["id"], json!(fx.products[0]));
+    assert_eq!(item["ledger"]["totalCount"], 3);
+    assert!(item["ledger"]["nodes"][0]["sourceId"]
+        .as_str()
+        .unwrap()
+        .contains("/Receipt/"));
+    assert_eq!(
+        first_line["product"]["inventoryItems"]["nodes"][0]["id"],
+        item["id"]
+    );
+    assert_eq!(first_line["location"]["inventoryItems"]["totalCount"], 2);
+    let receipts = po_data["receipts"].as_array().unwrap();
+    assert_eq!(receipts.len(), 2);
+    assert!(receipts[0]["canceledAt"].is_string());
+    assert_eq!(
+        receipts[0]["lines"][0]["line"]["id"],
+        first_line["purchaseOrder"]["id"]
+            .clone()
+            .as_str()
+            .map(|_| line(&po, 0)["id"].clone())
+            .unwrap()
+    );
+    let credit = &receipts[0]["bills"][1];
+    assert_eq!(credit["kind"], "CREDIT");
+    assert_eq!(credit["creditOf"]["id"], receipts[0]["bills"][0]["id"]);
+    assert_eq!(credit["receipt"]["id"], receipts[0]["id"]);
+    assert_eq!(credit["vendor"]["id"], json!(fx.vendor));
+    assert_eq!(po_data["bills"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn node_and_nodes_fetch_every_type_and_refuse_bad_ids() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let po = create_po(&app, &fx, &[(0, "2", None)]).await;
+    let po = transition(&app, "submitPurchaseOrder", &po).await;
+    let received = receive(&app, &po, &[(0, "1")]).await;
+    let extra = app
+        .gql(
+            r#"query($po: ID) { purchaseOrder(id: $po) { lines(first: 1) { nodes { inventoryItem { id ledger { nodes { id } } } } }
+                 receipts { lines { id } bill { lines { id } } } } }"#,
+            json!({ "po": po["id"] }),
+        )
+        .await["purchaseOrder"]
+        .clone();
+    let material = app
+        .ok(
+            "createJobMaterial",
+            json!({ "jobId": fx.job, "productId": fx.products[0], "quantity": "1" }),
+            "jobMaterial { id }",
+        )
+        .await["jobMaterial"]["id"]
+        .clone();
+    let item = &extra["lines"]["nodes"][0]["inventoryItem"];
+    let every = [
+        ("Vendor", json!(fx.vendor)),
+        ("Product", json!(fx.products[0])),
+        ("InventoryLocation", json!(fx.location)),
+        ("PurchaseOrderType", json!(fx.po_type)),
+        ("BusinessUnit", json!(fx.business_unit)),
+        ("Job", json!(fx.job)),
+        ("Project", json!(fx.project)),
+        ("Technician", json!(fx.technician)),
+        ("JobMaterial", material),
+        ("PurchaseOrder", po["id"].clone()),
+        ("PurchaseOrderLine", line(&po, 0)["id"].clone()),
+        ("Receipt", received["receipt"]["id"].clone()),
+        (
+            "ReceiptLine",
+            extra["receipts"][0]["lines"][0]["id"].clone(),
+        ),
+        ("Bill", received["bill"]["id"].clone()),
+        (
+            "BillLine",
+            extra["receipts"][0]["bill"]["lines"][0]["id"].clone(),
+        ),
+        ("InventoryItem", item["id"].clone()),
+        ("StockLedgerEntry", item["ledger"]["nodes"][0]["id"].clone()),
+    ];
+    let all: Vec<Value> = every.iter().map(|(_, id)| id.clone()).collect();
+    let data = app
+        .gql(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }",
+            json!({ "ids": all }),
+        )
+        .await;
+    for (i, (type_name, id)) in every.iter().enumerate() {
+        assert_eq!(data["nodes"][i]["__typename"], *type_name);
+        assert_eq!(data["nodes"][i]["id"], *id);
+        let one = app
+            .gql(
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(one["node"]["id"], *id, "{type_name}");
+    }
+    // Missing rows are null, in place.
+    let data = app
+        .gql(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": ["gid://stockgraph/Vendor/999", fx.vendor] }),
+        )
+        .await;
+    assert!(data["nodes"][0].is_null());
+    assert_eq!(data["nodes"][1]["id"], json!(fx.vendor));
+    for bad in [
+        "42",
+        "gid://stockgraph/Spaceship/1",
+        "gid://other/Vendor/1",
+        "gid://stockgraph/Vendor/x",
+    ] {
+        let (code, message) = app
+            .gql_error(
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": bad }),
+            )
+            .await;
+        assert_eq!(code, "BAD_REQUEST", "{bad}");
+        assert!(message.contains(bad), "{message}");
+    }
+    let too_many: Vec<String> = (1..=51)
+        .map(|i| format!("gid://stockgraph/Vendor/{i}"))
+        .collect();
+    let (code, message) = app
+        .gql_error(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": too_many }),
+        )
+        .await;
+    assert_eq!(code, "BAD_REQUEST");
+    assert!(message.contains("50"), "{message}");
+    // Each type is guarded by its read permission.
+    let vendors_only = app.token(&[Permission::VendorsRead]);
+    let reply = app
+        .post(
+            &vendors_only,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": po["id"] }),
+        )
+        .await;
+    assert_eq!(reply.body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+/// Four orders with known dates, statuses, vendors and totals.
+async fn orders(app: &TestApp, fx: &Fixture) -> Vec<Value> {
+    let address = json!({ "street": "9 Dock Rd", "city": "Portland", "postalCode": "97201", "country": "US" });
+    let zenith = app
+        .ok(
+            "createVendor",
+            json!({ "name": "Zenith Pipe", "code": "ZEN", "address": address }),
+            "vendor { id }",
+        )
+        .await["vendor"]["id"]
+        .clone();
+    let a = create_po(app, fx, &[(0, "1", None)]).await; // 2.50 → 2.70
+    let b = create_po(app, fx, &[(1, "5", None)]).await; // 50 → 54.00
+    let mut input = crate::purchasing::po_input(fx, &[(2, "3", None)]);
+    input["vendorId"] = zenith.clone();
+    input["shipToId"] = json!(fx.location2);
+    input["expectedDate"] = json!("2026-03-01");
+    let c = app
+        .ok("createPurchaseOrder", input, crate::purchasing::PO)
+        .await["purchaseOrder"]
+        .clone();
+    let mut input = crate::purchasing::po_input(fx, &[(1, "1", None)]);
+    input["lines"][0]["locationId"] = json!(fx.location2);
+    input["expectedDate"] = json!("2026-02-01");
+    let d = app
+        .ok("createPurchaseOrder", input, crate::purchasing::PO)
+        .await["purchaseOrder"]
+        .clone();
+    transition(app, "submitPurchaseOrder", &b).await;
+    transition(app, "submitPurchaseOrder", &c).await;
+    transition(app, "markPurchaseOrderExported", &c).await;
+    transition(app, "cancelPurchaseOrder", &d).await;
+    for (po, date) in [
+        (&a, "2026-01-10"),
+        (&b, "2026-01-15"),
+        (&c, "2026-01-20"),
+        (&d, "2026-01-25"),
+    ] {
+        let id = crate::helpers::row_id(&po["id"]);
+        // Late in the day (UTC), to prove the date bounds are whole days.
+        let stamp = format!("'{date}T23:30:00+00:00'");
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE purchase_orders SET order_date = {stamp} WHERE id = {id}"
+            ))
+            .await
+            .unwrap();
+    }
+    vec![a, b, c, d]
+}
+
+async fn po_ids(app: &TestApp, args: &str) -> Vec<Value> {
+    let data = app
+        .gql(
+            &format!("{{ purchaseOrders{args} {{ totalCount nodes {{ id }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let found = ids(&data["purchaseOrders"]);
+    assert_eq!(data["purchaseOrders"]["totalCount"], found.len(), "{args}");
+    found
+}
+
+#[tokio::test]
+async fn purchase_orders_filter_by_every_criterion() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let all = orders(&app, &fx).await;
+    let id = |i: usize| all[i]["id"].clone();
+    assert_eq!(po_ids(&app, "").await, [id(0), id(1), id(2), id(3)]);
+    assert_eq!(
+        po_ids(&app, "(filter: { status: [SUBMITTED, CANCELED] })").await,
+        [id(1), id(2), id(3)]
+    );
+    assert_eq!(
+        po_ids(&app, "(filter: { status: [PENDING] })").await,
+        [id(0)]
+    );
+    assert_eq!(
+        po_ids(
+            &app,
+            &format!("(filter: {{ vendorId: \"{}\" }})", fx.vendor)
+        )
+        .await,
+        [id(0), id(1), id(3)]
+    );
+    // Ship-to or a line delivered there.
+    assert_eq!(
+        po_ids(
+            &app,
+            &format!("(filter: {{ locationId: \"{}\" }})", fx.location2)
+        )
+        .await,
+        [id(2), id(3)]
+    );
+    // Inclusive on both ends, whole days in UTC.
+    assert_eq!(
+        po_ids(
+            &app,
+            "(filter: { orderedAfter: \"2026-01-15\", orderedBefore: \"2026-01-20\" })"
+        )
+        .await,
+        [id(1), id(2)]
+    );
+    assert_eq!(
+        po_ids(&app, "(filter: { orderedBefore: \"2026-01-09\" })").await,
+        Vec::<Value>::new()
+    );
+    assert_eq!(po_ids(&app, "(filter: { exported: true })").await, [id(2)]);
+    assert_eq!(po_ids(&app, "(filter: { exported: false })").await.len(), 3);
+    assert_eq!(
+        po_ids(&app, "(filter: { search: \"zenith\" })").await,
+        [id(2)]
+    );
+    let number = all[1]["number"].as_str().unwrap().to_lowercase();
+    assert_eq!(
+        po_ids(&app, &format!("(filter: {{ search: \"{number}\" }})")).await,
+        [id(1)]
+    );
+    assert_eq!(
+        po_ids(
+            &app,
+            &format!(
+                "(filter: {{ search: \"acme\", status: [SUBMITTED], vendorId: \"{}\" }})",
+                fx.vendor
+            )
+        )
+        .await,
+        [id(1)]
+    );
+    // A search for LIKE wildcards matches them literally.
+    assert_eq!(
+        po_ids(&app, "(filter: { search: \"%\" })").await,
+        Vec::<Value>::new()
+    );
+}
+
+#[tokio::test]
+async fn purchase_orders_sort_by_number_dates_and_total_both_ways() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let all = orders(&app, &fx).await;
+    let id = |i: usize| all[i]["id"].clone();
+    assert_eq!(
+        po_ids(&app, "(sort: { field: NUMBER })").await,
+        [id(0), id(1), id(2), id(3)]
+    );
+    assert_eq!(
+        po_ids(&app, "(sort: { field: NUMBER, direction: DESC })").await,
+        [id(3), id(2), id(1), id(0)]
+    );
+    assert_eq!(
+        po_ids(&app, "(sort: { field: ORDER_DATE, direction: DESC })").await,
+        [id(3), id(2), id(1), id(0)]
+    );
+    // Orders without an expected date come last.
+    assert_eq!(
+        po_ids(&app, "(sort: { field: EXPECTED_DATE })").await,
+        [id(3), id(2), id(0), id(1)]
+    );
+    // Totals: a 2.70, b 54.00, c 1.08, d 10.80.
+    assert_eq!(
+        po_ids(&app, "(sort: { field: TOTAL })").await,
+        [id(2), id(0), id(3), id(1)]
+    );
+    assert_eq!(
+        po_ids(&app, "(sort: { field: TOTAL, direction: DESC })").await,
+        [id(1), id(3), id(0), id(2)]
+    );
+    // Sorted pages walk forward and back without gaps.
+    let page = app
+        .gql(
+            "{ purchaseOrders(first: 3, sort: { field: TOTAL, direction: DESC }) { pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id } } }",
+            json!({}),
+        )
+        .await["purchaseOrders"]
+        .clone();
+    assert_eq!(ids(&page), [id(1), id(3), id(0)]);
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let next = app
+        .gql(
+            "query($after: String) { purchaseOrders(first: 3, after: $after, sort: { field: TOTAL, direction: DESC }) { pageInfo { hasNextPage hasPreviousPage startCursor } nodes { id } } }",
+            json!({ "after": page["pageInfo"]["endCursor"] }),
+        )
+        .await["purchaseOrders"]
+        .clone();
+    assert_eq!(ids(&next), [id(2)]);
+    assert_eq!(next["pageInfo"]["hasNextPage"], false);
+    assert_eq!(next["pageInfo"]["hasPreviousPage"], true);
+    let back = app
+        .gql(
+            "query($before: String) { purchaseOrders(last: 2, before: $before, sort: { field: TOTAL, direction: DESC }) { pageInfo { hasPreviousPage } nodes { id } } }",
+            json!({ "before": next["pageInfo"]["startCursor"] }),
+        )
+        .await["purchaseOrders"]
+        .clone();
+    assert_eq!(ids(&back), [id(3), id(0)]);
+    assert_eq!(back["pageInfo"]["hasPreviousPage"], true);
+    // Vendors sort too.
+    let vendors = app
+        .gql(
+            "{ vendors(sort: { field: NAME, direction: DESC }) { nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(vendors["vendors"]["nodes"][0]["name"], "Zenith Pipe");
+}
+
+#[tokio::test]
+async fn paging_edges_first_last_empty_over_limit_bad_cursor_and_inserts() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    for _ in 0..5 {
+        create_po(&app, &fx, &[(0, "1", None)]).await;
+    }
+    let page = |args: &str| {
+        let query = format!("{{ purchaseOrders({args}) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ cursor node {{ number }} }} }} }}");
+        let app = &app;
+        async move { app.gql(&query, json!({})).await["purchaseOrders"].clone() }
+    };
+    let numbers = |p: &Value| -> Vec<String> {
+        p["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["number"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = page("first: 2").await;
+    assert_eq!(first["totalCount"], 5);
+    assert_eq!(first["pageInfo"]["hasPreviousPage"], false);
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    assert_eq!(first["pageInfo"]["endCursor"], first["edges"][1]["cursor"]);
+    let last = page("last: 2").await;
+    assert_eq!(last["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(last["pageInfo"]["hasNextPage"], false);
+    let all = numbers(&page("first: 50").await);
+    assert_eq!(numbers(&last), all[3..]);
+    // Inserts between pages do not shift the keyset cursor.
+    create_po(&app, &fx, &[(0, "1", None)]).await;
+    let cursor = first["pageInfo"]["endCursor"].as_str().unwrap();
+    let second = page(&format!("first: 2, after: \"{cursor}\"")).await;
+    assert_eq!(numbers(&second), all[2..4]);
+    assert_eq!(second["pageInfo"]["hasPreviousPage"], true);
+    let before = page(&format!(
+        "last: 5, before: \"{}\"",
+        second["pageInfo"]["startCursor"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(numbers(&before), all[..2]);
+    assert_eq!(before["pageInfo"]["hasPreviousPage"], false);
+    // Empty results.
+    let empty = page("first: 2, filter: { status: [CLOSED] }").await;
+    assert_eq!(empty["totalCount"], 0);
+    assert_eq!(empty["edges"], json!([]));
+    assert_eq!(empty["pageInfo"]["hasNextPage"], false);
+    assert!(empty["pageInfo"]["endCursor"].is_null());
+    // Over the limit, bad cursors and contradictory arguments are clear errors.
+    for (args, needle) in [
+        ("first: 51", "page size limit is 50"),
+        ("last: 51", "page size limit is 50"),
+        ("first: -1", "must not be negative"),
+        ("first: 1, last: 1", "either `first` or `last`"),
+        ("after: \"nonsense\"", "not a cursor"),
+        ("after: \"6f66667365743a76313a32\"", "not a cursor"),
+    ] {
+        let (code, message) = app
+            .gql_error(
+                &format!("{{ purchaseOrders({args}) {{ totalCount }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(code, "BAD_REQUEST", "{args}");
+        assert!(message.contains(needle), "{args}: {message}");
+    }
+    // Nested connections page too.
+    let po = create_po(&app, &fx, &[(0, "1", None), (1, "1", None), (2, "1", None)]).await;
+    let lines = app
+        .gql(
+            "query($id: ID) { purchaseOrder(id: $id) { lines(first: 2) { totalCount pageInfo { hasNextPage endCursor } nodes { lineNumber } } } }",
+            json!({ "id": po["id"] }),
+        )
+        .await["purchaseOrder"]["lines"]
+        .clone();
+    assert_eq!(lines["totalCount"], 3);
+    assert_eq!(lines["pageInfo"]["hasNextPage"], true);
+    let vendor_page = app
+        .gql(
+            "query($id: ID!) { node(id: $id) { ... on Vendor { purchaseOrders(first: 4) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } } } } }",
+            json!({ "id": fx.vendor }),
+        )
+        .await["node"]["purchaseOrders"]
+        .clone();
+    assert_eq!(vendor_page["totalCount"], 7);
+    assert_eq!(vendor_page["pageInfo"]["hasNextPage"], true);
+    let rest = app
+        .gql(
+            "query($id: ID!, $after: String) { node(id: $id) { ... on Vendor { purchaseOrders(first: 4, after: $after) { pageInfo { hasNextPage hasPreviousPage } nodes { id } } } } }",
+            json!({ "id": fx.vendor, "after": vendor_page["pageInfo"]["endCursor"] }),
+        )
+        .await["node"]["purchaseOrders"]
+        .clone();
+    assert_eq!(rest["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+    assert_eq!(rest["pageInfo"]["hasPreviousPage"], true);
+}
+
+#[tokio::test]
+async fn vendors_products_items_and_bills_filter() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    app.ok("deactivateProduct", json!({ "id": fx.products[2] }), "")
+        .await;
+    let data = app
+        .gql(
+            r#"{ active: products(filter: { active: true }) { totalCount }
+                 serialized: products(filter: { serialized: true }) { nodes { id } }
+                 pipe: products(filter: { search: "pipe" }) { nodes { id } }
+                 acme: vendors(filter: { search: "acm", active: true }) { nodes { id } }
+                 trucks: inventoryLocations(filter: { search: "truck" }) { nodes { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["active"]["totalCount"], 3);
+    assert_eq!(ids(&data["serialized"]), [json!(fx.serialized)]);
+    assert_eq!(ids(&data["pipe"]), [json!(fx.products[1])]);
+    assert_eq!(ids(&data["acme"]), [json!(fx.vendor)]);
+    assert_eq!(ids(&data["trucks"]), [json!(fx.location2)]);
+    // Items and bills.
+    let po = create_po(&app, &fx, &[(0, "10", None), (1, "10", None)]).await;
+    let po = transition(&app, "submitPurchaseOrder", &po).await;
+    let first = receive(&app, &po, &[(0, "4")]).await;
+    app.ok(
+        "cancelReceipt",
+        json!({ "receiptId": first["receipt"]["id"] }),
+        "",
+    )
+    .await;
+    receive(&app, &po, &[(1, "2")]).await;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE inventory_items SET minimum = 50000 WHERE product_id = {}",
+            crate::helpers::row_id(&json!(fx.products[1]))
+        ))
+        .await
+        .unwrap();
+    let data = app
+        .gql(
+            &format!(
+                r#"{{ low: inventoryItems(filter: {{ belowMinimum: true }}) {{ nodes {{ product {{ id }} }} }}
+                     due: inventoryItems(filter: {{ needsReorder: true }}) {{ totalCount }}
+                     here: inventoryItems(filter: {{ locationId: "{}", productId: "{}" }}) {{ nodes {{ onOrder }} }}
+                     credits: bills(filter: {{ kind: CREDIT }}) {{ nodes {{ id }} }}
+                     open: bills(filter: {{ status: OPEN, purchaseOrderId: "{}", vendorId: "{}" }}) {{ totalCount }}
+                     dated: bills(filter: {{ billedAfter: "2000-01-01", billedBefore: "2000-12-31" }}) {{ totalCount }} }}"#,
+                fx.location, fx.products[0], po["id"].as_str().unwrap(), fx.vendor
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["low"]["nodes"][0]["product"]["id"],
+        json!(fx.products[1])
+    );
+    // 2 on hand + 8 on order = 10 ≥ 5: low, but not due for reorder.
+    assert_eq!(data["due"]["totalCount"], 0);
+    assert_eq!(data["here"]["nodes"][0]["onOrder"], "10");
+    assert_eq!(data["credits"]["nodes"].as_array().unwrap().len(), 1);
+    assert_eq!(data["open"]["totalCount"], 3);
+    assert_eq!(data["dated"]["totalCount"], 0);
+}
+
+const NESTED: &str = r#"query($n: Int) { purchaseOrders(first: $n) { totalCount nodes {
+    number total vendor { name purchaseOrders(first: 2) { totalCount nodes { number } } }
+    shipTo { code } type { name } businessUnit { name } job { number } backorderOf { number } backorders { number }
+    lines(first: 10) { nodes { quantity amount product { sku preferredVendor { code } } location { code }
+                               inventoryItem { onHand ledger(first: 5) { nodes { delta } } } } }
+    receipts { number lines { quantity serialNumbers line { lineNumber } } bill { total lines { amount } match { state } } }
+    bills { number }
+} } }"#;
+
+#[tokio::test]
+async fn the_statement_count_follows_depth_not_rows() {
+    let (app, log) = spawn_counting_app().await;
+    let fx = app.fixture().await;
+    for i in 0..50 {
+        let po = create_po(&app, &fx, &[(0, "4", None), (1, "2", None), (2, "1", None)]).await;
+        if i % 2 == 0 {
+            let po = transition(&app, "submitPurchaseOrder", &po).await;
+            receive(&app, &po, &[(0, "1"), (1, "1")]).await;
+        }
+    }
+    let mut counts = Vec::new();
+    let mut statements = Vec::new();
+    for n in [5, 50] {
+        log.lock().unwrap().clear();
+        let data = app.gql(NESTED, json!({ "n": n })).await;
+        statements = log.lock().unwrap().clone();
+        counts.push(statements.len());
+        assert_eq!(data["purchaseOrders"]["nodes"].as_array().unwrap().len(), n);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "5 orders took {} statements, 50 took {}: {statements:#?}",
+        counts[0], counts[1]
+    );
+    assert!(counts[0] < 40, "{} statements", counts[0]);
+    println!("statements for 5 and 50 orders: {counts:?}");
+}
