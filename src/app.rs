@@ -104,7 +104,7 @@ async fn execute(server: &Server, headers: &HeaderMap, batch: BatchRequest) -> R
         if requests.len() > limits.max_batch {
             return error_response(
                 StatusCode::BAD_REQUEST,
-                ApiError::BadRequest(format!(
+                ApiError::LimitExceeded(format!(
                     "a batch holds {} operations, but the limit is {}",
                     requests.len(),
                     limits.max_batch
@@ -129,7 +129,7 @@ async fn execute(server: &Server, headers: &HeaderMap, batch: BatchRequest) -> R
         Err(_) => {
             return error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
-                ApiError::BadRequest(format!(
+                ApiError::LimitExceeded(format!(
                     "the request exceeded the time limit of {} s",
                     limits.request_timeout_secs
                 )),
@@ -151,7 +151,25 @@ async fn execute(server: &Server, headers: &HeaderMap, batch: BatchRequest) -> R
     }
 }
 
-async fn graphql_post(State(server): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let limit = server.state.settings.limits.max_body_bytes;
+            let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::LimitExceeded(format!(
+                    "the request body is larger than the limit of {limit} bytes"
+                ))
+            } else {
+                ApiError::BadRequest(format!("the request body could not be read: {rejection}"))
+            };
+            return error_response(rejection.status(), error);
+        }
+    };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(err) => {

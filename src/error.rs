@@ -112,6 +112,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// A request argument is not acceptable (malformed ID, cursor, page size over the limit).
     BadRequest(String),
+    /// The request is over one of the limits that protect the service (body size, batch size,
+    /// time); the message names it.
+    LimitExceeded(String),
     /// Anything unexpected; the details are in the log under the request id.
     Internal { request_id: String },
 }
@@ -131,7 +134,7 @@ impl ApiError {
                 "authentication required: send a valid bearer token".to_owned()
             }
             ApiError::Forbidden(permission) => format!("missing permission `{permission}`"),
-            ApiError::BadRequest(message) => message.clone(),
+            ApiError::BadRequest(message) | ApiError::LimitExceeded(message) => message.clone(),
             ApiError::Internal { request_id } => {
                 format!("internal error (request id {request_id})")
             }
@@ -144,6 +147,7 @@ impl ApiError {
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::BadRequest(_) => "BAD_REQUEST",
+            ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
             ApiError::Internal { .. } => "INTERNAL",
         }
     }

@@ -56,6 +56,9 @@ pub async fn fresh_database() -> (DatabaseConnection, String) {
     (db, url)
 }
 
+/// The token secret of test apps.
+const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
 /// A running app on a fresh database with default settings.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Settings::default()).await
@@ -79,7 +82,7 @@ pub async fn spawn_counting_app() -> (TestApp, Arc<std::sync::Mutex<Vec<String>>
 }
 
 fn app_on(db: DatabaseConnection, settings: Settings) -> TestApp {
-    let keys = TokenKeys::from_secret(b"test-secret-test-secret-test-secret!");
+    let keys = TokenKeys::from_secret(TEST_SECRET);
     let events = EventBus::default();
     let state = AppState {
         db: db.clone(),
@@ -111,6 +114,19 @@ impl TestApp {
         self.keys
             .mint("tester", permissions, Duration::from_secs(3600))
             .expect("mint")
+    }
+
+    /// A token for `subject` whose claims list `permissions` verbatim (legacy IDs included).
+    pub fn raw_token(&self, subject: &str, permissions: &[&str]) -> String {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims =
+            json!({ "sub": subject, "permissions": permissions, "iat": now, "exp": now + 3600 });
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET),
+        )
+        .expect("encode")
     }
 
     /// Sends a request through the real router.
@@ -464,7 +480,7 @@ impl TestApp {
 }
 
 /// The input type of a mutation, by the schema's naming.
-fn input_type(mutation: &str) -> String {
+pub fn input_type(mutation: &str) -> String {
     match mutation {
         "createBusinessUnit" | "createPurchaseOrderType" => "CreateNamedRecordInput".to_owned(),
         "createJob" | "createProject" | "createTechnician" => {

@@ -8,6 +8,7 @@ mod foundation;
 mod helpers;
 mod limits;
 mod master_data;
+mod permissions;
 mod purchasing;
 mod read_graph;
 mod receiving;
