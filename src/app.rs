@@ -5,7 +5,6 @@ use std::sync::Arc;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Data};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -239,29 +238,118 @@ async fn graphql_get(
 
 async fn graphql_ws(
     State(server): State<Server>,
-    protocol: GraphQLProtocol,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let keys = server.state.keys.clone();
-    let db = server.state.db.clone();
+    use async_graphql::http::WebSocketProtocols;
+    use std::str::FromStr;
+    // The first sub-protocol offered that we speak (graphql-transport-ws or the legacy one).
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|offered| {
+            offered
+                .split(',')
+                .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
+        });
+    let Some(protocol) = protocol else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            ApiError::BadRequest("use the graphql-transport-ws sub-protocol".to_owned()),
+        );
+    };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, server.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let header = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .ok_or(ApiError::Unauthenticated)?;
-                    let actor = keys.verify_header(header)?;
-                    let mut data = Data::default();
-                    data.insert(actor);
-                    data.insert(DbLoader::data_loader(db));
-                    Ok(data)
-                })
-                .serve()
+        .on_upgrade(move |socket| serve_socket(server, socket, protocol))
+}
+
+/// Why a WebSocket handshake was refused, carried to the close code.
+const NO_TOKEN: &str =
+    "Unauthorized: send {\"authorization\": \"Bearer <token>\"} in connection_init";
+const BAD_TOKEN: &str = "Forbidden: the token is invalid or expired";
+
+/// One graphql-transport-ws connection: the token in `connection_init` (none → 4401, bad →
+/// 4403), keep-alive pings, and a close (1001) when the server stops.
+async fn serve_socket(
+    server: Server,
+    socket: axum::extract::ws::WebSocket,
+    protocol: async_graphql::http::WebSocketProtocols,
+) {
+    use async_graphql::http::{WebSocket as GraphQLSocket, WsMessage};
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures_util::{SinkExt, StreamExt};
+
+    let keys = server.state.keys.clone();
+    let db = server.state.db.clone();
+    let limits = server.state.settings.limits.clone();
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|message| {
+            futures_util::future::ready(!matches!(message, Ok(Message::Close(_)) | Err(_)))
         })
+        .filter_map(|message| async move {
+            match message {
+                Ok(Message::Text(text)) => Some(text.as_str().as_bytes().to_vec()),
+                Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
+                _ => None,
+            }
+        });
+    let mut graphql = Box::pin(
+        GraphQLSocket::new(server.schema.clone(), input, protocol).on_connection_init(
+            move |payload| async move {
+                let header = payload
+                    .get("authorization")
+                    .or_else(|| payload.get("Authorization"))
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| async_graphql::Error::new(NO_TOKEN))?;
+                let actor = keys
+                    .verify_header(header)
+                    .map_err(|_| async_graphql::Error::new(BAD_TOKEN))?;
+                let mut data = Data::default();
+                data.insert(actor);
+                data.insert(DbLoader::data_loader(db));
+                data.insert(crate::graphql::subscriptions::SubscriptionSlots::new(
+                    limits.max_subscriptions,
+                ));
+                Ok(data)
+            },
+        ),
+    );
+    let mut stopping = server.state.events.stopping();
+    let mut ping = tokio::time::interval(std::time::Duration::from_secs(
+        server.state.settings.limits.ws_ping_secs.max(1),
+    ));
+    ping.tick().await;
+    loop {
+        let outgoing = tokio::select! {
+            message = graphql.next() => match message {
+                Some(WsMessage::Text(text)) => Message::Text(text.into()),
+                Some(WsMessage::Close(code, reason)) => {
+                    // graphql-transport-ws: 4401 before a valid handshake, 4403 for a bad token.
+                    let code = if reason == NO_TOKEN || reason.contains("handshake is not completed") {
+                        4401
+                    } else if reason == BAD_TOKEN {
+                        4403
+                    } else {
+                        code
+                    };
+                    let frame = CloseFrame { code, reason: reason.into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    return;
+                }
+                None => return,
+            },
+            _ = ping.tick() => Message::Text(r#"{"type":"ping"}"#.into()),
+            _ = stopping.changed() => {
+                let frame = CloseFrame { code: 1001, reason: "the server is shutting down".into() };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                return;
+            }
+        };
+        if sink.send(outgoing).await.is_err() {
+            return;
+        }
+    }
 }
 
 async fn readyz(State(server): State<Server>) -> Response {

@@ -60,6 +60,14 @@ pub struct LimitsConfig {
     #[arg(long, env = "STOCKGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// Most subscriptions one WebSocket connection may hold at once.
+    #[arg(long, env = "STOCKGRAPH_MAX_SUBSCRIPTIONS", default_value_t = 20)]
+    pub max_subscriptions: usize,
+
+    /// Seconds between keep-alive pings on WebSocket connections.
+    #[arg(long, env = "STOCKGRAPH_WS_PING_SECS", default_value_t = 15)]
+    pub ws_ping_secs: u64,
+
     /// Allow schema introspection (GraphiQL needs it).
     #[arg(long, env = "STOCKGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
@@ -83,6 +91,8 @@ impl Default for LimitsConfig {
             max_batch: 10,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            max_subscriptions: 20,
+            ws_ping_secs: 15,
             introspection: true,
         }
     }
@@ -131,6 +141,10 @@ pub struct ServeConfig {
     /// Port to listen on.
     #[arg(long, env = "STOCKGRAPH_PORT", default_value_t = 8000)]
     pub port: u16,
+
+    /// Hours committed events stay in the outbox (for replicas catching up) before pruning.
+    #[arg(long, env = "STOCKGRAPH_EVENT_RETENTION_HOURS", default_value_t = 72)]
+    pub event_retention_hours: u64,
 
     /// Fill an empty database with a small demo data set before serving.
     #[arg(long)]

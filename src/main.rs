@@ -216,11 +216,21 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.bind, config.port))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let events = stockgraph::events::EventBus::default();
+    let dispatch = stockgraph::events::DispatchConfig {
+        grace: config.limits.request_timeout() * 4,
+        retention: std::time::Duration::from_secs(config.event_retention_hours * 3600),
+        listener_name: format!("stockgraph-listener:{}", address.port()),
+    };
+    events
+        .start(conn.clone(), &config.database.database_url, dispatch)
+        .await
+        .map_err(|e| format!("cannot start event delivery: {e}"))?;
     let state = AppState {
         db: conn,
         settings: Arc::new(settings),
         keys: keys.clone(),
-        events: stockgraph::events::EventBus::default(),
+        events: events.clone(),
     };
     println!("stockgraph is serving GraphiQL at http://{address}/graphql");
     if let Some(token) = &demo_token {
@@ -230,7 +240,11 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         println!("Authorization: Bearer {token}");
     }
     axum::serve(listener, stockgraph::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Ends subscriptions and closes WebSockets, which would otherwise hold the shutdown.
+            events.shut_down();
+        })
         .await
         .map_err(|e| format!("server error: {e}"))
 }

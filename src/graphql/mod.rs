@@ -13,10 +13,11 @@ pub mod payload;
 pub mod purchasing;
 pub mod receiving;
 pub mod scalars;
+pub mod subscriptions;
 pub mod viewer;
 pub mod window;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{Context, MergedObject, Schema, SchemaBuilder};
 
 use crate::app::AppState;
 use crate::auth::{Actor, Permission};
@@ -47,10 +48,14 @@ pub struct Mutation(
 );
 
 /// The stockgraph schema.
-pub type StockgraphSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type StockgraphSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, subscriptions::Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscriptions::Subscription,
+    )
 }
 
 /// The schema wired to the application state and its limits.

@@ -9,13 +9,15 @@ use http_body_util::BodyExt;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use serde_json::{json, Value};
 use stockgraph::auth::{Permission, TokenKeys};
-use stockgraph::events::EventBus;
+use stockgraph::events::{DispatchConfig, EventBus};
 use stockgraph::{router, AppState, Settings};
 use tower::ServiceExt;
 
 /// A running app on its own database.
 pub struct TestApp {
     pub router: axum::Router,
+    /// What the router was built from.
+    pub state: AppState,
     pub db: DatabaseConnection,
     pub keys: TokenKeys,
     pub events: EventBus,
@@ -66,24 +68,42 @@ pub async fn spawn_app() -> TestApp {
 
 /// A running app on a fresh database with the given settings.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    let (db, _) = fresh_database().await;
-    app_on(db, settings)
+    let (db, url) = fresh_database().await;
+    app_on(db, &url, settings).await
 }
 
 /// A running app whose every SQL statement is recorded in the returned log.
 pub async fn spawn_counting_app() -> (TestApp, Arc<std::sync::Mutex<Vec<String>>>) {
-    let (mut db, _) = fresh_database().await;
+    let (mut db, url) = fresh_database().await;
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&log);
     db.set_metric_callback(move |info| {
         seen.lock().expect("log").push(info.statement.sql.clone());
     });
-    (app_on(db, Settings::default()), log)
+    (app_on(db, &url, Settings::default()).await, log)
 }
 
-fn app_on(db: DatabaseConnection, settings: Settings) -> TestApp {
+/// A running app whose event bus is `events` (e.g. a small one).
+pub async fn spawn_app_with_bus(settings: Settings, events: EventBus) -> TestApp {
+    let (db, url) = fresh_database().await;
+    app_with_bus(db, &url, settings, events).await
+}
+
+async fn app_on(db: DatabaseConnection, url: &str, settings: Settings) -> TestApp {
+    app_with_bus(db, url, settings, EventBus::default()).await
+}
+
+async fn app_with_bus(
+    db: DatabaseConnection,
+    url: &str,
+    settings: Settings,
+    events: EventBus,
+) -> TestApp {
     let keys = TokenKeys::from_secret(TEST_SECRET);
-    let events = EventBus::default();
+    events
+        .start(db.clone(), url, DispatchConfig::default())
+        .await
+        .expect("event dispatcher");
     let state = AppState {
         db: db.clone(),
         settings: Arc::new(settings),
@@ -94,7 +114,8 @@ fn app_on(db: DatabaseConnection, settings: Settings) -> TestApp {
         .mint("admin", &[Permission::Admin], Duration::from_secs(3600))
         .expect("mint");
     TestApp {
-        router: router(state),
+        router: router(state.clone()),
+        state,
         db,
         keys,
         events,
@@ -639,4 +660,40 @@ impl TestApp {
             );
         }
     }
+}
+
+impl TestApp {
+    /// Serves the router on a free local port; returns its address.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.ok();
+        });
+        address
+    }
+}
+
+/// The URL of an app's database (for processes that must share it).
+pub async fn database_url(app: &TestApp) -> String {
+    let name = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_database() AS name",
+        ))
+        .await
+        .expect("name")
+        .expect("row")
+        .try_get::<String>("", "name")
+        .expect("text");
+    let server = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let base = server
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&server);
+    format!("{base}/{name}")
 }

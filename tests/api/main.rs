@@ -13,3 +13,5 @@ mod purchasing;
 mod read_graph;
 mod receiving;
 mod stress;
+mod subscriptions;
+mod ws;

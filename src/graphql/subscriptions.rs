@@ -1,0 +1,226 @@
+//! Live updates: purchase-order status changes and inventory-item changes, delivered after
+//! commit, filtered per subscriber, each resolved with the subscriber's own permissions.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_graphql::{ComplexObject, Context, SimpleObject, Subscription, ID};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::Permission;
+use crate::error::ApiError;
+use crate::events::{DomainEvent, EventKind};
+use crate::graphql::enums::PurchaseOrderStatus;
+use crate::graphql::ids::decode;
+use crate::graphql::inventory::types::InventoryItem;
+use crate::graphql::loaders::{load_one, load_required, InventoryItemId, PurchaseOrderId};
+use crate::graphql::purchasing::types::PurchaseOrder;
+use crate::graphql::scalars::DateTime;
+use crate::graphql::{require, state};
+
+/// The subscriptions one WebSocket connection holds, against its limit.
+#[derive(Clone, Debug)]
+pub struct SubscriptionSlots {
+    used: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl SubscriptionSlots {
+    /// Room for `limit` subscriptions at once.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            used: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
+    }
+
+    fn take(&self) -> Result<SlotGuard, ApiError> {
+        let before = self.used.fetch_add(1, Ordering::SeqCst);
+        if before >= self.limit {
+            self.used.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::LimitExceeded(format!(
+                "a connection may hold at most {} subscriptions",
+                self.limit
+            )));
+        }
+        Ok(SlotGuard(Arc::clone(&self.used)))
+    }
+}
+
+/// Frees its slot when the subscription ends.
+struct SlotGuard(Arc<AtomicUsize>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A purchase order entered a status (or was created, with no previous status).
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct PurchaseOrderStatusEvent {
+    #[graphql(skip)]
+    pub purchase_order_id: i32,
+    /// The status before; null when the order was just created.
+    pub previous_status: Option<PurchaseOrderStatus>,
+    /// The status entered.
+    pub status: PurchaseOrderStatus,
+    /// When it happened.
+    pub occurred_at: DateTime,
+    /// Token subject of whoever caused it.
+    pub actor: Option<String>,
+}
+
+#[ComplexObject]
+impl PurchaseOrderStatusEvent {
+    /// The order as it is now.
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+        load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
+    }
+}
+
+/// An inventory item's quantities changed.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct InventoryItemEvent {
+    #[graphql(skip)]
+    pub inventory_item_id: i32,
+    /// When it happened.
+    pub occurred_at: DateTime,
+    /// Token subject of whoever caused it.
+    pub actor: Option<String>,
+}
+
+#[ComplexObject]
+impl InventoryItemEvent {
+    /// The item as it is now.
+    async fn inventory_item(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryItem> {
+        load_one(ctx, InventoryItemId(self.inventory_item_id))
+            .await?
+            .ok_or_else(|| ApiError::internal("inventory item of an event vanished").into())
+    }
+}
+
+fn status(payload: &serde_json::Value, key: &str) -> Option<PurchaseOrderStatus> {
+    use PurchaseOrderStatus::*;
+    Some(match payload[key].as_str()? {
+        "PENDING" => Pending,
+        "SUBMITTED" => Submitted,
+        "PARTIALLY_RECEIVED" => PartiallyReceived,
+        "RECEIVED" => Received,
+        "CLOSED" => Closed,
+        "CANCELED" => Canceled,
+        _ => return None,
+    })
+}
+
+fn id_in(payload: &serde_json::Value, key: &str) -> Option<i32> {
+    payload[key].as_i64().and_then(|n| i32::try_from(n).ok())
+}
+
+/// The matching events of the bus as a stream that ends on server stop, and ends with an error
+/// when the subscriber fell so far behind that events were dropped for it (the others never wait
+/// for a slow subscriber).
+fn events<T: Send + 'static>(
+    ctx: &Context<'_>,
+    select: impl Fn(&DomainEvent) -> Option<T> + Send + 'static,
+) -> Result<impl Stream<Item = async_graphql::Result<T>>, ApiError> {
+    let slots = ctx.data_opt::<SubscriptionSlots>().cloned();
+    let guard = slots.map(|s| s.take()).transpose()?;
+    let bus = &state(ctx).events;
+    let receiver = bus.subscribe();
+    let stopping = bus.stopping();
+    Ok(futures_util::stream::unfold(
+        Some((receiver, stopping, guard, select)),
+        |state| async move {
+            let (mut receiver, mut stopping, guard, select) = state?;
+            loop {
+                let received = tokio::select! {
+                    received = receiver.recv() => received,
+                    _ = stopping.changed() => return None,
+                };
+                match received {
+                    Ok(event) => {
+                        if let Some(item) = select(&event) {
+                            return Some((Ok(item), Some((receiver, stopping, guard, select))));
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        let error = ApiError::LimitExceeded(format!(
+                            "this subscription fell {missed} events behind and was ended; subscribe again"
+                        ));
+                        return Some((Err(error.into()), None));
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Purchase orders entering a status (creation included), optionally of one order or one
+    /// vendor. Needs `purchase_orders:read`; money fields follow `costs:read`.
+    async fn purchase_order_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this purchase order.")] purchase_order_id: Option<ID>,
+        #[graphql(desc = "Only orders placed with this vendor.")] vendor_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<PurchaseOrderStatusEvent>>>
+    {
+        require(ctx, Permission::PurchaseOrdersRead)?;
+        let po = purchase_order_id
+            .map(|id| decode(&id, "PurchaseOrder"))
+            .transpose()?;
+        let vendor = vendor_id.map(|id| decode(&id, "Vendor")).transpose()?;
+        Ok(events(ctx, move |event| {
+            if event.kind != EventKind::PurchaseOrderStatusChanged
+                || po.is_some_and(|po| po != event.entity_id)
+                || vendor.is_some_and(|v| Some(v) != id_in(&event.payload, "vendorId"))
+            {
+                return None;
+            }
+            Some(PurchaseOrderStatusEvent {
+                purchase_order_id: event.entity_id,
+                previous_status: status(&event.payload, "previousStatus"),
+                status: status(&event.payload, "status")?,
+                occurred_at: DateTime(event.occurred_at),
+                actor: Some(event.actor.clone()),
+            })
+        })?)
+    }
+
+    /// Inventory items whose quantities changed, optionally at one location or of one product.
+    /// Needs `inventory:read`.
+    async fn inventory_item_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only items at this location.")] location_id: Option<ID>,
+        #[graphql(desc = "Only items of this product.")] product_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<InventoryItemEvent>>> {
+        require(ctx, Permission::InventoryRead)?;
+        let location = location_id
+            .map(|id| decode(&id, "InventoryLocation"))
+            .transpose()?;
+        let product = product_id.map(|id| decode(&id, "Product")).transpose()?;
+        Ok(events(ctx, move |event| {
+            if event.kind != EventKind::InventoryItemChanged
+                || location.is_some_and(|l| Some(l) != id_in(&event.payload, "locationId"))
+                || product.is_some_and(|p| Some(p) != id_in(&event.payload, "productId"))
+            {
+                return None;
+            }
+            Some(InventoryItemEvent {
+                inventory_item_id: event.entity_id,
+                occurred_at: DateTime(event.occurred_at),
+                actor: Some(event.actor.clone()),
+            })
+        })?)
+    }
+}
