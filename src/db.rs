@@ -41,8 +41,10 @@ pub async fn connect(
     let mut options = ConnectOptions::new(database_url.to_owned());
     options
         .max_connections(pool_size.max(1))
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(5))
+        // Under load a request waits this long for a pooled connection; at start-up it bounds
+        // how long an unreachable server keeps the command waiting.
+        .acquire_timeout(Duration::from_secs(8))
         .sqlx_logging(false);
     if database_url.starts_with("sqlite:") {
         let path = sqlite_path(database_url)
