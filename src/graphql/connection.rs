@@ -125,20 +125,28 @@ pub fn encode_cursor(id: i32) -> String {
         .collect()
 }
 
-fn decode_cursor(cursor: &str, argument: &str) -> Result<i32, ApiError> {
-    let bad = || ApiError::BadRequest(format!("`{argument}` is not a cursor of this connection"));
+/// The text inside an opaque (hex) cursor.
+fn unhex(cursor: &str) -> Option<String> {
     if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
-        return Err(bad());
+        return None;
     }
     let bytes: Vec<u8> = (0..cursor.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16))
         .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.strip_prefix(CURSOR_PREFIX)
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(bad)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn decode_cursor(cursor: &str, argument: &str) -> Result<i32, ApiError> {
+    unhex(cursor)
+        .and_then(|text| {
+            text.strip_prefix(CURSOR_PREFIX)
+                .and_then(|id| id.parse().ok())
+        })
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!("`{argument}` is not a cursor of this connection"))
+        })
 }
 
 /// Loads one page of `select`, ordered by `id_column` (stable under inserts: keyset, not
@@ -222,22 +230,14 @@ pub fn encode_offset(position: u64) -> String {
 }
 
 fn decode_offset(cursor: &str, argument: &str) -> Result<u64, ApiError> {
-    let bad = || ApiError::BadRequest(format!("`{argument}` is not a cursor of this connection"));
-    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
-        return Err(bad());
-    }
-    let bytes: Vec<u8> = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    String::from_utf8(bytes)
-        .ok()
+    unhex(cursor)
         .and_then(|text| {
             text.strip_prefix(OFFSET_PREFIX)
                 .and_then(|n| n.parse().ok())
         })
-        .ok_or_else(bad)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!("`{argument}` is not a cursor of this connection"))
+        })
 }
 
 /// Loads one page of `select`, which the caller has already ordered by a chosen sort (ending in

@@ -176,6 +176,46 @@ async fn settle(
     Ok(derived)
 }
 
+/// Books a change of `received` (accepted units, negative when a receipt is cancelled) on a
+/// line read before the change: on hand moves by it, on order (and back-ordered, on a
+/// backorder) by the change of the line's open quantity.
+#[allow(clippy::too_many_arguments)]
+async fn book_receipt_line(
+    uc: UseCase<'_>,
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    po: &purchase_order::Model,
+    line: &purchase_order_line::Model,
+    received: Fixed4,
+    source: Source<'_>,
+    field: &str,
+) -> Result<(), ServiceError> {
+    let before = open_quantity(line.quantity, line.quantity_received);
+    let after = open_quantity(line.quantity, Fixed4(line.quantity_received.0 + received.0));
+    let on_order = Fixed4(after.0 - before.0);
+    let backordered = if po.backorder_of_id.is_some() {
+        on_order
+    } else {
+        Fixed4::ZERO
+    };
+    let movement = Movement {
+        on_hand: received,
+        on_order,
+        backordered,
+    };
+    apply(
+        txn,
+        outbox,
+        uc.actor,
+        line.product_id,
+        line.location_id,
+        movement,
+        Some(source),
+        field,
+    )
+    .await
+}
+
 /// Receives one delivery: raises the lines' received quantities and on-hand, lowers on-order,
 /// writes the ledger, re-derives the status and issues the bill, all in one transaction.
 pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcome, ServiceError> {
@@ -375,32 +415,18 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
                 "the line was received meanwhile; this would exceed its allowance",
             ));
         }
-        let before = open_quantity(c.line.quantity, c.line.quantity_received);
-        let after = open_quantity(
-            c.line.quantity,
-            Fixed4(c.line.quantity_received.0 + c.accepted.0),
-        );
-        let on_order = Fixed4(after.0 - before.0);
-        apply(
+        book_receipt_line(
+            uc,
             &txn,
             &mut outbox,
-            uc.actor,
-            c.line.product_id,
-            c.line.location_id,
-            Movement {
-                on_hand: c.accepted,
-                on_order,
-                backordered: if po.backorder_of_id.is_some() {
-                    on_order
-                } else {
-                    Fixed4::ZERO
-                },
-            },
-            Some(Source {
+            &po,
+            c.line,
+            c.accepted,
+            Source {
                 reason: LedgerReason::Receipt,
                 document_type: "Receipt",
                 document_id: receipt.id,
-            }),
+            },
             &format!("input.lines.{i}.quantity"),
         )
         .await?;
@@ -503,32 +529,18 @@ pub async fn cancel_receipt(
                 line.id, receipt.id
             )));
         }
-        let before = open_quantity(line.quantity, line.quantity_received);
-        let after = open_quantity(
-            line.quantity,
-            Fixed4(line.quantity_received.0 - entry.quantity.0),
-        );
-        let on_order = Fixed4(after.0 - before.0);
-        apply(
+        book_receipt_line(
+            uc,
             &txn,
             &mut outbox,
-            uc.actor,
-            line.product_id,
-            line.location_id,
-            Movement {
-                on_hand: negate(entry.quantity),
-                on_order,
-                backordered: if po.backorder_of_id.is_some() {
-                    on_order
-                } else {
-                    Fixed4::ZERO
-                },
-            },
-            Some(Source {
+            &po,
+            line,
+            negate(entry.quantity),
+            Source {
                 reason: LedgerReason::ReceiptCanceled,
                 document_type: "Receipt",
                 document_id: receipt.id,
-            }),
+            },
             "input.receiptId",
         )
         .await?;

@@ -469,3 +469,28 @@ async fn replicas_deliver_each_others_events_even_after_losing_their_listener() 
     drop((a, b));
     let _ = line;
 }
+
+#[tokio::test]
+async fn every_subscription_is_guarded_by_its_permission() {
+    let app = spawn_app().await;
+    let address = app.serve().await;
+    for (query, permission) in [
+        (STATUS, Permission::PurchaseOrdersRead),
+        (ITEMS, Permission::InventoryRead),
+    ] {
+        let others: Vec<Permission> = Permission::ALL
+            .into_iter()
+            .filter(|p| *p != permission && *p != Permission::Admin)
+            .collect();
+        let mut refused = client(address, &app.token(&others)).await;
+        refused.subscribe(query, json!({})).await;
+        let answer = refused.message(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(
+            answer["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{answer}"
+        );
+        let mut allowed = client(address, &app.token(&[permission])).await;
+        allowed.subscribe(query, json!({})).await;
+        allowed.quiet(Duration::from_millis(300)).await;
+    }
+}

@@ -248,6 +248,11 @@ fn new_line(line: PurchaseOrderLineInput, field: &str) -> Result<NewLine, Servic
     })
 }
 
+/// The purchase order named in an input.
+fn order_id(id: &ID) -> Result<i32, ServiceError> {
+    decode_input(id, "PurchaseOrder", "input.purchaseOrderId")
+}
+
 fn po_payload(po: entity::purchase_order::Model) -> PurchaseOrderPayload {
     PurchaseOrderPayload {
         purchase_order: Some(po.into()),
@@ -446,15 +451,10 @@ impl PurchasingMutation {
         input: SubmitPurchaseOrderInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = async {
-            let id = decode_input(
-                &input.purchase_order_id,
-                "PurchaseOrder",
-                "input.purchaseOrderId",
-            )?;
-            service::submit(use_case(ctx, actor), id, input.expected_version).await
-        }
-        .await;
+        let result = match order_id(&input.purchase_order_id) {
+            Ok(id) => service::submit(use_case(ctx, actor), id, input.expected_version).await,
+            Err(err) => Err(err),
+        };
         respond(result, po_payload)
     }
 
@@ -465,15 +465,10 @@ impl PurchasingMutation {
         input: CancelPurchaseOrderInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = async {
-            let id = decode_input(
-                &input.purchase_order_id,
-                "PurchaseOrder",
-                "input.purchaseOrderId",
-            )?;
-            service::cancel(use_case(ctx, actor), id, input.expected_version).await
-        }
-        .await;
+        let result = match order_id(&input.purchase_order_id) {
+            Ok(id) => service::cancel(use_case(ctx, actor), id, input.expected_version).await,
+            Err(err) => Err(err),
+        };
         respond(result, po_payload)
     }
 
@@ -485,15 +480,12 @@ impl PurchasingMutation {
         input: MarkExportedInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = async {
-            let id = decode_input(
-                &input.purchase_order_id,
-                "PurchaseOrder",
-                "input.purchaseOrderId",
-            )?;
-            service::mark_exported(use_case(ctx, actor), id, input.expected_version).await
-        }
-        .await;
+        let result = match order_id(&input.purchase_order_id) {
+            Ok(id) => {
+                service::mark_exported(use_case(ctx, actor), id, input.expected_version).await
+            }
+            Err(err) => Err(err),
+        };
         respond(result, po_payload)
     }
 }
