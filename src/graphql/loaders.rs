@@ -262,6 +262,10 @@ children_loader!(
     LinesOfBill => bill_line by BillId / bill_id
 );
 children_loader!(
+    /// The job material a purchase-order line fills (at most one).
+    MaterialOfLine => job_material by PurchaseOrderLineId / purchase_order_line_id
+);
+children_loader!(
     /// The backorders of a purchase order, oldest first.
     BackordersOf => purchase_order by BackorderOfId / backorder_of_id
 );

@@ -635,3 +635,38 @@ async fn the_statement_count_follows_depth_not_rows() {
     assert!(counts[0] < 40, "{} statements", counts[0]);
     println!("statements for 5 and 50 orders: {counts:?}");
 }
+
+#[tokio::test]
+async fn jobs_lead_to_their_materials_and_lines_back_to_them() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = app
+        .ok(
+            "createJobMaterial",
+            json!({ "jobId": fx.job, "productId": fx.products[1], "quantity": "3" }),
+            "jobMaterial { id }",
+        )
+        .await["jobMaterial"]["id"]
+        .clone();
+    let mut input = crate::purchasing::po_input(&fx, &[]);
+    input["lines"] =
+        json!([{ "jobMaterialId": material, "locationId": fx.location, "quantity": "3" }]);
+    let po = app
+        .ok("createPurchaseOrder", input, crate::purchasing::PO)
+        .await["purchaseOrder"]
+        .clone();
+    let data = app
+        .gql(
+            "query($job: ID!) { node(id: $job) { ... on Job { materials { totalCount nodes { id status job { id } product { id } purchaseOrderLine { id jobMaterial { id } } } } } } }",
+            json!({ "job": fx.job }),
+        )
+        .await;
+    let materials = &data["node"]["materials"];
+    assert_eq!(materials["totalCount"], 1);
+    let found = &materials["nodes"][0];
+    assert_eq!(found["id"], material);
+    assert_eq!(found["job"]["id"], json!(fx.job));
+    assert_eq!(found["product"]["id"], json!(fx.products[1]));
+    assert_eq!(found["purchaseOrderLine"]["id"], line(&po, 0)["id"]);
+    assert_eq!(found["purchaseOrderLine"]["jobMaterial"]["id"], material);
+}

@@ -9,7 +9,7 @@ use crate::graphql::ids::to_gid;
 use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::loaders::{load_one, load_required, JobId, LineId, ProductId, VendorId};
 use crate::graphql::loaders::{
-    BillsOfVendor, ItemsOfLocation, ItemsOfProduct, PurchaseOrdersOfVendor,
+    BillsOfVendor, ItemsOfLocation, ItemsOfProduct, MaterialsOfJob, PurchaseOrdersOfVendor,
 };
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::purchasing::types::PurchaseOrderLine;
@@ -319,9 +319,10 @@ impl From<entity::product::Model> for Product {
 }
 
 macro_rules! reference_record {
-    ($(#[$doc:meta])* $name:ident, $module:ident, $type_name:literal) => {
+    ($(#[$doc:meta])* $name:ident, $module:ident, $type_name:literal $(, $complex:ident)?) => {
         $(#[$doc])*
         #[derive(SimpleObject, Clone, Debug)]
+        $(#[graphql($complex)])?
         pub struct $name {
             /// Global ID.
             pub id: ID,
@@ -363,8 +364,35 @@ macro_rules! reference_record {
 
 reference_record!(
     /// A field-service job that purchase orders and materials can be linked to.
-    Job, job, "Job"
+    Job, job, "Job", complex
 );
+
+#[ComplexObject]
+impl Job {
+    /// What the job needs, oldest first. Needs `purchase_orders:read`.
+    async fn materials(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+    ) -> async_graphql::Result<Page<JobMaterial>> {
+        require(ctx, Permission::PurchaseOrdersRead)?;
+        let parent = self.db_id;
+        nested_page(
+            ctx,
+            first,
+            after,
+            |after, limit| MaterialsOfJob {
+                parent,
+                after,
+                limit,
+            },
+            |m: &entity::job_material::Model| i64::from(m.id),
+            JobMaterial::from,
+        )
+        .await
+    }
+}
 reference_record!(
     /// A project that purchase orders can be linked to.
     Project, project, "Project"

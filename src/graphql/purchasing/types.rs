@@ -12,11 +12,12 @@ use crate::graphql::ids::to_gid;
 use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::loaders::{
     load_one, load_required, BackordersOf, BillsOfPurchaseOrder, BusinessUnitId, ItemAt, JobId,
-    LinesOfPurchaseOrder, LocationId, ProductId, ProjectId, PurchaseOrderId, PurchaseOrderTypeId,
-    ReceiptsOfPurchaseOrder, TechnicianId, VendorId,
+    LinesOfPurchaseOrder, LocationId, MaterialOfLine, ProductId, ProjectId, PurchaseOrderId,
+    PurchaseOrderTypeId, ReceiptsOfPurchaseOrder, TechnicianId, VendorId,
 };
 use crate::graphql::master_data::types::{
-    BusinessUnit, InventoryLocation, Job, Product, Project, PurchaseOrderType, Technician, Vendor,
+    BusinessUnit, InventoryLocation, Job, JobMaterial, Product, Project, PurchaseOrderType,
+    Technician, Vendor,
 };
 use crate::graphql::receiving::types::{Bill, Receipt};
 use crate::graphql::scalars::{Date, DateTime, Decimal};
@@ -388,6 +389,16 @@ impl PurchaseOrderLine {
             self.unit_cost_value,
             po.exchange_rate.0,
         ))))
+    }
+
+    /// The job material this line fills, if any.
+    async fn job_material(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<JobMaterial>> {
+        Ok(load_one(ctx, MaterialOfLine(self.db_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(JobMaterial::from))
     }
 
     /// Stock of this line's product at its location, once it exists.
