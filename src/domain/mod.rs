@@ -1,5 +1,6 @@
 //! Pure business rules: no database, no GraphQL. Unit-tested beside the code.
 
+pub mod inventory;
 pub mod money;
 pub mod purchasing;
 pub mod receiving;

@@ -4,11 +4,15 @@
 
 use std::collections::HashMap;
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields};
 use async_graphql::OutputType;
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
-use crate::graphql::connection::{encode_cursor, ConnectionTotals, Page, Window};
+use crate::graphql::connection::{encode_cursor, ConnectionTotals, Window};
+
+/// A page whose connection and edge types are named by `N` and `E` (the defaults derive the
+/// names from the node type: `VendorConnection`, `VendorEdge`).
+pub type NamedPage<T, N, E> = Connection<String, T, ConnectionTotals, EmptyFields, N, E>;
 
 /// One parent's page of children, ids in ascending order.
 #[derive(Clone, Debug)]
@@ -31,12 +35,12 @@ impl<M> Default for ChildWindow<M> {
 }
 
 impl<M> ChildWindow<M> {
-    /// The Relay page of this window.
-    pub fn into_page<T: OutputType>(
+    /// The Relay page of this window (its type names chosen by `N` and `E`).
+    pub fn into_page<T: OutputType, N: ConnectionNameType, E: EdgeNameType>(
         self,
         id_of: impl Fn(&M) -> i64,
         convert: impl Fn(M) -> T,
-    ) -> Page<T> {
+    ) -> NamedPage<T, N, E> {
         let mut page = Connection::with_additional_fields(
             self.has_previous,
             self.has_next,
@@ -213,15 +217,17 @@ macro_rules! window_loader {
 pub(crate) use window_loader;
 
 /// Resolves a forward-paged nested connection through the loader key `key(after, limit)`.
-pub async fn nested_page<K, M, T>(
+pub async fn nested_page<K, M, T, N, E>(
     ctx: &async_graphql::Context<'_>,
     first: Option<i32>,
     after: Option<String>,
     key: impl FnOnce(Option<i32>, u64) -> K,
     id_of: impl Fn(&M) -> i64,
     convert: impl Fn(M) -> T,
-) -> async_graphql::Result<Page<T>>
+) -> async_graphql::Result<NamedPage<T, N, E>>
 where
+    N: ConnectionNameType,
+    E: EdgeNameType,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     crate::graphql::loaders::DbLoader:
         async_graphql::dataloader::Loader<K, Value = ChildWindow<M>, Error = async_graphql::Error>,

@@ -61,6 +61,11 @@ fn queries() -> Vec<(&'static str, String, Option<Permission>)> {
             Some(InventoryRead),
         ),
         ("bills", "{ bills { totalCount } }".into(), Some(BillsRead)),
+        (
+            "reorderSuggestions",
+            "{ reorderSuggestions { quantity } }".into(),
+            Some(InventoryRead),
+        ),
     ]
 }
 

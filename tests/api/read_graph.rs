@@ -670,3 +670,49 @@ async fn jobs_lead_to_their_materials_and_lines_back_to_them() {
     assert_eq!(found["purchaseOrderLine"]["id"], line(&po, 0)["id"]);
     assert_eq!(found["purchaseOrderLine"]["jobMaterial"]["id"], material);
 }
+
+#[tokio::test]
+async fn reorder_suggestions_fill_items_below_their_minimum_up_to_the_maximum() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    app.ok(
+        "updateProduct",
+        json!({ "id": fx.products[0], "preferredVendorId": fx.vendor }),
+        "",
+    )
+    .await;
+    let po = create_po(&app, &fx, &[(0, "5", None), (1, "5", None)]).await;
+    let po = transition(&app, "submitPurchaseOrder", &po).await;
+    receive(&app, &po, &[(0, "2"), (1, "5")]).await;
+    // Bolts: 2 on hand + 3 on order < 10 → up to 25 is 20. Pipes: 5 ≥ 4 → nothing.
+    let (bolt, pipe) = (
+        crate::helpers::row_id(&json!(fx.products[0])),
+        crate::helpers::row_id(&json!(fx.products[1])),
+    );
+    app.db
+        .execute_unprepared(&format!("UPDATE inventory_items SET minimum = 100000, maximum = 250000 WHERE product_id = {bolt}"))
+        .await
+        .unwrap();
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE inventory_items SET minimum = 40000 WHERE product_id = {pipe}"
+        ))
+        .await
+        .unwrap();
+    let data = app
+        .gql(
+            "query($here: ID, $there: ID) { here: reorderSuggestions(locationId: $here) { product { id } location { id } vendor { id } onHand onOrder minimum maximum quantity }
+               there: reorderSuggestions(locationId: $there) { quantity } }",
+            json!({ "here": fx.location, "there": fx.location2 }),
+        )
+        .await;
+    let here = data["here"].as_array().unwrap();
+    assert_eq!(here.len(), 1, "{here:?}");
+    assert_eq!(here[0]["product"]["id"], json!(fx.products[0]));
+    assert_eq!(here[0]["vendor"]["id"], json!(fx.vendor));
+    assert_eq!(here[0]["onHand"], "2");
+    assert_eq!(here[0]["onOrder"], "3");
+    assert_eq!(here[0]["maximum"], "25");
+    assert_eq!(here[0]["quantity"], "20");
+    assert_eq!(data["there"], json!([]));
+}

@@ -2,13 +2,18 @@
 
 pub mod types;
 
-use async_graphql::{Context, InputObject, Object, ID};
+use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, ID};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::Permission;
+use crate::domain::inventory::reorder_quantity;
+use crate::error::ApiError;
 use crate::graphql::connection::{paginate, Page, PageArgs, Window};
 use crate::graphql::ids::decode;
+use crate::graphql::loaders::{load_one, load_required, LocationId, ProductId, VendorId};
+use crate::graphql::master_data::types::{InventoryLocation, Product, Vendor};
+use crate::graphql::scalars::Decimal;
 use crate::graphql::{max_page_size, require, state, wants_total};
 use types::InventoryItem;
 
@@ -25,11 +30,93 @@ pub struct InventoryItemFilter {
     pub needs_reorder: Option<bool>,
 }
 
+/// A product at a location whose on hand + on order is below its minimum.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct ReorderSuggestion {
+    #[graphql(skip)]
+    pub product_id: i32,
+    #[graphql(skip)]
+    pub location_id: i32,
+    /// On hand now.
+    pub on_hand: Decimal,
+    /// On order now.
+    pub on_order: Decimal,
+    /// The item's minimum.
+    pub minimum: Decimal,
+    /// The item's maximum, if set.
+    pub maximum: Option<Decimal>,
+    /// What to order: up to the maximum (or the minimum when there is none).
+    pub quantity: Decimal,
+}
+
+#[ComplexObject]
+impl ReorderSuggestion {
+    /// The product to reorder.
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+        load_required(ctx, ProductId(self.product_id)).await
+    }
+
+    /// Where it is needed.
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+        load_required(ctx, LocationId(self.location_id)).await
+    }
+
+    /// The product's preferred vendor; null when it has none (then no order can be made).
+    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vendor>> {
+        let product: Product = load_required(ctx, ProductId(self.product_id)).await?;
+        match product.preferred_vendor_id {
+            Some(id) => load_one(ctx, VendorId(id)).await,
+            None => Ok(None),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct InventoryQuery;
 
 #[Object]
 impl InventoryQuery {
+    /// Items due for reordering (on hand + on order below the minimum), optionally at one
+    /// location, with the quantity that brings each to its maximum.
+    async fn reorder_suggestions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this location.")] location_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<ReorderSuggestion>> {
+        require(ctx, Permission::InventoryRead)?;
+        use entity::inventory_item::{Column, Entity};
+        let mut select = Entity::find().filter(
+            Expr::col(Column::OnHand)
+                .add(Expr::col(Column::OnOrder))
+                .lt(Expr::col(Column::Minimum)),
+        );
+        if let Some(location) = &location_id {
+            select = select.filter(Column::LocationId.eq(decode(location, "InventoryLocation")?));
+        }
+        let items = select
+            .order_by_asc(Column::Id)
+            .all(&state(ctx).db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| {
+                let quantity =
+                    reorder_quantity(item.on_hand, item.on_order, item.minimum, item.maximum)?;
+                Some(ReorderSuggestion {
+                    product_id: item.product_id,
+                    location_id: item.location_id,
+                    on_hand: item.on_hand.into(),
+                    on_order: item.on_order.into(),
+                    minimum: item.minimum.into(),
+                    maximum: item.maximum.map(Into::into),
+                    quantity: quantity.into(),
+                })
+            })
+            .collect())
+    }
+
     /// Inventory items (stock of a product at a location), oldest first.
     async fn inventory_items(
         &self,

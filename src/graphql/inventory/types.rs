@@ -1,14 +1,14 @@
 //! Inventory items (stock of one product at one location) and stock-ledger entries.
 
-use async_graphql::{ComplexObject, Context, SimpleObject, ID};
+use async_graphql::connection::{ConnectionNameType, EdgeNameType};
+use async_graphql::{ComplexObject, Context, OutputType, SimpleObject, ID};
 use entity::Fixed4;
 
-use crate::graphql::connection::Page;
 use crate::graphql::ids::to_gid;
 use crate::graphql::loaders::{load_required, LedgerOfItem, LocationId, ProductId};
 use crate::graphql::master_data::types::{InventoryLocation, Product};
 use crate::graphql::scalars::{DateTime, Decimal};
-use crate::graphql::window::nested_page;
+use crate::graphql::window::{nested_page, NamedPage};
 
 /// Stock of one product at one location.
 #[derive(SimpleObject, Clone, Debug)]
@@ -86,7 +86,8 @@ impl InventoryItem {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
-    ) -> async_graphql::Result<Page<StockLedgerEntry>> {
+    ) -> async_graphql::Result<NamedPage<StockLedgerEntry, LedgerConnectionName, LedgerEdgeName>>
+    {
         let parent = self.db_id;
         nested_page(
             ctx,
@@ -101,6 +102,24 @@ impl InventoryItem {
             StockLedgerEntry::from,
         )
         .await
+    }
+}
+
+/// Names the ledger's connection `StockLedgerConnection`, as the API contract does.
+pub struct LedgerConnectionName;
+
+impl ConnectionNameType for LedgerConnectionName {
+    fn type_name<T: OutputType>() -> String {
+        "StockLedgerConnection".to_owned()
+    }
+}
+
+/// Names the ledger's edges `StockLedgerEdge`.
+pub struct LedgerEdgeName;
+
+impl EdgeNameType for LedgerEdgeName {
+    fn type_name<T: OutputType>() -> String {
+        "StockLedgerEdge".to_owned()
     }
 }
 
