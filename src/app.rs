@@ -48,6 +48,7 @@ pub struct AppState {
 struct Server {
     state: AppState,
     schema: StockgraphSchema,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The complete router: `/graphql` (GET, POST, GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`.
@@ -56,12 +57,14 @@ pub fn router(state: AppState) -> Router {
     let server = Server {
         schema: build_schema(state.clone()),
         state,
+        metrics: Arc::default(),
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .merge(crate::graphiql::assets_router())
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(server)
@@ -124,7 +127,25 @@ async fn execute(server: &Server, headers: &HeaderMap, batch: BatchRequest) -> R
     let outcome =
         tokio::time::timeout(limits.request_timeout(), server.schema.execute_batch(batch)).await;
     let response: BatchResponse = match outcome {
-        Ok(response) => response,
+        Ok(response) => {
+            let (operations, failed) = match &response {
+                BatchResponse::Single(r) => (1, u64::from(r.is_err())),
+                BatchResponse::Batch(all) => (
+                    all.len() as u64,
+                    all.iter().filter(|r| r.is_err()).count() as u64,
+                ),
+            };
+            use std::sync::atomic::Ordering;
+            server
+                .metrics
+                .graphql_operations
+                .fetch_add(operations, Ordering::Relaxed);
+            server
+                .metrics
+                .graphql_errors
+                .fetch_add(failed, Ordering::Relaxed);
+            response
+        }
         Err(_) => {
             return error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -279,6 +300,8 @@ async fn serve_socket(
     use axum::extract::ws::{CloseFrame, Message};
     use futures_util::{SinkExt, StreamExt};
 
+    let _open = crate::metrics::ConnectionGuard::open(Arc::clone(&server.metrics));
+    let running = Arc::clone(&server.metrics.subscriptions);
     let keys = server.state.keys.clone();
     let db = server.state.db.clone();
     let limits = server.state.settings.limits.clone();
@@ -310,6 +333,7 @@ async fn serve_socket(
                 data.insert(DbLoader::data_loader(db));
                 data.insert(crate::graphql::subscriptions::SubscriptionSlots::new(
                     limits.max_subscriptions,
+                    running,
                 ));
                 Ok(data)
             },
@@ -350,6 +374,18 @@ async fn serve_socket(
             return;
         }
     }
+}
+
+async fn metrics(State(server): State<Server>) -> Response {
+    let body = server.metrics.render(server.state.events.delivered());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn readyz(State(server): State<Server>) -> Response {

@@ -137,6 +137,7 @@ impl Outbox {
 #[derive(Clone, Debug)]
 pub struct EventBus {
     sender: broadcast::Sender<DomainEvent>,
+    delivered: Arc<std::sync::atomic::AtomicU64>,
     wake: Arc<Notify>,
     stopping: watch::Sender<bool>,
 }
@@ -175,6 +176,7 @@ impl EventBus {
         let (stopping, _) = watch::channel(false);
         Self {
             sender,
+            delivered: Arc::default(),
             wake: Arc::new(Notify::new()),
             stopping,
         }
@@ -185,6 +187,11 @@ impl EventBus {
         if !outbox.is_empty() {
             self.wake.notify_one();
         }
+    }
+
+    /// How many committed events this process has fanned out.
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A new subscription to every event delivered from now on.
@@ -302,6 +309,8 @@ async fn dispatch(db: DatabaseConnection, bus: EventBus, start: i64, config: Dis
                         if let Some(event) = DomainEvent::from_row(row) {
                             // No receiver is not an error: nobody is subscribed right now.
                             let _ = bus.sender.send(event);
+                            bus.delivered
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
                 }

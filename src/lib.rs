@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod graphiql;
 pub mod graphql;
+pub mod metrics;
 pub mod secrets;
 pub mod services;
 

@@ -24,14 +24,17 @@ use crate::graphql::{require, state};
 pub struct SubscriptionSlots {
     used: Arc<AtomicUsize>,
     limit: usize,
+    /// All subscriptions of the process, for `/metrics`.
+    running: Arc<AtomicUsize>,
 }
 
 impl SubscriptionSlots {
-    /// Room for `limit` subscriptions at once.
-    pub fn new(limit: usize) -> Self {
+    /// Room for `limit` subscriptions at once; `running` counts those of every connection.
+    pub fn new(limit: usize, running: Arc<AtomicUsize>) -> Self {
         Self {
             used: Arc::new(AtomicUsize::new(0)),
             limit,
+            running,
         }
     }
 
@@ -44,16 +47,18 @@ impl SubscriptionSlots {
                 self.limit
             )));
         }
-        Ok(SlotGuard(Arc::clone(&self.used)))
+        self.running.fetch_add(1, Ordering::SeqCst);
+        Ok(SlotGuard(Arc::clone(&self.used), Arc::clone(&self.running)))
     }
 }
 
 /// Frees its slot when the subscription ends.
-struct SlotGuard(Arc<AtomicUsize>);
+struct SlotGuard(Arc<AtomicUsize>, Arc<AtomicUsize>);
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+        self.1.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

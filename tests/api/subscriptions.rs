@@ -494,3 +494,48 @@ async fn every_subscription_is_guarded_by_its_permission() {
         allowed.quiet(Duration::from_millis(300)).await;
     }
 }
+
+async fn metric(app: &TestApp, name: &str) -> u64 {
+    let reply = app
+        .send(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK);
+    let text = reply.body.as_str().unwrap().to_owned();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from {text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_operations_connections_subscriptions_and_events() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let address = app.serve().await;
+    let operations = metric(&app, "stockgraph_graphql_operations_total").await;
+    assert!(operations > 10, "the fixture ran mutations: {operations}");
+    app.post(&app.admin.clone(), "{ nope }", json!({})).await;
+    assert_eq!(metric(&app, "stockgraph_graphql_errors_total").await, 1);
+    assert_eq!(metric(&app, "stockgraph_websocket_connections").await, 0);
+    let mut ws = client(address, &app.admin).await;
+    ws.subscribe(STATUS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(metric(&app, "stockgraph_websocket_connections").await, 1);
+    assert_eq!(metric(&app, "stockgraph_subscriptions").await, 1);
+    let delivered = metric(&app, "stockgraph_events_delivered_total").await;
+    create_po(&app, &fx, &[(0, "1", None)]).await;
+    ws.next_data().await;
+    assert_eq!(
+        metric(&app, "stockgraph_events_delivered_total").await,
+        delivered + 1
+    );
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(metric(&app, "stockgraph_websocket_connections").await, 0);
+    assert_eq!(metric(&app, "stockgraph_subscriptions").await, 0);
+}
