@@ -28,7 +28,7 @@ async fn every_transition_reaches_a_subscriber_in_order() {
     let address = app.serve().await;
     let mut ws = client(address, &app.admin).await;
     ws.subscribe(STATUS, json!({ "vendor": fx.vendor })).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_subscribed(&app, 1).await;
     let po = create_po(&app, &fx, &[(0, "4", None)]).await;
     transition(&app, "submitPurchaseOrder", &po).await;
     app.ok("receivePurchaseOrder", receive_input(&po, 0, "1"), "")
@@ -111,7 +111,7 @@ async fn filters_select_the_order_vendor_location_and_product() {
     items_elsewhere
         .subscribe(ITEMS, json!({ "location": fx.location2 }))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_subscribed(&app, 4).await;
     transition(&app, "submitPurchaseOrder", &other).await;
     transition(&app, "submitPurchaseOrder", &watched).await;
     let event = by_order.next_data().await;
@@ -163,7 +163,7 @@ async fn tokens_and_permissions_are_checked_per_connection_and_per_event() {
     )
     .await;
     buyer.subscribe(STATUS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_subscribed(&app, 2).await;
     create_po(&app, &fx, &[(0, "2", None)]).await;
     let seen_by_clerk = clerk.next_data().await;
     assert!(seen_by_clerk["purchaseOrderStatusChanged"]["purchaseOrder"]["total"].is_null());
@@ -401,7 +401,7 @@ async fn replicas_deliver_each_others_events_even_after_losing_their_listener() 
     let (a, b) = (replica(&url).await, replica(&url).await);
     let mut ws = client(b.address, &app.admin).await;
     ws.subscribe(STATUS, json!({ "vendor": fx.vendor })).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_subscribed_at(b.address, 1).await;
     let submit = "mutation($id: ID!) { submitPurchaseOrder(input: { purchaseOrderId: $id }) { userErrors { code } } }";
     let po = create_po(&app, &fx, &[(0, "1", None)]).await;
     // The router of the test process is a third writer; `a` is the one that matters.
@@ -441,19 +441,26 @@ async fn replicas_deliver_each_others_events_even_after_losing_their_listener() 
     let event = ws.next_data().await["purchaseOrderStatusChanged"].clone();
     assert_eq!(event["status"], "CANCELED");
     // And b's listener is back: the next event arrives too, exactly once.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let relisten = app
-        .db
-        .query_all_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            format!(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'stockgraph-listener:{}' AND datname = current_database()",
-                b.address.port()
-            ),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(relisten.len(), 1, "the listener reconnected");
+    let mut listening = 0;
+    for _ in 0..100 {
+        listening = app
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'stockgraph-listener:{}' AND datname = current_database()",
+                    b.address.port()
+                ),
+            ))
+            .await
+            .unwrap()
+            .len();
+        if listening == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listening, 1, "the listener reconnected");
     let other = create_po(&app, &fx, &[(1, "1", None)]).await;
     let reply = post(a.address, &app.admin, submit, json!({ "id": other["id"] })).await;
     assert_eq!(
@@ -524,7 +531,7 @@ async fn metrics_count_operations_connections_subscriptions_and_events() {
     assert_eq!(metric(&app, "stockgraph_websocket_connections").await, 0);
     let mut ws = client(address, &app.admin).await;
     ws.subscribe(STATUS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_subscribed(&app, 1).await;
     assert_eq!(metric(&app, "stockgraph_websocket_connections").await, 1);
     assert_eq!(metric(&app, "stockgraph_subscriptions").await, 1);
     let delivered = metric(&app, "stockgraph_events_delivered_total").await;
@@ -535,7 +542,56 @@ async fn metrics_count_operations_connections_subscriptions_and_events() {
         delivered + 1
     );
     drop(ws);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(metric(&app, "stockgraph_websocket_connections").await, 0);
-    assert_eq!(metric(&app, "stockgraph_subscriptions").await, 0);
+    let mut open = (1, 1);
+    for _ in 0..200 {
+        open = (
+            metric(&app, "stockgraph_websocket_connections").await,
+            metric(&app, "stockgraph_subscriptions").await,
+        );
+        if open == (0, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        open,
+        (0, 0),
+        "the closed connection's gauges went back down"
+    );
+}
+
+/// Waits until the app runs `n` subscriptions, so no event is published before they listen.
+async fn wait_subscribed(app: &TestApp, n: u64) {
+    for _ in 0..200 {
+        if metric(app, "stockgraph_subscriptions").await >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{n} subscriptions never started");
+}
+
+/// Like [`wait_subscribed`] for a `serve` process.
+async fn wait_subscribed_at(address: std::net::SocketAddr, n: u64) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for _ in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        let request =
+            format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        let running: u64 = response
+            .lines()
+            .find_map(|line| line.strip_prefix("stockgraph_subscriptions "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if running >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{n} subscriptions never started at {address}");
 }
