@@ -45,6 +45,7 @@ pub struct Mutation(
     master_data::mutations::TechnicianMutation,
     purchasing::mutations::PurchasingMutation,
     receiving::mutations::ReceivingMutation,
+    inventory::mutations::InventoryMutation,
 );
 
 /// The stockgraph schema.

@@ -46,7 +46,7 @@ impl Idempotency {
     /// used for another input.
     pub(crate) async fn replay(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl sea_orm::ConnectionTrait,
     ) -> Result<Option<serde_json::Value>, ServiceError> {
         let Some(row) = Entity::find()
             .filter(Column::Operation.eq(self.operation))

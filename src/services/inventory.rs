@@ -53,6 +53,10 @@ pub async fn ensure_item(
 pub enum LedgerReason {
     Receipt,
     ReceiptCanceled,
+    TransferIn,
+    TransferOut,
+    /// A count or correction, with its cause (COUNT, DAMAGE, LOSS, FOUND, OTHER).
+    Adjustment(&'static str),
 }
 
 impl LedgerReason {
@@ -61,6 +65,9 @@ impl LedgerReason {
         match self {
             LedgerReason::Receipt => "RECEIPT",
             LedgerReason::ReceiptCanceled => "RECEIPT_CANCELED",
+            LedgerReason::TransferIn => "TRANSFER_IN",
+            LedgerReason::TransferOut => "TRANSFER_OUT",
+            LedgerReason::Adjustment(cause) => cause,
         }
     }
 }
@@ -71,6 +78,8 @@ pub struct Movement {
     pub on_hand: Fixed4,
     pub on_order: Fixed4,
     pub backordered: Fixed4,
+    pub picked: Fixed4,
+    pub reserved: Fixed4,
 }
 
 impl Movement {
@@ -84,7 +93,15 @@ impl Movement {
     }
 
     fn is_zero(&self) -> bool {
-        self.on_hand.is_zero() && self.on_order.is_zero() && self.backordered.is_zero()
+        [
+            self.on_hand,
+            self.on_order,
+            self.backordered,
+            self.picked,
+            self.reserved,
+        ]
+        .iter()
+        .all(|q| q.is_zero())
     }
 }
 
@@ -138,14 +155,27 @@ pub async fn apply(
             Column::Backordered,
             Expr::col(Column::Backordered).add(movement.backordered.0),
         )
+        .col_expr(
+            Column::Picked,
+            Expr::col(Column::Picked).add(movement.picked.0),
+        )
+        .col_expr(
+            Column::Reserved,
+            Expr::col(Column::Reserved).add(movement.reserved.0),
+        )
         .col_expr(Column::UpdatedAt, Expr::value(now()))
         .filter(Column::ProductId.eq(product_id))
         .filter(Column::LocationId.eq(location_id))
         .filter(
-            Expr::col(Column::OnHand)
-                .add(movement.on_hand.0)
-                .gte(Expr::col(Column::Picked).add(Expr::col(Column::Reserved))),
+            Expr::col(Column::OnHand).add(movement.on_hand.0).gte(
+                Expr::col(Column::Picked)
+                    .add(movement.picked.0)
+                    .add(Expr::col(Column::Reserved))
+                    .add(movement.reserved.0),
+            ),
         )
+        .filter(Expr::col(Column::Picked).add(movement.picked.0).gte(0))
+        .filter(Expr::col(Column::Reserved).add(movement.reserved.0).gte(0))
         .filter(Expr::col(Column::OnOrder).add(movement.on_order.0).gte(0))
         .filter(
             Expr::col(Column::Backordered)
@@ -161,22 +191,7 @@ pub async fn apply(
         .await?
         .ok_or_else(|| ServiceError::Internal("inventory item vanished".into()))?;
     if result.rows_affected != 1 {
-        let available = item.on_hand.0 - item.picked.0 - item.reserved.0;
-        if movement.on_hand.0 < 0 && available + movement.on_hand.0 < 0 {
-            return Err(ServiceError::user(
-                UserErrorCode::InsufficientAvailable,
-                field,
-                format!(
-                    "only {} is available (on hand {} less picked and reserved); {} is needed",
-                    Fixed4(available).to_decimal(),
-                    item.on_hand.to_decimal(),
-                    Fixed4(-movement.on_hand.0).to_decimal()
-                ),
-            ));
-        }
-        return Err(ServiceError::Internal(format!(
-            "on-order or back-ordered of product {product_id} at location {location_id} would fall below zero"
-        )));
+        return Err(refusal(&item, movement, product_id, location_id, field));
     }
     if let Some(source) = ledger_source.filter(|_| !movement.on_hand.is_zero()) {
         entity::stock_ledger_entry::ActiveModel {
@@ -203,6 +218,49 @@ pub async fn apply(
             &actor.subject,
         )
         .await
+}
+
+/// Why a movement could not be applied to `item`: a user error when stock is short, an internal
+/// one when the books disagree.
+fn refusal(
+    item: &entity::inventory_item::Model,
+    movement: Movement,
+    product_id: i32,
+    location_id: i32,
+    field: &str,
+) -> ServiceError {
+    let show = |q: i64| Fixed4(q).to_decimal();
+    if item.picked.0 + movement.picked.0 < 0 {
+        return ServiceError::user(
+            UserErrorCode::InvalidInput,
+            field,
+            format!("only {} is picked", item.picked.to_decimal()),
+        );
+    }
+    if item.reserved.0 + movement.reserved.0 < 0 {
+        return ServiceError::user(
+            UserErrorCode::InvalidInput,
+            field,
+            format!("only {} is reserved", item.reserved.to_decimal()),
+        );
+    }
+    let available = item.on_hand.0 - item.picked.0 - item.reserved.0;
+    let needed = movement.picked.0 + movement.reserved.0 - movement.on_hand.0;
+    if needed > 0 && available < needed {
+        return ServiceError::user(
+            UserErrorCode::InsufficientAvailable,
+            field,
+            format!(
+                "only {} is available (on hand {} less picked and reserved); {} is needed",
+                show(available),
+                item.on_hand.to_decimal(),
+                show(needed)
+            ),
+        );
+    }
+    ServiceError::Internal(format!(
+        "on-order or back-ordered of product {product_id} at location {location_id} would fall below zero"
+    ))
 }
 
 /// Adds `delta` (which may be negative) to the on-order quantity at (product, location), and to

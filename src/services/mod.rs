@@ -9,6 +9,7 @@ pub mod master_data;
 pub mod purchasing;
 pub mod receiving;
 pub mod search;
+pub mod stock;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{Fixed4, Rate8};

@@ -464,6 +464,22 @@ pub async fn create(
     uc: UseCase<'_>,
     input: NewPurchaseOrder,
 ) -> Result<purchase_order::Model, ServiceError> {
+    let txn = begin_write(uc.db).await?;
+    let mut outbox = Outbox::default();
+    let po = create_in(uc, &txn, &mut outbox, input).await?;
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    Ok(po)
+}
+
+/// Creates a purchase order inside the caller's transaction (for use cases that create several
+/// all or nothing).
+pub(crate) async fn create_in(
+    uc: UseCase<'_>,
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    input: NewPurchaseOrder,
+) -> Result<purchase_order::Model, ServiceError> {
     if input.lines.is_empty() {
         return Err(invalid(
             "input.lines",
@@ -488,9 +504,8 @@ pub async fn create(
     let shipping = check_shipping(input.shipping.unwrap_or_default())?;
     let tax_override = input.tax_rate.map(check_po_tax).transpose()?;
 
-    let txn = begin_write(uc.db).await?;
     let vendor = require_active!(
-        &txn,
+        txn,
         vendor,
         input.vendor_id,
         "input.vendorId",
@@ -498,7 +513,7 @@ pub async fn create(
         UserErrorCode::VendorInactive
     );
     require_active!(
-        &txn,
+        txn,
         inventory_location,
         input.ship_to_id,
         "input.shipToId",
@@ -506,7 +521,7 @@ pub async fn create(
         UserErrorCode::LocationInactive
     );
     require_active!(
-        &txn,
+        txn,
         purchase_order_type,
         input.type_id,
         "input.typeId",
@@ -514,23 +529,17 @@ pub async fn create(
         UserErrorCode::ReferenceInactive
     );
     require_active!(
-        &txn,
+        txn,
         business_unit,
         input.business_unit_id,
         "input.businessUnitId",
         "business unit",
         UserErrorCode::ReferenceInactive
     );
-    require_exists!(&txn, job, input.job_id, "input.jobId", "job");
+    require_exists!(txn, job, input.job_id, "input.jobId", "job");
+    require_exists!(txn, project, input.project_id, "input.projectId", "project");
     require_exists!(
-        &txn,
-        project,
-        input.project_id,
-        "input.projectId",
-        "project"
-    );
-    require_exists!(
-        &txn,
+        txn,
         technician,
         input.technician_id,
         "input.technicianId",
@@ -541,7 +550,7 @@ pub async fn create(
     let at = now();
     let number = match number {
         Some(number) => {
-            if number_taken(&txn, &number).await? {
+            if number_taken(txn, &number).await? {
                 return Err(reject(
                     UserErrorCode::DuplicatePoNumber,
                     "input.number",
@@ -554,9 +563,9 @@ pub async fn create(
             // Numbers given by hand may already hold a generated one: skip past them.
             let candidate = rules::generated_number(
                 at.year(),
-                next_counter(&txn, &format!("PO-{}", at.year())).await?,
+                next_counter(txn, &format!("PO-{}", at.year())).await?,
             );
-            if !number_taken(&txn, &candidate).await? {
+            if !number_taken(txn, &candidate).await? {
                 break candidate;
             }
         },
@@ -593,7 +602,7 @@ pub async fn create(
         updated_at: Set(at),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(|e| {
         super::unique_violation(
@@ -606,7 +615,7 @@ pub async fn create(
     for (i, line) in input.lines.iter().enumerate() {
         insert_line(
             uc,
-            &txn,
+            txn,
             &po,
             i as i32 + 1,
             line,
@@ -614,10 +623,7 @@ pub async fn create(
         )
         .await?;
     }
-    let mut outbox = Outbox::default();
-    record_status_event(&txn, &mut outbox, &po, None, Status::Pending, uc.actor).await?;
-    txn.commit().await?;
-    uc.events.publish(outbox);
+    record_status_event(txn, outbox, &po, None, Status::Pending, uc.actor).await?;
     Ok(po)
 }
 

@@ -202,6 +202,7 @@ async fn book_receipt_line(
         on_hand: received,
         on_order,
         backordered,
+        ..Default::default()
     };
     apply(
         txn,

@@ -516,6 +516,7 @@ pub fn input_type(mutation: &str) -> String {
         "submitPurchaseOrder" => "SubmitPurchaseOrderInput".to_owned(),
         "cancelPurchaseOrder" => "CancelPurchaseOrderInput".to_owned(),
         "markPurchaseOrderExported" => "MarkExportedInput".to_owned(),
+        "releaseReservation" => "ReleaseReservationInput".to_owned(),
         m => {
             let mut chars = m.chars();
             let first = chars

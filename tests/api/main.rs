@@ -12,6 +12,7 @@ mod permissions;
 mod purchasing;
 mod read_graph;
 mod receiving;
+mod stock;
 mod stress;
 mod subscriptions;
 mod ws;

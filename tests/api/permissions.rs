@@ -76,6 +76,8 @@ fn mutations() -> Vec<(&'static str, Value, Permission)> {
     let id = json!({ "id": "gid://stockgraph/Vendor/999" });
     let po = json!({ "purchaseOrderId": NO_ID });
     let reference = |t: &str| json!({ "id": format!("gid://stockgraph/{t}/999") });
+    let commitment = json!({ "productId": "gid://stockgraph/Product/999",
+                             "locationId": "gid://stockgraph/InventoryLocation/999", "quantity": "1" });
     vec![
         (
             "createVendor",
@@ -215,6 +217,32 @@ fn mutations() -> Vec<(&'static str, Value, Permission)> {
             "cancelReceipt",
             json!({ "receiptId": "gid://stockgraph/Receipt/999" }),
             ReceivingWrite,
+        ),
+        (
+            "upsertInventoryItem",
+            json!({ "productId": "gid://stockgraph/Product/999", "locationId": "gid://stockgraph/InventoryLocation/999" }),
+            InventoryWrite,
+        ),
+        (
+            "adjustInventory",
+            json!({ "productId": "gid://stockgraph/Product/999", "locationId": "gid://stockgraph/InventoryLocation/999",
+                    "delta": "1", "reason": "FOUND" }),
+            InventoryWrite,
+        ),
+        (
+            "transferInventory",
+            json!({ "productId": "gid://stockgraph/Product/999", "fromLocationId": "gid://stockgraph/InventoryLocation/998",
+                    "toLocationId": "gid://stockgraph/InventoryLocation/999", "quantity": "1" }),
+            InventoryWrite,
+        ),
+        ("reserveInventory", commitment.clone(), InventoryWrite),
+        ("releaseReservation", commitment.clone(), InventoryWrite),
+        ("pickInventory", commitment.clone(), InventoryWrite),
+        ("unpickInventory", commitment, InventoryWrite),
+        (
+            "createReorderPurchaseOrders",
+            json!({}),
+            PurchaseOrdersWrite,
         ),
     ]
 }

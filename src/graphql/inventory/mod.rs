@@ -1,5 +1,6 @@
 //! Stock: inventory items and their ledger.
 
+pub mod mutations;
 pub mod types;
 
 use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, ID};
@@ -48,6 +49,22 @@ pub struct ReorderSuggestion {
     pub maximum: Option<Decimal>,
     /// What to order: up to the maximum (or the minimum when there is none).
     pub quantity: Decimal,
+}
+
+impl ReorderSuggestion {
+    /// The suggestion for an item, when it is due for reordering.
+    pub fn for_item(item: entity::inventory_item::Model) -> Option<Self> {
+        let quantity = reorder_quantity(item.on_hand, item.on_order, item.minimum, item.maximum)?;
+        Some(ReorderSuggestion {
+            product_id: item.product_id,
+            location_id: item.location_id,
+            on_hand: item.on_hand.into(),
+            on_order: item.on_order.into(),
+            minimum: item.minimum.into(),
+            maximum: item.maximum.map(Into::into),
+            quantity: quantity.into(),
+        })
+    }
 }
 
 #[ComplexObject]
@@ -101,19 +118,7 @@ impl InventoryQuery {
             .map_err(ApiError::from)?;
         Ok(items
             .into_iter()
-            .filter_map(|item| {
-                let quantity =
-                    reorder_quantity(item.on_hand, item.on_order, item.minimum, item.maximum)?;
-                Some(ReorderSuggestion {
-                    product_id: item.product_id,
-                    location_id: item.location_id,
-                    on_hand: item.on_hand.into(),
-                    on_order: item.on_order.into(),
-                    minimum: item.minimum.into(),
-                    maximum: item.maximum.map(Into::into),
-                    quantity: quantity.into(),
-                })
-            })
+            .filter_map(ReorderSuggestion::for_item)
             .collect())
     }
 

@@ -1,0 +1,428 @@
+//! Stock mutations: item settings, adjustments, transfers, reservations and picks (need
+//! `inventory:write`), and reorder purchase orders (need `purchase_orders:write`).
+
+use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, ID};
+
+use super::types::InventoryItem;
+use super::ReorderSuggestion;
+use crate::auth::Permission;
+use crate::error::ServiceError;
+use crate::graphql::ids::{decode_input, decode_input_opt};
+use crate::graphql::payload::{payload, respond};
+use crate::graphql::purchasing::mutations::use_case;
+use crate::graphql::purchasing::types::PurchaseOrder;
+use crate::graphql::require;
+use crate::graphql::scalars::Decimal;
+use crate::services::stock::{self as service, Adjustment, Commitment, ItemSettings};
+
+/// Why on-hand is adjusted.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdjustmentReason {
+    /// A physical count.
+    Count,
+    /// Damaged stock written off.
+    Damage,
+    /// Stock lost.
+    Loss,
+    /// Stock found.
+    Found,
+    /// Anything else (say what in the memo).
+    Other,
+}
+
+impl From<AdjustmentReason> for service::AdjustmentReason {
+    fn from(reason: AdjustmentReason) -> Self {
+        match reason {
+            AdjustmentReason::Count => Self::Count,
+            AdjustmentReason::Damage => Self::Damage,
+            AdjustmentReason::Loss => Self::Loss,
+            AdjustmentReason::Found => Self::Found,
+            AdjustmentReason::Other => Self::Other,
+        }
+    }
+}
+
+/// Creates the item of a product at a location if needed and sets its reorder points and place.
+#[derive(InputObject)]
+pub struct UpsertInventoryItemInput {
+    /// The product.
+    pub product_id: ID,
+    /// The location; must be active.
+    pub location_id: ID,
+    /// Reorder point (>= 0).
+    pub minimum: Option<Decimal>,
+    /// Reorder up to this (>= minimum); `null` removes it.
+    pub maximum: MaybeUndefined<Decimal>,
+    /// Bin within the location (at most 50 characters); `null` clears it.
+    pub bin: MaybeUndefined<String>,
+    /// Free reference (at most 50 characters); `null` clears it.
+    pub reference_number: MaybeUndefined<String>,
+}
+
+/// Changes on-hand by `delta` or sets it to `countedQuantity` (exactly one).
+#[derive(InputObject)]
+pub struct AdjustInventoryInput {
+    /// The product.
+    pub product_id: ID,
+    /// The location; must be active.
+    pub location_id: ID,
+    /// Change of on hand (not zero).
+    pub delta: Option<Decimal>,
+    /// On hand as counted (>= 0).
+    pub counted_quantity: Option<Decimal>,
+    /// Why.
+    pub reason: AdjustmentReason,
+    /// On hand as you last saw it; refused with STALE_VERSION when it changed since.
+    pub expected_on_hand: Option<Decimal>,
+    /// Free text, kept on the ledger entry.
+    pub memo: Option<String>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Moves stock between two active locations.
+#[derive(InputObject)]
+pub struct TransferInventoryInput {
+    /// The product.
+    pub product_id: ID,
+    /// Where it leaves; must have the quantity available.
+    pub from_location_id: ID,
+    /// Where it arrives.
+    pub to_location_id: ID,
+    /// How much (> 0).
+    pub quantity: Decimal,
+    /// One distinct serial per unit of a serialized product.
+    pub serial_numbers: Option<Vec<String>>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Declares the input of reserve / release / pick / unpick.
+macro_rules! commitment_input {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(InputObject)]
+        pub struct $name {
+            /// The product.
+            pub product_id: ID,
+            /// The location; must be active.
+            pub location_id: ID,
+            /// How much (> 0).
+            pub quantity: Decimal,
+            /// The job it is for.
+            pub job_id: Option<ID>,
+            /// Makes retries safe.
+            pub idempotency_key: Option<String>,
+        }
+    };
+}
+
+commitment_input!(
+    /// Reserves available stock.
+    ReserveInventoryInput
+);
+commitment_input!(
+    /// Releases reserved stock.
+    ReleaseReservationInput
+);
+commitment_input!(
+    /// Picks available stock.
+    PickInventoryInput
+);
+commitment_input!(
+    /// Puts picked stock back.
+    UnpickInventoryInput
+);
+
+/// Turns the reorder suggestions into PENDING purchase orders.
+#[derive(InputObject)]
+pub struct CreateReorderPurchaseOrdersInput {
+    /// Only this location.
+    pub location_id: Option<ID>,
+    /// Type of the orders; the first active type when omitted.
+    pub type_id: Option<ID>,
+    /// Business unit of the orders; the first active one when omitted.
+    pub business_unit_id: Option<ID>,
+}
+
+payload!(
+    /// Result of an item mutation.
+    InventoryItemPayload {
+        /// The item as saved.
+        inventory_item: InventoryItem
+    }
+);
+payload!(
+    /// Result of `transferInventory`.
+    TransferPayload {
+        /// The item the stock left.
+        from: InventoryItem,
+        /// The item the stock reached.
+        to: InventoryItem
+    }
+);
+
+/// Result of `createReorderPurchaseOrders`.
+#[derive(async_graphql::SimpleObject, Default)]
+pub struct ReorderPayload {
+    /// The PENDING orders created, one per preferred vendor and location.
+    pub purchase_orders: Vec<PurchaseOrder>,
+    /// Suggestions left out because their product has no (active) preferred vendor.
+    pub skipped: Vec<ReorderSuggestion>,
+    /// Why the mutation was refused; empty when it succeeded.
+    pub user_errors: Vec<crate::error::UserError>,
+}
+
+impl crate::graphql::payload::Payload for ReorderPayload {
+    fn rejected(errors: Vec<crate::error::UserError>) -> Self {
+        Self {
+            user_errors: errors,
+            ..Default::default()
+        }
+    }
+}
+
+fn item_payload(item: entity::inventory_item::Model) -> InventoryItemPayload {
+    InventoryItemPayload {
+        inventory_item: Some(item.into()),
+        ..Default::default()
+    }
+}
+
+#[derive(Default)]
+pub struct InventoryMutation;
+
+impl InventoryMutation {
+    #[allow(clippy::too_many_arguments)]
+    async fn commitment(
+        &self,
+        ctx: &Context<'_>,
+        kind: Commitment,
+        product_id: ID,
+        location_id: ID,
+        quantity: Decimal,
+        job_id: Option<ID>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<InventoryItemPayload> {
+        let actor = require(ctx, Permission::InventoryWrite)?;
+        let result = async {
+            let product = decode_input(&product_id, "Product", "input.productId")?;
+            let location = decode_input(&location_id, "InventoryLocation", "input.locationId")?;
+            let job = decode_input_opt(job_id.as_ref(), "Job", "input.jobId")?;
+            service::commit_stock(
+                use_case(ctx, actor),
+                kind,
+                product,
+                location,
+                quantity.0,
+                job,
+                idempotency_key.as_deref(),
+            )
+            .await
+        }
+        .await;
+        respond(result, item_payload)
+    }
+}
+
+#[Object]
+impl InventoryMutation {
+    /// Creates or changes the item of a product at a location: minimum, maximum, bin, reference.
+    async fn upsert_inventory_item(
+        &self,
+        ctx: &Context<'_>,
+        input: UpsertInventoryItemInput,
+    ) -> async_graphql::Result<InventoryItemPayload> {
+        let actor = require(ctx, Permission::InventoryWrite)?;
+        let result = async {
+            let settings = ItemSettings {
+                product_id: decode_input(&input.product_id, "Product", "input.productId")?,
+                location_id: decode_input(
+                    &input.location_id,
+                    "InventoryLocation",
+                    "input.locationId",
+                )?,
+                minimum: input.minimum.map(|d| d.0),
+                maximum: Option::<Option<Decimal>>::from(input.maximum).map(|m| m.map(|d| d.0)),
+                bin: input.bin.into(),
+                reference_number: input.reference_number.into(),
+            };
+            service::upsert_item(use_case(ctx, actor), settings).await
+        }
+        .await;
+        respond(result, item_payload)
+    }
+
+    /// Sets or changes on-hand with a reason; writes the ledger.
+    async fn adjust_inventory(
+        &self,
+        ctx: &Context<'_>,
+        input: AdjustInventoryInput,
+    ) -> async_graphql::Result<InventoryItemPayload> {
+        let actor = require(ctx, Permission::InventoryWrite)?;
+        let result = async {
+            let adjustment = Adjustment {
+                product_id: decode_input(&input.product_id, "Product", "input.productId")?,
+                location_id: decode_input(
+                    &input.location_id,
+                    "InventoryLocation",
+                    "input.locationId",
+                )?,
+                delta: input.delta.map(|d| d.0),
+                counted_quantity: input.counted_quantity.map(|d| d.0),
+                reason: input.reason.into(),
+                expected_on_hand: input.expected_on_hand.map(|d| d.0),
+                memo: input.memo,
+                idempotency_key: input.idempotency_key,
+            };
+            service::adjust(use_case(ctx, actor), adjustment).await
+        }
+        .await;
+        respond(result, item_payload)
+    }
+
+    /// Moves stock between two active locations, all or nothing.
+    async fn transfer_inventory(
+        &self,
+        ctx: &Context<'_>,
+        input: TransferInventoryInput,
+    ) -> async_graphql::Result<TransferPayload> {
+        let actor = require(ctx, Permission::InventoryWrite)?;
+        let result: Result<_, ServiceError> = async {
+            let product = decode_input(&input.product_id, "Product", "input.productId")?;
+            let from = decode_input(
+                &input.from_location_id,
+                "InventoryLocation",
+                "input.fromLocationId",
+            )?;
+            let to = decode_input(
+                &input.to_location_id,
+                "InventoryLocation",
+                "input.toLocationId",
+            )?;
+            service::transfer(
+                use_case(ctx, actor),
+                product,
+                from,
+                to,
+                input.quantity.0,
+                input.serial_numbers,
+                input.idempotency_key.as_deref(),
+            )
+            .await
+        }
+        .await;
+        respond(result, |(from, to)| TransferPayload {
+            from: Some(from.into()),
+            to: Some(to.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Reserves available stock for a job.
+    async fn reserve_inventory(
+        &self,
+        ctx: &Context<'_>,
+        input: ReserveInventoryInput,
+    ) -> async_graphql::Result<InventoryItemPayload> {
+        self.commitment(
+            ctx,
+            Commitment::Reserve,
+            input.product_id,
+            input.location_id,
+            input.quantity,
+            input.job_id,
+            input.idempotency_key,
+        )
+        .await
+    }
+
+    /// Releases reserved stock.
+    async fn release_reservation(
+        &self,
+        ctx: &Context<'_>,
+        input: ReleaseReservationInput,
+    ) -> async_graphql::Result<InventoryItemPayload> {
+        self.commitment(
+            ctx,
+            Commitment::Release,
+            input.product_id,
+            input.location_id,
+            input.quantity,
+            input.job_id,
+            input.idempotency_key,
+        )
+        .await
+    }
+
+    /// Picks available stock for a job.
+    async fn pick_inventory(
+        &self,
+        ctx: &Context<'_>,
+        input: PickInventoryInput,
+    ) -> async_graphql::Result<InventoryItemPayload> {
+        self.commitment(
+            ctx,
+            Commitment::Pick,
+            input.product_id,
+            input.location_id,
+            input.quantity,
+            input.job_id,
+            input.idempotency_key,
+        )
+        .await
+    }
+
+    /// Puts picked stock back.
+    async fn unpick_inventory(
+        &self,
+        ctx: &Context<'_>,
+        input: UnpickInventoryInput,
+    ) -> async_graphql::Result<InventoryItemPayload> {
+        self.commitment(
+            ctx,
+            Commitment::Unpick,
+            input.product_id,
+            input.location_id,
+            input.quantity,
+            input.job_id,
+            input.idempotency_key,
+        )
+        .await
+    }
+
+    /// Turns the reorder suggestions into PENDING purchase orders, one per preferred vendor and
+    /// location, all or nothing. Needs `purchase_orders:write`.
+    async fn create_reorder_purchase_orders(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateReorderPurchaseOrdersInput,
+    ) -> async_graphql::Result<ReorderPayload> {
+        let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
+        let result = async {
+            let location = decode_input_opt(
+                input.location_id.as_ref(),
+                "InventoryLocation",
+                "input.locationId",
+            )?;
+            let po_type =
+                decode_input_opt(input.type_id.as_ref(), "PurchaseOrderType", "input.typeId")?;
+            let unit = decode_input_opt(
+                input.business_unit_id.as_ref(),
+                "BusinessUnit",
+                "input.businessUnitId",
+            )?;
+            service::create_reorder_orders(use_case(ctx, actor), location, po_type, unit).await
+        }
+        .await;
+        respond(result, |done| ReorderPayload {
+            purchase_orders: done.purchase_orders.into_iter().map(Into::into).collect(),
+            skipped: done
+                .skipped
+                .into_iter()
+                .filter_map(ReorderSuggestion::for_item)
+                .collect(),
+            user_errors: Vec::new(),
+        })
+    }
+}

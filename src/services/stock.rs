@@ -1,0 +1,637 @@
+//! Stock use cases (DOMAIN.md, Stock): item settings, adjustments, transfers, reservations and
+//! picks, and turning reorder suggestions into purchase orders. Quantities move only through
+//! [`inventory::apply`]'s conditional update; on-hand changes write the ledger.
+
+use std::collections::BTreeMap;
+
+use entity::{inventory_item, Fixed4};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder,
+};
+use serde_json::json;
+
+use crate::db::begin_write;
+use crate::domain::inventory::reorder_quantity;
+use crate::domain::validate;
+use crate::error::{ServiceError, UserErrorCode};
+use crate::events::Outbox;
+use crate::services::idempotency::Idempotency;
+use crate::services::inventory::{apply, ensure_item, LedgerReason, Movement, Source};
+use crate::services::master_data::not_found;
+use crate::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
+use crate::services::{check, fixed, invalid, now};
+
+async fn active_location(
+    txn: &impl ConnectionTrait,
+    id: i32,
+    field: &str,
+) -> Result<(), ServiceError> {
+    let location = entity::inventory_location::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found(field, "inventory location"))?;
+    if !location.active {
+        return Err(ServiceError::user(
+            UserErrorCode::LocationInactive,
+            field,
+            format!("location {} is inactive", location.code),
+        ));
+    }
+    Ok(())
+}
+
+async fn existing_product(
+    txn: &impl ConnectionTrait,
+    id: i32,
+) -> Result<entity::product::Model, ServiceError> {
+    entity::product::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found("input.productId", "product"))
+}
+
+async fn item_at(
+    txn: &impl ConnectionTrait,
+    product_id: i32,
+    location_id: i32,
+) -> Result<inventory_item::Model, ServiceError> {
+    inventory_item::Entity::find()
+        .filter(inventory_item::Column::ProductId.eq(product_id))
+        .filter(inventory_item::Column::LocationId.eq(location_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("inventory item vanished".into()))
+}
+
+async fn items_by_id(
+    txn: &impl ConnectionTrait,
+    ids: &[i32],
+) -> Result<Vec<inventory_item::Model>, ServiceError> {
+    let mut found = Vec::new();
+    for id in ids {
+        found.push(
+            inventory_item::Entity::find_by_id(*id)
+                .one(txn)
+                .await?
+                .ok_or_else(|| ServiceError::Internal(format!("inventory item {id} vanished")))?,
+        );
+    }
+    Ok(found)
+}
+
+/// Settings of an item; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ItemSettings {
+    pub product_id: i32,
+    pub location_id: i32,
+    pub minimum: Option<Decimal>,
+    pub maximum: Option<Option<Decimal>>,
+    pub bin: Option<Option<String>>,
+    pub reference_number: Option<Option<String>>,
+}
+
+/// Creates the item of (product, location) if needed and sets its minimum, maximum, bin and
+/// reference number (maximum ≥ minimum ≥ 0; bin and reference at most 50 characters).
+pub async fn upsert_item(
+    uc: UseCase<'_>,
+    input: ItemSettings,
+) -> Result<inventory_item::Model, ServiceError> {
+    let minimum = input
+        .minimum
+        .map(|m| {
+            let m = check(validate::non_negative(m, "minimum"), "input.minimum")?;
+            fixed(m, "input.minimum")
+        })
+        .transpose()?;
+    let maximum = match input.maximum {
+        Some(Some(m)) => {
+            let m = check(validate::non_negative(m, "maximum"), "input.maximum")?;
+            Some(Some(fixed(m, "input.maximum")?))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
+    let text = |value: Option<Option<String>>, what: &str, field: &str| {
+        value
+            .map(|v| check(validate::optional_text(v.as_deref(), what, 50), field))
+            .transpose()
+    };
+    let bin = text(input.bin, "bin", "input.bin")?;
+    let reference = text(
+        input.reference_number,
+        "reference number",
+        "input.referenceNumber",
+    )?;
+    let txn = begin_write(uc.db).await?;
+    existing_product(&txn, input.product_id).await?;
+    active_location(&txn, input.location_id, "input.locationId").await?;
+    ensure_item(&txn, input.product_id, input.location_id).await?;
+    let item = item_at(&txn, input.product_id, input.location_id).await?;
+    let new_minimum = minimum.unwrap_or(item.minimum);
+    let new_maximum = maximum.unwrap_or(item.maximum);
+    if new_maximum.is_some_and(|max| max < new_minimum) {
+        return Err(invalid(
+            "input.maximum",
+            "the maximum must not be below the minimum",
+        ));
+    }
+    let mut model: inventory_item::ActiveModel = item.into();
+    model.minimum = Set(new_minimum);
+    model.maximum = Set(new_maximum);
+    if let Some(bin) = bin {
+        model.bin = Set(bin);
+    }
+    if let Some(reference) = reference {
+        model.reference_number = Set(reference);
+    }
+    model.updated_at = Set(now());
+    let saved = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Why on-hand is adjusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdjustmentReason {
+    Count,
+    Damage,
+    Loss,
+    Found,
+    Other,
+}
+
+impl AdjustmentReason {
+    fn ledger_name(self) -> &'static str {
+        match self {
+            AdjustmentReason::Count => "ADJUSTMENT_COUNT",
+            AdjustmentReason::Damage => "ADJUSTMENT_DAMAGE",
+            AdjustmentReason::Loss => "ADJUSTMENT_LOSS",
+            AdjustmentReason::Found => "ADJUSTMENT_FOUND",
+            AdjustmentReason::Other => "ADJUSTMENT_OTHER",
+        }
+    }
+}
+
+/// A change of on-hand: by `delta`, or to `counted_quantity` (exactly one of the two).
+#[derive(Clone, Debug)]
+pub struct Adjustment {
+    pub product_id: i32,
+    pub location_id: i32,
+    pub delta: Option<Decimal>,
+    pub counted_quantity: Option<Decimal>,
+    pub reason: AdjustmentReason,
+    /// When given, the adjustment applies only if on hand still is this (a stale count is refused).
+    pub expected_on_hand: Option<Decimal>,
+    pub memo: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// Runs `body` once per idempotency key: a retry with the same input gets the stored item ids;
+/// a concurrent twin that lost the race on the key reads the winner's result.
+async fn once<F>(
+    uc: UseCase<'_>,
+    idempotency: Option<Idempotency>,
+    body: F,
+) -> Result<Vec<inventory_item::Model>, ServiceError>
+where
+    F: for<'t> FnOnce(
+        &'t DatabaseTransaction,
+        &'t mut Outbox,
+    ) -> futures_util::future::BoxFuture<'t, Result<Vec<i32>, ServiceError>>,
+{
+    let txn = begin_write(uc.db).await?;
+    if let Some(idempotency) = &idempotency {
+        if let Some(stored) = idempotency.replay(&txn).await? {
+            return items_by_id(&txn, &stored_ids(&stored)).await;
+        }
+    }
+    let mut outbox = Outbox::default();
+    let ids = body(&txn, &mut outbox).await?;
+    if let Some(idempotency) = &idempotency {
+        if let Err(err) = idempotency.remember(&txn, json!({ "itemIds": ids })).await {
+            drop(txn);
+            // The same request may have committed first with this key: answer with its result.
+            if let Some(stored) = idempotency.replay(uc.db).await? {
+                return items_by_id(uc.db, &stored_ids(&stored)).await;
+            }
+            return Err(err);
+        }
+    }
+    let items = items_by_id(&txn, &ids).await?;
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    Ok(items)
+}
+
+fn stored_ids(stored: &serde_json::Value) -> Vec<i32> {
+    stored["itemIds"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_i64().and_then(|id| i32::try_from(id).ok()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn d(value: Option<Decimal>) -> Option<String> {
+    value.map(|v| v.normalize().to_string())
+}
+
+/// Sets or changes on-hand with a reason, writing the ledger.
+pub async fn adjust(
+    uc: UseCase<'_>,
+    input: Adjustment,
+) -> Result<inventory_item::Model, ServiceError> {
+    let idempotency = Idempotency::new(
+        "adjustInventory",
+        input.idempotency_key.as_deref(),
+        json!({
+            "productId": input.product_id, "locationId": input.location_id,
+            "delta": d(input.delta), "countedQuantity": d(input.counted_quantity),
+            "reason": input.reason.ledger_name(), "expectedOnHand": d(input.expected_on_hand),
+            "memo": input.memo,
+        }),
+    )?;
+    let counted = match (input.delta, input.counted_quantity) {
+        (Some(delta), None) => {
+            if delta.is_zero() {
+                return Err(invalid("input.delta", "an adjustment changes something"));
+            }
+            Err(fixed(delta, "input.delta")?)
+        }
+        (None, Some(counted)) => {
+            let counted = check(
+                validate::non_negative(counted, "counted quantity"),
+                "input.countedQuantity",
+            )?;
+            Ok(fixed(counted, "input.countedQuantity")?)
+        }
+        _ => {
+            return Err(invalid(
+                "input",
+                "give exactly one of delta and countedQuantity",
+            ))
+        }
+    };
+    let expected = input
+        .expected_on_hand
+        .map(|e| fixed(e, "input.expectedOnHand"))
+        .transpose()?;
+    let memo = check(
+        validate::optional_text(input.memo.as_deref(), "memo", 500),
+        "input.memo",
+    )?;
+    let (product_id, location_id, reason) = (input.product_id, input.location_id, input.reason);
+    let actor = uc.actor.clone();
+    let items = once(uc, idempotency, move |txn, outbox| {
+        Box::pin(async move {
+            existing_product(txn, product_id).await?;
+            active_location(txn, location_id, "input.locationId").await?;
+            ensure_item(txn, product_id, location_id).await?;
+            let item = item_at(txn, product_id, location_id).await?;
+            if expected.is_some_and(|e| e != item.on_hand) {
+                return Err(ServiceError::user(
+                    UserErrorCode::StaleVersion,
+                    "input.expectedOnHand",
+                    format!(
+                        "on hand is {} now, not {}: count again",
+                        item.on_hand.to_decimal(),
+                        expected.map(|e| e.to_decimal()).unwrap_or_default()
+                    ),
+                ));
+            }
+            let delta = match counted {
+                Ok(counted) => Fixed4(counted.0 - item.on_hand.0),
+                Err(delta) => delta,
+            };
+            if delta.is_zero() {
+                return Ok(vec![item.id]);
+            }
+            if item.on_hand.0 + delta.0 < 0 {
+                return Err(ServiceError::user(
+                    UserErrorCode::InsufficientAvailable,
+                    "input.delta",
+                    format!("only {} is on hand", item.on_hand.to_decimal()),
+                ));
+            }
+            let movement = Movement {
+                on_hand: delta,
+                ..Default::default()
+            };
+            let source = Source {
+                reason: LedgerReason::Adjustment(reason.ledger_name()),
+                document_type: "InventoryItem",
+                document_id: item.id,
+            };
+            apply(
+                txn,
+                outbox,
+                &actor,
+                product_id,
+                location_id,
+                movement,
+                Some(source),
+                "input",
+            )
+            .await?;
+            if let Some(memo) = memo {
+                // The ledger entry just written carries the memo.
+                let entry = entity::stock_ledger_entry::Entity::find()
+                    .filter(entity::stock_ledger_entry::Column::InventoryItemId.eq(item.id))
+                    .order_by_desc(entity::stock_ledger_entry::Column::Id)
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| ServiceError::Internal("ledger entry vanished".into()))?;
+                let mut entry: entity::stock_ledger_entry::ActiveModel = entry.into();
+                entry.memo = Set(Some(memo));
+                entry.update(txn).await?;
+            }
+            Ok(vec![item.id])
+        })
+    })
+    .await?;
+    items
+        .into_iter()
+        .next()
+        .ok_or_else(|| ServiceError::Internal("adjusted item missing".into()))
+}
+
+/// Moves `quantity` of a product between two active locations atomically; the source must have
+/// that much available.
+pub async fn transfer(
+    uc: UseCase<'_>,
+    product_id: i32,
+    from: i32,
+    to: i32,
+    quantity: Decimal,
+    serial_numbers: Option<Vec<String>>,
+    idempotency_key: Option<&str>,
+) -> Result<(inventory_item::Model, inventory_item::Model), ServiceError> {
+    let idempotency = Idempotency::new(
+        "transferInventory",
+        idempotency_key,
+        json!({ "productId": product_id, "from": from, "to": to,
+                "quantity": d(Some(quantity)), "serialNumbers": serial_numbers }),
+    )?;
+    let quantity = check(validate::positive(quantity, "quantity"), "input.quantity")?;
+    let quantity = fixed(quantity, "input.quantity")?;
+    if from == to {
+        return Err(invalid(
+            "input.toLocationId",
+            "a transfer needs two different locations",
+        ));
+    }
+    let actor = uc.actor.clone();
+    let items = once(uc, idempotency, move |txn, outbox| {
+        Box::pin(async move {
+            let product = existing_product(txn, product_id).await?;
+            crate::domain::receiving::check_serials(
+                product.serialized,
+                quantity.to_decimal(),
+                serial_numbers.as_deref().unwrap_or_default(),
+            )
+            .map_err(|v| ServiceError::user(v.code, "input.serialNumbers", v.message))?;
+            active_location(txn, from, "input.fromLocationId").await?;
+            active_location(txn, to, "input.toLocationId").await?;
+            ensure_item(txn, product_id, from).await?;
+            let source_item = item_at(txn, product_id, from).await?;
+            for (location, delta, reason) in [
+                (from, Fixed4(-quantity.0), LedgerReason::TransferOut),
+                (to, quantity, LedgerReason::TransferIn),
+            ] {
+                apply(
+                    txn,
+                    outbox,
+                    &actor,
+                    product_id,
+                    location,
+                    Movement {
+                        on_hand: delta,
+                        ..Default::default()
+                    },
+                    Some(Source {
+                        reason,
+                        document_type: "InventoryItem",
+                        document_id: source_item.id,
+                    }),
+                    "input.quantity",
+                )
+                .await?;
+            }
+            let target = item_at(txn, product_id, to).await?;
+            Ok(vec![source_item.id, target.id])
+        })
+    })
+    .await?;
+    let mut items = items.into_iter();
+    match (items.next(), items.next()) {
+        (Some(from), Some(to)) => Ok((from, to)),
+        _ => Err(ServiceError::Internal("transferred items missing".into())),
+    }
+}
+
+/// Moving quantity into or out of reserved and picked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commitment {
+    Reserve,
+    Release,
+    Pick,
+    Unpick,
+}
+
+impl Commitment {
+    fn operation(self) -> &'static str {
+        match self {
+            Commitment::Reserve => "reserveInventory",
+            Commitment::Release => "releaseReservation",
+            Commitment::Pick => "pickInventory",
+            Commitment::Unpick => "unpickInventory",
+        }
+    }
+}
+
+/// Reserves, releases, picks or unpicks `quantity` of the item: never beyond what is available
+/// (reserve, pick) or what is reserved or picked (release, unpick).
+pub async fn commit_stock(
+    uc: UseCase<'_>,
+    kind: Commitment,
+    product_id: i32,
+    location_id: i32,
+    quantity: Decimal,
+    job_id: Option<i32>,
+    idempotency_key: Option<&str>,
+) -> Result<inventory_item::Model, ServiceError> {
+    let idempotency = Idempotency::new(
+        kind.operation(),
+        idempotency_key,
+        json!({ "productId": product_id, "locationId": location_id,
+                "quantity": d(Some(quantity)), "jobId": job_id }),
+    )?;
+    let quantity = check(validate::positive(quantity, "quantity"), "input.quantity")?;
+    let quantity = fixed(quantity, "input.quantity")?;
+    let actor = uc.actor.clone();
+    let items = once(uc, idempotency, move |txn, outbox| {
+        Box::pin(async move {
+            existing_product(txn, product_id).await?;
+            if let Some(job) = job_id {
+                entity::job::Entity::find_by_id(job)
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| not_found("input.jobId", "job"))?;
+            }
+            active_location(txn, location_id, "input.locationId").await?;
+            let movement = match kind {
+                Commitment::Reserve => Movement {
+                    reserved: quantity,
+                    ..Default::default()
+                },
+                Commitment::Release => Movement {
+                    reserved: Fixed4(-quantity.0),
+                    ..Default::default()
+                },
+                Commitment::Pick => Movement {
+                    picked: quantity,
+                    ..Default::default()
+                },
+                Commitment::Unpick => Movement {
+                    picked: Fixed4(-quantity.0),
+                    ..Default::default()
+                },
+            };
+            apply(
+                txn,
+                outbox,
+                &actor,
+                product_id,
+                location_id,
+                movement,
+                None,
+                "input.quantity",
+            )
+            .await?;
+            Ok(vec![item_at(txn, product_id, location_id).await?.id])
+        })
+    })
+    .await?;
+    items
+        .into_iter()
+        .next()
+        .ok_or_else(|| ServiceError::Internal("item missing".into()))
+}
+
+/// What reordering produced.
+#[derive(Clone, Debug, Default)]
+pub struct Reordered {
+    pub purchase_orders: Vec<entity::purchase_order::Model>,
+    /// Items due for reordering whose product has no preferred vendor.
+    pub skipped: Vec<inventory_item::Model>,
+}
+
+/// The first active record of a reference table, for orders the service writes itself.
+macro_rules! first_active {
+    ($db:expr, $module:ident, $field:expr, $what:expr) => {
+        entity::$module::Entity::find()
+            .filter(entity::$module::Column::Active.eq(true))
+            .order_by_asc(entity::$module::Column::Id)
+            .one($db)
+            .await?
+            .map(|r| r.id)
+            .ok_or_else(|| invalid($field, format!("there is no active {} to use", $what)))?
+    };
+}
+
+/// Turns reorder suggestions (optionally of one location) into PENDING purchase orders, one per
+/// preferred vendor and location, typed and booked as given (the first active type and business
+/// unit when not).
+pub async fn create_reorder_orders(
+    uc: UseCase<'_>,
+    location_id: Option<i32>,
+    type_id: Option<i32>,
+    business_unit_id: Option<i32>,
+) -> Result<Reordered, ServiceError> {
+    let type_id = match type_id {
+        Some(id) => id,
+        None => first_active!(
+            uc.db,
+            purchase_order_type,
+            "input.typeId",
+            "purchase order type"
+        ),
+    };
+    let business_unit_id = match business_unit_id {
+        Some(id) => id,
+        None => first_active!(
+            uc.db,
+            business_unit,
+            "input.businessUnitId",
+            "business unit"
+        ),
+    };
+    let mut select = inventory_item::Entity::find();
+    if let Some(location) = location_id {
+        select = select.filter(inventory_item::Column::LocationId.eq(location));
+    }
+    let items = select
+        .order_by_asc(inventory_item::Column::Id)
+        .all(uc.db)
+        .await?;
+    let mut groups: BTreeMap<(i32, i32), Vec<NewLine>> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for item in items {
+        let Some(quantity) =
+            reorder_quantity(item.on_hand, item.on_order, item.minimum, item.maximum)
+        else {
+            continue;
+        };
+        let product = existing_product(uc.db, item.product_id).await?;
+        match product.preferred_vendor_id.filter(|_| product.active) {
+            Some(vendor) => groups
+                .entry((vendor, item.location_id))
+                .or_default()
+                .push(NewLine {
+                    product_id: Some(product.id),
+                    location_id: item.location_id,
+                    quantity: quantity.to_decimal(),
+                    ..Default::default()
+                }),
+            None => skipped.push(item),
+        }
+    }
+    // All the orders or none: a refusal on one (an inactive vendor) writes nothing.
+    let txn = begin_write(uc.db).await?;
+    let mut outbox = Outbox::default();
+    let mut purchase_orders = Vec::new();
+    for (i, ((vendor_id, ship_to_id), lines)) in groups.into_iter().enumerate() {
+        let order = NewPurchaseOrder {
+            vendor_id,
+            ship_to_id,
+            type_id,
+            business_unit_id,
+            memo: Some("Reorder".to_owned()),
+            lines,
+            ..Default::default()
+        };
+        let po = purchasing::create_in(uc, &txn, &mut outbox, order)
+            .await
+            .map_err(|err| match err {
+                // Point at the order that could not be made.
+                ServiceError::Rejected(mut errors) => {
+                    for error in &mut errors {
+                        error.message = format!("reorder {}: {}", i + 1, error.message);
+                    }
+                    ServiceError::Rejected(errors)
+                }
+                other => other,
+            })?;
+        purchase_orders.push(po);
+    }
+    txn.commit().await?;
+    uc.events.publish(outbox);
+    Ok(Reordered {
+        purchase_orders,
+        skipped,
+    })
+}
