@@ -95,10 +95,14 @@ const PAGE: &str = r#"<!doctype html>
 <body>
   <div id="graphiql">Loading GraphiQL…</div>
   <script>
-    // The header editor's content, which GraphiQL keeps in localStorage.
+    // The header editor's content, which GraphiQL keeps in localStorage once edited; before
+    // that the editor shows the headers the page started with (the demo token, with --demo).
+    var startHeaders = {default_headers};
     function editorHeaders() {
-      try { return JSON.parse(localStorage.getItem('graphiql:headers') || '{}') || {}; }
-      catch (e) { return {}; }
+      try {
+        var saved = localStorage.getItem('graphiql:headers');
+        return JSON.parse(saved || startHeaders || '{}') || {};
+      } catch (e) { return {}; }
     }
     var wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '{subscription_path}';
     var wsClient = graphqlWs.createClient({
@@ -117,7 +121,7 @@ const PAGE: &str = r#"<!doctype html>
         isHeadersEditorEnabled: true,
         shouldPersistHeaders: true,
         defaultEditorToolsVisibility: 'headers',
-        defaultHeaders: {default_headers} || undefined,
+        defaultHeaders: startHeaders || undefined,
         // A shared link (`/graphql?query=…`) opens with its query in the editor.
         query: new URLSearchParams(location.search).get('query') || undefined,
         defaultQuery: '# Headers: {"Authorization": "Bearer <token>"}\n# `stockgraph token --sub me --permissions admin`\n\n{\n  viewer { subject permissions }\n  vendors(first: 5) { nodes { code name } }\n}\n',
@@ -156,7 +160,7 @@ mod tests {
     fn the_demo_token_is_embedded_as_a_json_string_literal() {
         let html = page("/graphql", "/graphql/ws", Some("abc</script>")).0;
         assert!(
-            html.contains(r#"defaultHeaders: "{\"Authorization\":\"Bearer abc\u003c/script>\"}""#),
+            html.contains(r#"var startHeaders = "{\"Authorization\":\"Bearer abc\u003c/script>\"}";"#),
             "{html}"
         );
         assert!(!html.contains("abc</script>"));
