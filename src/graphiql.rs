@@ -160,7 +160,9 @@ mod tests {
     fn the_demo_token_is_embedded_as_a_json_string_literal() {
         let html = page("/graphql", "/graphql/ws", Some("abc</script>")).0;
         assert!(
-            html.contains(r#"var startHeaders = "{\"Authorization\":\"Bearer abc\u003c/script>\"}";"#),
+            html.contains(
+                r#"var startHeaders = "{\"Authorization\":\"Bearer abc\u003c/script>\"}";"#
+            ),
             "{html}"
         );
         assert!(!html.contains("abc</script>"));
