@@ -23,6 +23,21 @@ pub struct TestApp {
     pub events: EventBus,
     /// A token holding every permission.
     pub admin: String,
+    /// The SQLite file of this test, removed when the test ends.
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Open connections keep working on an unlinked file; the disk is freed when they close.
+        if let Some(path) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                std::fs::remove_file(file).ok();
+            }
+        }
+    }
 }
 
 /// A fresh, migrated database: a temp SQLite file, or a new PostgreSQL database on the server
@@ -114,6 +129,7 @@ async fn app_with_bus(
         .mint("admin", &[Permission::Admin], Duration::from_secs(3600))
         .expect("mint");
     TestApp {
+        sqlite_file: stockgraph::db::sqlite_path(url),
         router: router(state.clone()),
         state,
         db,
