@@ -82,7 +82,10 @@ impl PurchasingQuery {
         use entity::purchase_order::{Column, Entity};
         let select = match (id, number) {
             (Some(id), None) => Entity::find_by_id(decode(&id, "PurchaseOrder")?),
-            (None, Some(number)) => Entity::find().filter(Column::Number.eq(number)),
+            // Numbers are stored upper-case, as they are validated.
+            (None, Some(number)) => {
+                Entity::find().filter(Column::Number.eq(number.trim().to_uppercase()))
+            }
             _ => {
                 return Err(ApiError::BadRequest(
                     "give exactly one of `id` and `number`".to_owned(),
