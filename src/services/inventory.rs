@@ -111,6 +111,8 @@ pub struct Source<'a> {
     pub reason: LedgerReason,
     pub document_type: &'a str,
     pub document_id: i32,
+    /// Kept on the ledger entry.
+    pub memo: Option<&'a str>,
 }
 
 /// Applies `movement` to the item at (product, location), creating it if needed, in one
@@ -201,7 +203,7 @@ pub async fn apply(
             source_type: Set(Some(source.document_type.to_owned())),
             source_id: Set(Some(source.document_id)),
             actor: Set(actor.subject.clone()),
-            memo: Set(None),
+            memo: Set(source.memo.map(str::to_owned)),
             occurred_at: Set(now()),
             ..Default::default()
         }

@@ -427,6 +427,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
                 reason: LedgerReason::Receipt,
                 document_type: "Receipt",
                 document_id: receipt.id,
+                memo: None,
             },
             &format!("input.lines.{i}.quantity"),
         )
@@ -541,6 +542,7 @@ pub async fn cancel_receipt(
                 reason: LedgerReason::ReceiptCanceled,
                 document_type: "Receipt",
                 document_id: receipt.id,
+                memo: None,
             },
             "input.receiptId",
         )

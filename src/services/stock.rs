@@ -65,20 +65,26 @@ async fn item_at(
         .ok_or_else(|| ServiceError::Internal("inventory item vanished".into()))
 }
 
+/// The items with these ids, in the order given, in one statement.
 async fn items_by_id(
     txn: &impl ConnectionTrait,
     ids: &[i32],
 ) -> Result<Vec<inventory_item::Model>, ServiceError> {
-    let mut found = Vec::new();
-    for id in ids {
-        found.push(
-            inventory_item::Entity::find_by_id(*id)
-                .one(txn)
-                .await?
-                .ok_or_else(|| ServiceError::Internal(format!("inventory item {id} vanished")))?,
-        );
-    }
-    Ok(found)
+    let mut found: std::collections::HashMap<i32, inventory_item::Model> =
+        inventory_item::Entity::find()
+            .filter(inventory_item::Column::Id.is_in(ids.iter().copied()))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|item| (item.id, item))
+            .collect();
+    ids.iter()
+        .map(|id| {
+            found
+                .remove(id)
+                .ok_or_else(|| ServiceError::Internal(format!("inventory item {id} vanished")))
+        })
+        .collect()
 }
 
 /// Settings of an item; `None` leaves a field as it is.
@@ -325,6 +331,7 @@ pub async fn adjust(
                 reason: LedgerReason::Adjustment(reason.ledger_name()),
                 document_type: "InventoryItem",
                 document_id: item.id,
+                memo: memo.as_deref(),
             };
             apply(
                 txn,
@@ -337,18 +344,6 @@ pub async fn adjust(
                 "input",
             )
             .await?;
-            if let Some(memo) = memo {
-                // The ledger entry just written carries the memo.
-                let entry = entity::stock_ledger_entry::Entity::find()
-                    .filter(entity::stock_ledger_entry::Column::InventoryItemId.eq(item.id))
-                    .order_by_desc(entity::stock_ledger_entry::Column::Id)
-                    .one(txn)
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal("ledger entry vanished".into()))?;
-                let mut entry: entity::stock_ledger_entry::ActiveModel = entry.into();
-                entry.memo = Set(Some(memo));
-                entry.update(txn).await?;
-            }
             Ok(vec![item.id])
         })
     })
@@ -416,6 +411,7 @@ pub async fn transfer(
                         reason,
                         document_type: "InventoryItem",
                         document_id: source_item.id,
+                        memo: None,
                     }),
                     "input.quantity",
                 )
@@ -522,12 +518,44 @@ pub async fn commit_stock(
         .ok_or_else(|| ServiceError::Internal("item missing".into()))
 }
 
+/// The condition "on hand + on order is below the minimum", for queries over items.
+pub fn due_for_reorder() -> sea_orm::sea_query::SimpleExpr {
+    use inventory_item::Column;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    Expr::col(Column::OnHand)
+        .add(Expr::col(Column::OnOrder))
+        .lt(Expr::col(Column::Minimum))
+}
+
+/// The items due for reordering (optionally at one location), oldest first, each with the
+/// quantity that brings it up to its maximum.
+pub async fn reorder_suggestions(
+    db: &impl ConnectionTrait,
+    location_id: Option<i32>,
+) -> Result<Vec<(inventory_item::Model, Fixed4)>, ServiceError> {
+    let mut select = inventory_item::Entity::find().filter(due_for_reorder());
+    if let Some(location) = location_id {
+        select = select.filter(inventory_item::Column::LocationId.eq(location));
+    }
+    Ok(select
+        .order_by_asc(inventory_item::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|item| {
+            let quantity =
+                reorder_quantity(item.on_hand, item.on_order, item.minimum, item.maximum)?;
+            Some((item, quantity))
+        })
+        .collect())
+}
+
 /// What reordering produced.
 #[derive(Clone, Debug, Default)]
 pub struct Reordered {
     pub purchase_orders: Vec<entity::purchase_order::Model>,
-    /// Items due for reordering whose product has no preferred vendor.
-    pub skipped: Vec<inventory_item::Model>,
+    /// Items due for reordering (with the quantity) whose product has no active preferred vendor.
+    pub skipped: Vec<(inventory_item::Model, Fixed4)>,
 }
 
 /// The first active record of a reference table, for orders the service writes itself.
@@ -570,34 +598,33 @@ pub async fn create_reorder_orders(
             "business unit"
         ),
     };
-    let mut select = inventory_item::Entity::find();
-    if let Some(location) = location_id {
-        select = select.filter(inventory_item::Column::LocationId.eq(location));
-    }
-    let items = select
-        .order_by_asc(inventory_item::Column::Id)
-        .all(uc.db)
-        .await?;
+    let due = reorder_suggestions(uc.db, location_id).await?;
+    let products: std::collections::HashMap<i32, entity::product::Model> =
+        entity::product::Entity::find()
+            .filter(entity::product::Column::Id.is_in(due.iter().map(|(item, _)| item.product_id)))
+            .all(uc.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
     let mut groups: BTreeMap<(i32, i32), Vec<NewLine>> = BTreeMap::new();
     let mut skipped = Vec::new();
-    for item in items {
-        let Some(quantity) =
-            reorder_quantity(item.on_hand, item.on_order, item.minimum, item.maximum)
-        else {
-            continue;
-        };
-        let product = existing_product(uc.db, item.product_id).await?;
-        match product.preferred_vendor_id.filter(|_| product.active) {
+    for (item, quantity) in due {
+        let vendor = products
+            .get(&item.product_id)
+            .filter(|p| p.active)
+            .and_then(|p| p.preferred_vendor_id);
+        match vendor {
             Some(vendor) => groups
                 .entry((vendor, item.location_id))
                 .or_default()
                 .push(NewLine {
-                    product_id: Some(product.id),
+                    product_id: Some(item.product_id),
                     location_id: item.location_id,
                     quantity: quantity.to_decimal(),
                     ..Default::default()
                 }),
-            None => skipped.push(item),
+            None => skipped.push((item, quantity)),
         }
     }
     // All the orders or none: a refusal on one (an inactive vendor) writes nothing.

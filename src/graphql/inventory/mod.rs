@@ -5,10 +5,9 @@ pub mod types;
 
 use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, ID};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
-use crate::domain::inventory::reorder_quantity;
 use crate::error::ApiError;
 use crate::graphql::connection::{paginate, Page, PageArgs, Window};
 use crate::graphql::ids::decode;
@@ -52,10 +51,9 @@ pub struct ReorderSuggestion {
 }
 
 impl ReorderSuggestion {
-    /// The suggestion for an item, when it is due for reordering.
-    pub fn for_item(item: entity::inventory_item::Model) -> Option<Self> {
-        let quantity = reorder_quantity(item.on_hand, item.on_order, item.minimum, item.maximum)?;
-        Some(ReorderSuggestion {
+    /// The suggestion for an item due for reordering, with the quantity the service worked out.
+    pub fn new((item, quantity): (entity::inventory_item::Model, entity::Fixed4)) -> Self {
+        ReorderSuggestion {
             product_id: item.product_id,
             location_id: item.location_id,
             on_hand: item.on_hand.into(),
@@ -63,7 +61,7 @@ impl ReorderSuggestion {
             minimum: item.minimum.into(),
             maximum: item.maximum.map(Into::into),
             quantity: quantity.into(),
-        })
+        }
     }
 }
 
@@ -102,24 +100,13 @@ impl InventoryQuery {
         #[graphql(desc = "Only this location.")] location_id: Option<ID>,
     ) -> async_graphql::Result<Vec<ReorderSuggestion>> {
         require(ctx, Permission::InventoryRead)?;
-        use entity::inventory_item::{Column, Entity};
-        let mut select = Entity::find().filter(
-            Expr::col(Column::OnHand)
-                .add(Expr::col(Column::OnOrder))
-                .lt(Expr::col(Column::Minimum)),
-        );
-        if let Some(location) = &location_id {
-            select = select.filter(Column::LocationId.eq(decode(location, "InventoryLocation")?));
-        }
-        let items = select
-            .order_by_asc(Column::Id)
-            .all(&state(ctx).db)
+        let location = location_id
+            .map(|id| decode(&id, "InventoryLocation"))
+            .transpose()?;
+        let due = crate::services::stock::reorder_suggestions(&state(ctx).db, location)
             .await
-            .map_err(ApiError::from)?;
-        Ok(items
-            .into_iter()
-            .filter_map(ReorderSuggestion::for_item)
-            .collect())
+            .map_err(ApiError::internal)?;
+        Ok(due.into_iter().map(ReorderSuggestion::new).collect())
     }
 
     /// Inventory items (stock of a product at a location), oldest first.
@@ -157,9 +144,7 @@ impl InventoryQuery {
             condition = condition.add(if below { test } else { test.not() });
         }
         if let Some(due) = filter.needs_reorder {
-            let test = Expr::col(Column::OnHand)
-                .add(Expr::col(Column::OnOrder))
-                .lt(Expr::col(Column::Minimum));
+            let test = crate::services::stock::due_for_reorder();
             condition = condition.add(if due { test } else { test.not() });
         }
         Ok(paginate(

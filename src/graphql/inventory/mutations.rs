@@ -420,7 +420,7 @@ impl InventoryMutation {
             skipped: done
                 .skipped
                 .into_iter()
-                .filter_map(ReorderSuggestion::for_item)
+                .map(ReorderSuggestion::new)
                 .collect(),
             user_errors: Vec::new(),
         })
