@@ -40,6 +40,9 @@ impl Drop for TestApp {
     }
 }
 
+/// Connections in a test app's pool.
+pub const POOL_SIZE: u32 = 8;
+
 /// A fresh, migrated database: a temp SQLite file, or a new PostgreSQL database on the server
 /// `TEST_DATABASE_URL` points at.
 pub async fn fresh_database() -> (DatabaseConnection, String) {
@@ -66,7 +69,7 @@ pub async fn fresh_database() -> (DatabaseConnection, String) {
             format!("sqlite://{}", dir.join(format!("{name}.db")).display())
         }
     };
-    let db = stockgraph::db::connect(&url, 8)
+    let db = stockgraph::db::connect(&url, POOL_SIZE)
         .await
         .expect("connect to the test database");
     stockgraph::db::migrate_up(&db).await.expect("migrate");
@@ -87,15 +90,25 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     app_on(db, &url, settings).await
 }
 
-/// A running app whose every SQL statement is recorded in the returned log.
+/// A running app whose every request's SQL statements are recorded in the returned log.
+///
+/// The event dispatcher polls the outbox once a second through a clone taken before the log
+/// was attached, so its statements never land in a request's count.
 pub async fn spawn_counting_app() -> (TestApp, Arc<std::sync::Mutex<Vec<String>>>) {
-    let (mut db, url) = fresh_database().await;
+    let (db, url) = fresh_database().await;
+    let uncounted = db.clone();
+    let mut counted = db;
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&log);
-    db.set_metric_callback(move |info| {
+    counted.set_metric_callback(move |info| {
         seen.lock().expect("log").push(info.statement.sql.clone());
     });
-    (app_on(db, &url, Settings::default()).await, log)
+    let events = EventBus::default();
+    events
+        .start(uncounted, &url, DispatchConfig::default())
+        .await
+        .expect("event dispatcher");
+    (app_serving(counted, &url, Settings::default(), events), log)
 }
 
 /// A running app whose event bus is `events` (e.g. a small one).
@@ -114,11 +127,16 @@ async fn app_with_bus(
     settings: Settings,
     events: EventBus,
 ) -> TestApp {
-    let keys = TokenKeys::from_secret(TEST_SECRET);
     events
         .start(db.clone(), url, DispatchConfig::default())
         .await
         .expect("event dispatcher");
+    app_serving(db, url, settings, events)
+}
+
+/// The app over `db` whose event bus was already started.
+fn app_serving(db: DatabaseConnection, url: &str, settings: Settings, events: EventBus) -> TestApp {
+    let keys = TokenKeys::from_secret(TEST_SECRET);
     let state = AppState {
         db: db.clone(),
         settings: Arc::new(settings),
