@@ -2,9 +2,9 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{OutputType, SimpleObject};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use crate::error::ApiError;
@@ -149,12 +149,124 @@ fn decode_cursor(cursor: &str, argument: &str) -> Result<i32, ApiError> {
         })
 }
 
-/// Loads one page of `select`, ordered by `id_column` (stable under inserts: keyset, not
-/// offset). `total_count` is only computed when the client asked for it.
+/// One key of a sort order: SQL evaluated on a row of the connection's table, where `{t}`
+/// names that row (so the same key can be read off the cursor's row), and its direction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SortKey {
+    sql: String,
+    direction: SortDirection,
+}
+
+impl SortKey {
+    /// A column of the table.
+    pub fn column(name: &str, direction: SortDirection) -> Self {
+        Self::sql(&format!("{{t}}.{name}"), direction)
+    }
+
+    /// `column`, rows without a value last in either direction: two keys, `NULL`-ness first.
+    pub fn column_nulls_last(name: &str, direction: SortDirection) -> [Self; 2] {
+        [
+            Self::sql(
+                &format!("CASE WHEN {{t}}.{name} IS NULL THEN 1 ELSE 0 END"),
+                SortDirection::Asc,
+            ),
+            Self::column(name, direction),
+        ]
+    }
+
+    /// Any SQL over the row; it must not contain text from a request.
+    pub fn sql(sql: &str, direction: SortDirection) -> Self {
+        Self {
+            sql: sql.to_owned(),
+            direction,
+        }
+    }
+
+    fn on(&self, row: &str) -> String {
+        self.sql.replace("{t}", row)
+    }
+}
+
+/// The order of a connection: its sort keys, then the row id as tie-breaker, so every row has
+/// one place and a cursor (the row id) resumes right after it, however many rows were inserted
+/// before or after it since (keyset, not offset).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SortOrder {
+    keys: Vec<SortKey>,
+    /// The direction of the id tie-breaker.
+    direction: SortDirection,
+}
+
+impl SortOrder {
+    /// By `keys`, ties by id in `direction`.
+    pub fn new(keys: impl IntoIterator<Item = SortKey>, direction: SortDirection) -> Self {
+        Self {
+            keys: keys.into_iter().collect(),
+            direction,
+        }
+    }
+
+    /// `ORDER BY` terms for rows of `table`, reversed when paging backward.
+    fn terms(&self, table: &str, backward: bool) -> Vec<(String, sea_orm::Order)> {
+        let flip = |direction: SortDirection| match (direction, backward) {
+            (SortDirection::Asc, false) | (SortDirection::Desc, true) => sea_orm::Order::Asc,
+            _ => sea_orm::Order::Desc,
+        };
+        self.keys
+            .iter()
+            .map(|key| (key.on(table), flip(key.direction)))
+            .chain([(format!("{table}.id"), flip(self.direction))])
+            .collect()
+    }
+
+    /// Rows of `table` strictly after (`later`) or strictly before the row `cursor` in this
+    /// order. Each key of a row is compared with the same key of the cursor's row, read by a
+    /// subquery, so equal values compare equal whatever their type; a missing value never
+    /// makes the comparison unknown.
+    fn past(&self, table: &str, cursor: i32, later: bool) -> Expr {
+        let of_cursor = |key: &SortKey| {
+            format!(
+                "(SELECT {} FROM {table} c WHERE c.id = {cursor})",
+                key.on("c")
+            )
+        };
+        let beyond = |direction: SortDirection| {
+            if (direction == SortDirection::Asc) == later {
+                ">"
+            } else {
+                "<"
+            }
+        };
+        // (k1 beyond) OR (k1 equal AND k2 beyond) OR … OR (all keys equal AND id beyond).
+        let mut alternatives = Vec::new();
+        let mut equal_so_far = Vec::new();
+        for key in &self.keys {
+            let mut alternative = equal_so_far.clone();
+            alternative.push(format!(
+                "COALESCE({} {} {}, FALSE)",
+                key.on(table),
+                beyond(key.direction),
+                of_cursor(key)
+            ));
+            alternatives.push(alternative.join(" AND "));
+            equal_so_far.push(format!(
+                "{} IS NOT DISTINCT FROM {}",
+                key.on(table),
+                of_cursor(key)
+            ));
+        }
+        equal_so_far.push(format!("{table}.id {} {cursor}", beyond(self.direction)));
+        alternatives.push(equal_so_far.join(" AND "));
+        Expr::cust(format!("(({}))", alternatives.join(") OR (")))
+    }
+}
+
+/// Loads one page of `select` in `order`. `total_count` is only computed when the client asked
+/// for it.
 pub async fn paginate<E, T, C>(
     db: &C,
     select: Select<E>,
-    id_column: E::Column,
+    order: &SortOrder,
     window: Window,
     want_total: bool,
     id_of: impl Fn(&E::Model) -> i32,
@@ -166,6 +278,15 @@ where
     T: OutputType,
     C: ConnectionTrait,
 {
+    let table = E::default().table_name();
+    for cursor in [window.after, window.before].into_iter().flatten() {
+        // A sorted page resumes from its cursor's row, which must therefore exist.
+        if !order.keys.is_empty() && !row_exists(db, table, cursor).await? {
+            return Err(ApiError::BadRequest(
+                "the cursor's row no longer exists: start again from the first page".to_owned(),
+            ));
+        }
+    }
     let total_count = if want_total {
         select.clone().count(db).await?
     } else {
@@ -173,36 +294,39 @@ where
     };
     let mut query = select.clone();
     if let Some(after) = window.after {
-        query = query.filter(id_column.gt(after));
+        query = query.filter(order.past(table, after, true));
     }
     if let Some(before) = window.before {
-        query = query.filter(id_column.lt(before));
+        query = query.filter(order.past(table, before, false));
     }
-    query = if window.backward {
-        query.order_by_desc(id_column)
-    } else {
-        query.order_by_asc(id_column)
-    };
+    for (term, direction) in order.terms(table, window.backward) {
+        query = query.order_by(Expr::cust(term), direction);
+    }
     let mut rows = query.limit(window.limit + 1).all(db).await?;
     let more = rows.len() as u64 > window.limit;
     rows.truncate(window.limit as usize);
     if window.backward {
         rows.reverse();
     }
-    // Rows beyond the cursors exist only if something matches on the far side of them.
-    let beyond = |filter| {
+    // Rows beyond a cursor exist only if something matches on its far side: the cursor's own
+    // row or one past it.
+    let beyond = |cursor: i32, later: bool| {
+        let far_side = order
+            .past(table, cursor, later)
+            .not()
+            .or(Expr::cust(format!("{table}.id = {cursor}")));
         let select = select.clone();
-        async move { Ok::<_, ApiError>(select.filter(filter).limit(1).count(db).await? > 0) }
+        async move { Ok::<_, ApiError>(select.filter(far_side).limit(1).count(db).await? > 0) }
     };
     let (has_previous_page, has_next_page) = if window.backward {
         let next = match window.before {
-            Some(before) => beyond(id_column.gte(before)).await?,
+            Some(before) => beyond(before, false).await?,
             None => false,
         };
         (more, next)
     } else {
         let previous = match window.after {
-            Some(after) => beyond(id_column.lte(after)).await?,
+            Some(after) => beyond(after, true).await?,
             None => false,
         };
         (previous, more)
@@ -219,79 +343,12 @@ where
     Ok(page)
 }
 
-const OFFSET_PREFIX: &str = "offset:v1:";
-
-/// An opaque cursor for a position in a sorted list.
-pub fn encode_offset(position: u64) -> String {
-    format!("{OFFSET_PREFIX}{position}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn decode_offset(cursor: &str, argument: &str) -> Result<u64, ApiError> {
-    unhex(cursor)
-        .and_then(|text| {
-            text.strip_prefix(OFFSET_PREFIX)
-                .and_then(|n| n.parse().ok())
-        })
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!("`{argument}` is not a cursor of this connection"))
-        })
-}
-
-/// Loads one page of `select`, which the caller has already ordered by a chosen sort (ending in
-/// the id as tie-breaker). Cursors are positions: stable for a fixed data set; the default sort
-/// uses [`paginate`]'s keyset cursors, which are also stable under inserts.
-pub async fn paginate_sorted<E, T, C>(
-    db: &C,
-    select: Select<E>,
-    args: &PageArgs,
-    max_page_size: usize,
-    convert: impl Fn(E::Model) -> T,
-) -> Result<Page<T>, ApiError>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-    T: OutputType,
-    C: ConnectionTrait,
-{
-    let limit = page_limit(args, max_page_size)? as u64;
-    let total = select.clone().count(db).await?;
-    let after = args
-        .after
-        .as_deref()
-        .map(|c| decode_offset(c, "after"))
-        .transpose()?;
-    let before = args
-        .before
-        .as_deref()
-        .map(|c| decode_offset(c, "before"))
-        .transpose()?;
-    let end = before.unwrap_or(total).min(total);
-    let (start, stop) = if args.last.is_some() {
-        let start = end.saturating_sub(limit).max(after.map_or(0, |a| a + 1));
-        (start, end)
-    } else {
-        let start = after.map_or(0, |a| a + 1);
-        (start, (start + limit).min(end))
-    };
-    let rows = if stop > start {
-        select.offset(start).limit(stop - start).all(db).await?
-    } else {
-        Vec::new()
-    };
-    let mut page = Connection::with_additional_fields(
-        start > 0,
-        stop < total,
-        ConnectionTotals { total_count: total },
+async fn row_exists<C: ConnectionTrait>(db: &C, table: &str, id: i32) -> Result<bool, ApiError> {
+    let statement = sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        format!("SELECT 1 FROM {table} WHERE id = {id}"),
     );
-    page.edges.extend(
-        rows.into_iter()
-            .enumerate()
-            .map(|(i, row)| Edge::new(encode_offset(start + i as u64), convert(row))),
-    );
-    Ok(page)
+    Ok(db.query_one_raw(statement).await?.is_some())
 }
 
 #[cfg(test)]

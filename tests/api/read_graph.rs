@@ -434,6 +434,164 @@ async fn purchase_orders_sort_by_number_dates_and_total_both_ways() {
     assert_eq!(vendors["vendors"]["nodes"][0]["name"], "Zenith Pipe");
 }
 
+/// Walks a sorted purchase-order list in pages of 2, forward and then backward.
+async fn walk(app: &TestApp, sort: &str) -> (Vec<Value>, Vec<Value>) {
+    let page = |args: String| async move {
+        app.gql(
+            &format!("{{ purchaseOrders({args}, sort: {sort}) {{ pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} nodes {{ id }} }} }}"),
+            json!({}),
+        )
+        .await["purchaseOrders"]
+        .clone()
+    };
+    let mut forward = Vec::new();
+    let mut args = "first: 2".to_owned();
+    loop {
+        let p = page(args).await;
+        assert_eq!(
+            p["pageInfo"]["hasPreviousPage"],
+            !forward.is_empty(),
+            "{sort}"
+        );
+        forward.extend(ids(&p));
+        if p["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        args = format!(
+            "first: 2, after: \"{}\"",
+            p["pageInfo"]["endCursor"].as_str().unwrap()
+        );
+    }
+    let mut backward = Vec::new();
+    let mut args = "last: 2".to_owned();
+    loop {
+        let p = page(args).await;
+        assert_eq!(p["pageInfo"]["hasNextPage"], !backward.is_empty(), "{sort}");
+        let mut found = ids(&p);
+        found.extend(backward);
+        backward = found;
+        if p["pageInfo"]["hasPreviousPage"] == false {
+            break;
+        }
+        args = format!(
+            "last: 2, before: \"{}\"",
+            p["pageInfo"]["startCursor"].as_str().unwrap()
+        );
+    }
+    (forward, backward)
+}
+
+#[tokio::test]
+async fn sorted_pages_use_keyset_cursors_through_ties_and_missing_values() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    // Expected dates with ties and gaps; totals with ties (one or two units of the same product).
+    let mut all = Vec::new();
+    for (date, quantity) in [
+        (Some("2026-03-01"), "1"),
+        (None, "2"),
+        (Some("2026-02-01"), "1"),
+        (Some("2026-03-01"), "2"),
+        (None, "1"),
+        (Some("2026-02-01"), "2"),
+        (Some("2026-01-01"), "1"),
+    ] {
+        let mut input = crate::purchasing::po_input(&fx, &[(0, quantity, None)]);
+        input["expectedDate"] = json!(date);
+        all.push(
+            app.ok("createPurchaseOrder", input, crate::purchasing::PO)
+                .await["purchaseOrder"]["id"]
+                .clone(),
+        );
+    }
+    let id = |i: usize| all[i].clone();
+    // Dates ascending, ties by id, orders without a date last.
+    assert_eq!(
+        po_ids(&app, "(sort: { field: EXPECTED_DATE })").await,
+        [id(6), id(2), id(5), id(0), id(3), id(1), id(4)]
+    );
+    for field in ["NUMBER", "ORDER_DATE", "EXPECTED_DATE", "TOTAL"] {
+        for direction in ["ASC", "DESC"] {
+            let sort = format!("{{ field: {field}, direction: {direction} }}");
+            let whole = po_ids(&app, &format!("(first: 50, sort: {sort})")).await;
+            assert_eq!(whole.len(), 7);
+            let (forward, backward) = walk(&app, &sort).await;
+            assert_eq!(forward, whole, "{sort} forward");
+            assert_eq!(backward, whole, "{sort} backward");
+        }
+    }
+    // An order inserted before the cursor does not shift the next page (it would with offsets),
+    // one inserted after it appears in its place.
+    let sort = "{ field: EXPECTED_DATE }";
+    let first = app
+        .gql(
+            &format!("{{ purchaseOrders(first: 3, sort: {sort}) {{ pageInfo {{ endCursor }} }} }}"),
+            json!({}),
+        )
+        .await["purchaseOrders"]["pageInfo"]["endCursor"]
+        .clone();
+    let mut input = crate::purchasing::po_input(&fx, &[(0, "1", None)]);
+    input["expectedDate"] = json!("2025-12-01");
+    app.ok("createPurchaseOrder", input, "").await;
+    let mut input = crate::purchasing::po_input(&fx, &[(0, "1", None)]);
+    input["expectedDate"] = json!("2026-02-15");
+    let between = app
+        .ok("createPurchaseOrder", input, crate::purchasing::PO)
+        .await["purchaseOrder"]["id"]
+        .clone();
+    let rest = app
+        .gql(
+            &format!("query($after: String) {{ purchaseOrders(first: 50, after: $after, sort: {sort}) {{ pageInfo {{ hasPreviousPage hasNextPage }} nodes {{ id }} }} }}"),
+            json!({ "after": first }),
+        )
+        .await["purchaseOrders"]
+        .clone();
+    assert_eq!(ids(&rest), [between, id(0), id(3), id(1), id(4)]);
+    assert_eq!(rest["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+    // A sorted page cannot resume from a row that is gone.
+    let vendors = app
+        .gql(
+            "{ vendors(first: 1, sort: { field: NAME }) { nodes { id } pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await["vendors"]
+        .clone();
+    let spare = app
+        .ok(
+            "createVendor",
+            json!({ "name": "Aardvark Supply", "code": "AAR",
+                    "address": { "street": "1 Main St", "city": "Portland", "postalCode": "97201", "country": "US" } }),
+            "vendor { id }",
+        )
+        .await["vendor"]["id"]
+        .clone();
+    let cursor = app
+        .gql(
+            "{ vendors(first: 1, sort: { field: NAME }) { nodes { id } pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await["vendors"]
+        .clone();
+    assert_eq!(cursor["nodes"][0]["id"], spare);
+    assert_ne!(vendors["nodes"][0]["id"], spare);
+    app.db
+        .execute_unprepared(&format!(
+            "DELETE FROM vendors WHERE id = {}",
+            crate::helpers::row_id(&spare)
+        ))
+        .await
+        .unwrap();
+    let (code, message) = app
+        .gql_error(
+            "query($after: String) { vendors(first: 1, after: $after, sort: { field: NAME }) { totalCount } }",
+            json!({ "after": cursor["pageInfo"]["endCursor"] }),
+        )
+        .await;
+    assert_eq!(code, "BAD_REQUEST");
+    assert!(message.contains("no longer exists"), "{message}");
+}
+
 #[tokio::test]
 async fn paging_edges_first_last_empty_over_limit_bad_cursor_and_inserts() {
     let app = spawn_app().await;

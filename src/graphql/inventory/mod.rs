@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
-use crate::graphql::connection::{paginate, Page, PageArgs, Window};
+use crate::graphql::connection::{paginate, Page, PageArgs, SortOrder, Window};
 use crate::graphql::ids::decode;
 use crate::graphql::loaders::{load_one, load_required, LocationId, ProductId, VendorId};
 use crate::graphql::master_data::types::{InventoryLocation, Product, Vendor};
@@ -150,7 +150,7 @@ impl InventoryQuery {
         Ok(paginate(
             &state(ctx).db,
             Entity::find().filter(condition),
-            Column::Id,
+            &SortOrder::default(),
             window,
             wants_total(ctx),
             |m| m.id,

@@ -4,11 +4,11 @@ pub mod mutations;
 pub mod types;
 
 use async_graphql::{Context, Enum, InputObject, Object};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
 use crate::graphql::connection::{
-    paginate, paginate_sorted, Page, PageArgs, SortDirection, Window,
+    paginate, Page, PageArgs, SortDirection, SortKey, SortOrder, Window,
 };
 use crate::graphql::{max_page_size, require, state, wants_total};
 use crate::services::search::contains_text;
@@ -102,30 +102,22 @@ impl MasterDataQuery {
             );
         }
         let select = Entity::find().filter(condition);
-        if let Some(sort) = sort {
-            let order: sea_orm::Order = sort.direction.into();
-            let column = match sort.field {
-                VendorSortField::Code => Column::Code,
-                VendorSortField::Name => Column::Name,
-                VendorSortField::CreatedAt => Column::CreatedAt,
-            };
-            let select = select
-                .order_by(column, order.clone())
-                .order_by(Column::Id, order);
-            return Ok(paginate_sorted(
-                &state(ctx).db,
-                select,
-                &args,
-                max_page_size(ctx),
-                Vendor::from,
-            )
-            .await?);
-        }
+        let order = match sort {
+            None => SortOrder::default(),
+            Some(sort) => {
+                let column = match sort.field {
+                    VendorSortField::Code => "code",
+                    VendorSortField::Name => "name",
+                    VendorSortField::CreatedAt => "created_at",
+                };
+                SortOrder::new([SortKey::column(column, sort.direction)], sort.direction)
+            }
+        };
         let window = Window::from_args(&args, max_page_size(ctx))?;
         Ok(paginate(
             &state(ctx).db,
             select,
-            Column::Id,
+            &order,
             window,
             wants_total(ctx),
             |m| m.id,
@@ -174,7 +166,7 @@ impl MasterDataQuery {
         Ok(paginate(
             &state(ctx).db,
             select,
-            Column::Id,
+            &SortOrder::default(),
             window,
             wants_total(ctx),
             |m| m.id,
@@ -220,7 +212,7 @@ impl MasterDataQuery {
         Ok(paginate(
             &state(ctx).db,
             select,
-            Column::Id,
+            &SortOrder::default(),
             window,
             wants_total(ctx),
             |m| m.id,

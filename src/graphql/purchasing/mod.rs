@@ -5,13 +5,13 @@ pub mod types;
 
 use async_graphql::{Context, Enum, InputObject, Object, ID};
 use chrono::{Days, NaiveTime};
-use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Query as SqlQuery;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::graphql::connection::{
-    paginate, paginate_sorted, Page, PageArgs, SortDirection, Window,
+    paginate, Page, PageArgs, SortDirection, SortKey, SortOrder, Window,
 };
 use crate::graphql::enums::PurchaseOrderStatus;
 use crate::graphql::ids::decode;
@@ -177,55 +177,40 @@ impl PurchasingQuery {
             );
         }
         let select = Entity::find().filter(condition);
-        let db = &state(ctx).db;
-        match sort {
-            None => {
-                let window = Window::from_args(&args, max_page_size(ctx))?;
-                Ok(paginate(
-                    db,
-                    select,
-                    Column::Id,
-                    window,
-                    wants_total(ctx),
-                    |m| m.id,
-                    PurchaseOrder::from,
-                )
-                .await?)
-            }
+        let order = match sort {
+            None => SortOrder::default(),
             Some(sort) => {
-                let order: sea_orm::Order = sort.direction.into();
-                let select = match sort.field {
-                    PurchaseOrderSortField::Number => {
-                        select.order_by(Column::Number, order.clone())
-                    }
+                let direction = sort.direction;
+                let keys = match sort.field {
+                    PurchaseOrderSortField::Number => vec![SortKey::column("number", direction)],
                     PurchaseOrderSortField::OrderDate => {
-                        select.order_by(Column::OrderDate, order.clone())
+                        vec![SortKey::column("order_date", direction)]
                     }
-                    PurchaseOrderSortField::ExpectedDate => select
-                        .order_by(
-                            Expr::col(Column::ExpectedDate).is_null(),
-                            sea_orm::Order::Asc,
-                        )
-                        .order_by(Column::ExpectedDate, order.clone()),
+                    PurchaseOrderSortField::ExpectedDate => {
+                        SortKey::column_nulls_last("expected_date", direction).to_vec()
+                    }
                     // subtotal × (1 + tax rate) + shipping, all in units of 10⁻⁸; `* 1.0`
                     // makes the product exact NUMERIC on PostgreSQL and REAL on SQLite.
-                    PurchaseOrderSortField::Total => select.order_by(
-                        Expr::cust(
-                            "((SELECT COALESCE(SUM(l.quantity * 1.0 * l.unit_cost), 0) \
-                             FROM purchase_order_lines l \
-                             WHERE l.purchase_order_id = purchase_orders.id) \
-                             * (100000000 + purchase_orders.tax_rate) / 100000000 \
-                             + purchase_orders.shipping * 10000.0)",
-                        ),
-                        order.clone(),
-                    ),
+                    PurchaseOrderSortField::Total => vec![SortKey::sql(
+                        "((SELECT COALESCE(SUM(l.quantity * 1.0 * l.unit_cost), 0) \
+                         FROM purchase_order_lines l WHERE l.purchase_order_id = {t}.id) \
+                         * (100000000 + {t}.tax_rate) / 100000000 + {t}.shipping * 10000.0)",
+                        direction,
+                    )],
                 };
-                let select = select.order_by(Column::Id, order);
-                Ok(
-                    paginate_sorted(db, select, &args, max_page_size(ctx), PurchaseOrder::from)
-                        .await?,
-                )
+                SortOrder::new(keys, direction)
             }
-        }
+        };
+        let window = Window::from_args(&args, max_page_size(ctx))?;
+        Ok(paginate(
+            &state(ctx).db,
+            select,
+            &order,
+            window,
+            wants_total(ctx),
+            |m| m.id,
+            PurchaseOrder::from,
+        )
+        .await?)
     }
 }

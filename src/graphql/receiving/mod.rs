@@ -8,7 +8,7 @@ use chrono::Days;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
-use crate::graphql::connection::{paginate, Page, PageArgs, Window};
+use crate::graphql::connection::{paginate, Page, PageArgs, SortOrder, Window};
 use crate::graphql::enums::{BillKind, BillStatus};
 use crate::graphql::ids::decode;
 use crate::graphql::scalars::Date;
@@ -83,7 +83,7 @@ impl BillsQuery {
         Ok(paginate(
             &state(ctx).db,
             Entity::find().filter(condition),
-            Column::Id,
+            &SortOrder::default(),
             window,
             wants_total(ctx),
             |m| m.id,
