@@ -1,6 +1,6 @@
-//! Vendor bills: issued by receipts, credited by cancelled receipts, superseded by unit-cost
-//! changes. Bills are never edited or deleted; the open bills of a purchase order always sum to
-//! the value of what is received.
+//! Vendor bills: issued by receipts, credited by cancelled receipts, superseded by unit-cost and
+//! tax-rate changes. Bills are never edited or deleted; the open bills of a purchase order always
+//! sum to the value of what is received.
 
 use chrono::{Days, NaiveDate};
 use entity::enums::{BillKind, BillStatus};
@@ -212,8 +212,27 @@ pub(crate) async fn supersede_for_line(
         .into_iter()
         .map(|l| l.bill_id)
         .collect();
+    supersede(txn, po, bill::Column::Id.is_in(billed)).await
+}
+
+/// After a tax-rate change of the order (`po` as it is now): every open bill of it (of
+/// receipts not cancelled) is marked SUPERSEDED and replaced by a bill taxed at the new rate.
+pub(crate) async fn supersede_for_tax_rate(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+) -> Result<(), ServiceError> {
+    supersede(txn, po, bill::Column::PurchaseOrderId.eq(po.id)).await
+}
+
+/// Replaces the open bills (not credits) among `which` by bills at `po`'s current costs and
+/// tax rate.
+async fn supersede(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    which: sea_orm::sea_query::SimpleExpr,
+) -> Result<(), ServiceError> {
     let bills = bill::Entity::find()
-        .filter(bill::Column::Id.is_in(billed))
+        .filter(which)
         .filter(bill::Column::Kind.eq(BillKind::Bill))
         .filter(bill::Column::Status.eq(BillStatus::Open))
         .order_by_asc(bill::Column::Id)

@@ -686,7 +686,11 @@ pub async fn update_header(
             Some(exchange_rate),
         )?);
     }
-    model.update(&txn).await?;
+    let updated = model.update(&txn).await?;
+    if updated.tax_rate != po.tax_rate {
+        // Bills are never edited: those taxed at the old rate are replaced.
+        crate::services::bills::supersede_for_tax_rate(&txn, &updated).await?;
+    }
     touch(&txn, &po, uc.actor, None).await?;
     txn.commit().await?;
     reload(uc.db, id).await

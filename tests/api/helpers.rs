@@ -681,6 +681,46 @@ impl TestApp {
                 item.id
             );
         }
+        let money = |d: Decimal| {
+            d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        };
+        for bill in bills.iter().filter(|b| b.status == BillStatus::Open) {
+            let (subtotal, tax) = (bill.subtotal.to_decimal(), bill.tax.to_decimal());
+            assert_eq!(
+                bill.total.to_decimal(),
+                subtotal + tax + bill.freight.to_decimal(),
+                "bill {} total",
+                bill.number
+            );
+            assert_eq!(
+                tax,
+                money(subtotal * bill.tax_rate.to_decimal()),
+                "bill {} tax",
+                bill.number
+            );
+            if receipts[&bill.receipt_id].canceled_at.is_none() {
+                // A live receipt's open bill is taxed at its order's rate of today.
+                assert_eq!(
+                    bill.tax_rate, orders[&bill.purchase_order_id].tax_rate,
+                    "bill {} tax rate",
+                    bill.number
+                );
+            }
+        }
+        for receipt in receipts.values().filter(|r| r.canceled_at.is_some()) {
+            // A cancelled receipt's open bill and its credit net to nothing.
+            let net: Decimal = bills
+                .iter()
+                .filter(|b| b.receipt_id == receipt.id && b.status == BillStatus::Open)
+                .map(|b| b.total.to_decimal())
+                .sum();
+            assert_eq!(
+                net,
+                Decimal::ZERO,
+                "bills of cancelled receipt {}",
+                receipt.id
+            );
+        }
         for po in orders.values() {
             let billed: Decimal = bills
                 .iter()

@@ -612,6 +612,82 @@ async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
 }
 
 #[tokio::test]
+async fn a_tax_rate_change_supersedes_the_open_bills_taxed_at_the_old_rate() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let po = submitted(&app, &fx, &[(0, "10", None), (1, "1", None)]).await;
+    let first = receive(&app, &po, &[(0, "4"), (1, "1")]).await;
+    let canceled = receive(&app, &po, &[(0, "1")]).await;
+    app.ok(
+        "cancelReceipt",
+        json!({ "receiptId": canceled["receipt"]["id"] }),
+        "",
+    )
+    .await;
+    let query = "query($id: ID) { purchaseOrder(id: $id) { bills { id kind status taxRate subtotal tax total supersededBy { id } } } }";
+    let bills_of = || async {
+        app.gql(query, json!({ "id": po["id"] })).await["purchaseOrder"]["bills"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let before = bills_of().await;
+    // The same rate, written differently, changes no bill.
+    app.ok(
+        "updatePurchaseOrder",
+        json!({ "purchaseOrderId": po["id"], "taxRate": "0.0800" }),
+        "",
+    )
+    .await;
+    assert_eq!(bills_of().await, before);
+    app.ok(
+        "updatePurchaseOrder",
+        json!({ "purchaseOrderId": po["id"], "taxRate": "0.1" }),
+        "",
+    )
+    .await;
+    let bills = bills_of().await;
+    let original = bills
+        .iter()
+        .find(|b| b["id"] == first["bill"]["id"])
+        .unwrap();
+    assert_eq!(original["status"], "SUPERSEDED");
+    assert_eq!(original["taxRate"], "0.08");
+    let replacement = bills
+        .iter()
+        .find(|b| b["id"] == original["supersededBy"]["id"])
+        .unwrap();
+    // 4 × 2.50 + 1 × 10 = 20.00, taxed at 10 %.
+    assert_eq!(replacement["status"], "OPEN");
+    assert_eq!(replacement["taxRate"], "0.1");
+    assert_eq!(replacement["subtotal"], "20.00");
+    assert_eq!(replacement["tax"], "2.00");
+    assert_eq!(replacement["total"], "22.00");
+    // The cancelled receipt's bill and credit keep the rate they net to zero at.
+    let untouched: Vec<&Value> = bills
+        .iter()
+        .filter(|b| b["id"] != original["id"] && b["id"] != replacement["id"])
+        .collect();
+    assert_eq!(untouched.len(), 2);
+    for bill in untouched {
+        assert_eq!(bill["status"], "OPEN");
+        assert_eq!(bill["taxRate"], "0.08");
+    }
+    app.assert_books_balance(zero()).await;
+    // Receipts after the change are taxed at the new rate.
+    let later = receive(&app, &po, &[(0, "2")]).await;
+    let later = app
+        .gql(
+            "query($id: ID!) { node(id: $id) { ... on Bill { taxRate tax } } }",
+            json!({ "id": later["bill"]["id"] }),
+        )
+        .await["node"]
+        .clone();
+    assert_eq!(later, json!({ "taxRate": "0.1", "tax": "0.50" }));
+    app.assert_books_balance(zero()).await;
+}
+
+#[tokio::test]
 async fn bills_carry_vendor_terms_remit_to_and_tax() {
     let app = spawn_app().await;
     let fx = app.fixture().await;

@@ -88,7 +88,8 @@ pub struct UpdatePurchaseOrderInput {
     pub project_id: MaybeUndefined<ID>,
     /// Technician it is bought for.
     pub technician_id: MaybeUndefined<ID>,
-    /// Tax rate, a fraction in [0, 1).
+    /// Tax rate, a fraction in [0, 1). A new rate supersedes the order's open bills with
+    /// bills taxed at it.
     pub tax_rate: Option<Decimal>,
     /// Shipping charge (>= 0).
     pub shipping: Option<Decimal>,

@@ -176,7 +176,8 @@ pub struct Bill {
     pub number: String,
     /// BILL or CREDIT.
     pub kind: BillKind,
-    /// OPEN, or SUPERSEDED after a unit-cost change.
+    /// OPEN, or SUPERSEDED after a unit-cost change of one of its lines or a tax-rate change of
+    /// its order.
     pub status: BillStatus,
     #[graphql(skip)]
     pub vendor_id: i32,
