@@ -27,16 +27,99 @@ pub struct DbLoader {
     db: DatabaseConnection,
 }
 
-/// A [`DataLoader`] whose batches wait until the query has enqueued everything it can.
+/// A [`DataLoader`] whose batches start in waves: a wave starts once every batch of the one
+/// before has finished and the query has enqueued all the keys those results lead to.
 ///
 /// async-graphql resolves a list's items concurrently but yields every few dozen of them, and
-/// the stock loader dispatches after a fixed 1 ms: on a busy machine the items of one level then
-/// split over several batches, and the statement count starts to follow the row count. Here a
-/// batch is dispatched only once a round of the scheduler passed without a new key being asked
-/// for, so each level of a query is one statement per relation.
+/// the stock loader dispatches each batch after a fixed 1 ms: on a busy machine the items of one
+/// level then split over several batches, and the statement count starts to follow the row
+/// count. Starting batches one at a time whenever the scheduler is quiet is not enough either:
+/// a relation asked for at two depths (a bill's match reads receipt lines, as a receipt does)
+/// then merges into one statement or not depending on which result arrives first. Waves make
+/// the grouping follow only the query's shape: each wave is one statement per relation.
 pub struct BatchingLoader {
     loader: DataLoader<DbLoader>,
     requested: Arc<AtomicU64>,
+}
+
+/// The batches of one request: how many run, and which wait for the next wave.
+#[derive(Default)]
+struct Waves {
+    state: std::sync::Mutex<WaveState>,
+    /// Signalled when the last running batch of a wave finishes.
+    idle: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct WaveState {
+    running: usize,
+    /// Whether a batch is already watching for the moment to start the next wave.
+    leader: bool,
+    waiting: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Waves {
+    fn state(&self) -> std::sync::MutexGuard<'_, WaveState> {
+        // The state stays consistent whatever a panicking holder did: plain counters.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits until this batch may start. The first batch of a wave leads: it waits for the
+    /// running wave to finish and for a scheduler round without a new key, then starts itself
+    /// and every batch that queued behind it.
+    async fn join(self: &Arc<Self>, requested: &AtomicU64) -> Running {
+        let queued = {
+            let mut state = self.state();
+            if state.leader {
+                let (start, started) = tokio::sync::oneshot::channel();
+                state.waiting.push(start);
+                Some(started)
+            } else {
+                state.leader = true;
+                None
+            }
+        };
+        if let Some(started) = queued {
+            // The leader always starts its followers (its task ends only after that).
+            let _ = started.await;
+            return Running(Arc::clone(self));
+        }
+        loop {
+            let finished = self.idle.notified();
+            if self.state().running > 0 {
+                finished.await;
+                continue;
+            }
+            let before = requested.load(AtomicOrdering::SeqCst);
+            tokio::task::yield_now().await;
+            if requested.load(AtomicOrdering::SeqCst) == before && self.state().running == 0 {
+                break;
+            }
+        }
+        let mut state = self.state();
+        state.leader = false;
+        let followers = std::mem::take(&mut state.waiting);
+        state.running += 1 + followers.len();
+        for start in followers {
+            let _ = start.send(());
+        }
+        Running(Arc::clone(self))
+    }
+}
+
+/// A started batch; dropping it (also when the batch panicked) ends its part of the wave.
+struct Running(Arc<Waves>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.running = state.running.saturating_sub(1);
+        if state.running == 0 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl DbLoader {
@@ -44,21 +127,18 @@ impl DbLoader {
     pub fn data_loader(db: DatabaseConnection) -> RequestLoader {
         let requested = Arc::new(AtomicU64::new(0));
         let seen = Arc::clone(&requested);
+        let waves = Arc::new(Waves::default());
         let spawner = move |batch: futures_util::future::BoxFuture<'static, ()>| {
             let seen = Arc::clone(&seen);
+            let waves = Arc::clone(&waves);
             tokio::spawn(async move {
-                loop {
-                    let before = seen.load(AtomicOrdering::SeqCst);
-                    tokio::task::yield_now().await;
-                    if seen.load(AtomicOrdering::SeqCst) == before {
-                        break;
-                    }
-                }
+                let _running = waves.join(&seen).await;
                 batch.await;
             })
         };
         Arc::new(BatchingLoader {
-            loader: DataLoader::new(DbLoader { db }, spawner),
+            // The waves decide when a batch starts; no extra fixed wait on top.
+            loader: DataLoader::new(DbLoader { db }, spawner).delay(std::time::Duration::ZERO),
             requested,
         })
     }
@@ -354,3 +434,61 @@ window_loader!(
     /// A page of a job's materials.
     MaterialsOfJob => job_material by "job_id", "job_materials", id i32
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(waves: &Waves) -> usize {
+        waves.state().running
+    }
+
+    #[tokio::test]
+    async fn batches_start_in_waves_after_the_running_wave_ends() {
+        let waves = Arc::new(Waves::default());
+        let requested = Arc::new(AtomicU64::new(0));
+        // Two batches asked for together start together.
+        let (a, b) = tokio::join!(waves.join(&requested), waves.join(&requested));
+        assert_eq!(running(&waves), 2);
+        // Two more, asked for while the first wave runs, wait for all of it.
+        let spawn = |waves: &Arc<Waves>| {
+            let (waves, requested) = (Arc::clone(waves), Arc::clone(&requested));
+            tokio::spawn(async move { waves.join(&requested).await })
+        };
+        let (c, d) = (spawn(&waves), spawn(&waves));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!c.is_finished() && !d.is_finished());
+        drop(a);
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!c.is_finished() && !d.is_finished());
+        assert_eq!(running(&waves), 1);
+        drop(b);
+        let (c, d) = (c.await.unwrap(), d.await.unwrap());
+        assert_eq!(running(&waves), 2);
+        drop((c, d));
+        assert_eq!(running(&waves), 0);
+    }
+
+    #[tokio::test]
+    async fn a_wave_waits_while_keys_are_still_being_asked_for() {
+        let waves = Arc::new(Waves::default());
+        let requested = Arc::new(AtomicU64::new(0));
+        let asking = Arc::clone(&requested);
+        let joined = {
+            let (waves, requested) = (Arc::clone(&waves), Arc::clone(&requested));
+            tokio::spawn(async move { waves.join(&requested).await })
+        };
+        for _ in 0..20 {
+            asking.fetch_add(1, AtomicOrdering::SeqCst);
+            tokio::task::yield_now().await;
+            assert!(!joined.is_finished());
+        }
+        let started = joined.await.unwrap();
+        assert_eq!(running(&waves), 1);
+        drop(started);
+    }
+}
