@@ -2,12 +2,17 @@
 //! level, so the statement count of a query follows its depth, not its row count.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextSubscribe,
+};
 use async_graphql::Context;
+use futures_util::stream::BoxStream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::ApiError;
@@ -25,6 +30,7 @@ pub type RequestLoader = Arc<BatchingLoader>;
 /// Loads rows for one request; wrapped in a [`DataLoader`] that batches.
 pub struct DbLoader {
     db: DatabaseConnection,
+    waves: Arc<Waves>,
 }
 
 /// A [`DataLoader`] whose batches start in waves: a wave starts once every batch of the one
@@ -36,10 +42,15 @@ pub struct DbLoader {
 /// count. Starting batches one at a time whenever the scheduler is quiet is not enough either:
 /// a relation asked for at two depths (a bill's match reads receipt lines, as a receipt does)
 /// then merges into one statement or not depending on which result arrives first. Waves make
-/// the grouping follow only the query's shape: each wave is one statement per relation.
+/// the grouping follow only the query's shape: each wave is one statement per relation. Three
+/// things make a wave whole: it starts only when the request's operations wait on loads alone
+/// (see [`LoaderActivity`]), all of its batches start together, and none of them queries before
+/// all have taken their keys.
 pub struct BatchingLoader {
     loader: DataLoader<DbLoader>,
-    requested: Arc<AtomicU64>,
+    /// Bumped by every key asked for and every poll of the request's operations: while it
+    /// moves, the request is still finding out what it needs.
+    activity: Arc<AtomicU64>,
 }
 
 /// The batches of one request: how many run, and which wait for the next wave.
@@ -48,14 +59,23 @@ struct Waves {
     state: std::sync::Mutex<WaveState>,
     /// Signalled when the last running batch of a wave finishes.
     idle: tokio::sync::Notify,
+    /// Signalled when the last batch of a wave has taken its keys.
+    all_arrived: tokio::sync::Notify,
 }
 
 #[derive(Default)]
 struct WaveState {
     running: usize,
+    /// Batches of the running wave that have not yet taken their keys.
+    unarrived: usize,
     /// Whether a batch is already watching for the moment to start the next wave.
     leader: bool,
     waiting: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+tokio::task_local! {
+    /// The batch the current task runs, so that its loader can say it has taken its keys.
+    static BATCH: Arc<Batch>;
 }
 
 impl Waves {
@@ -67,9 +87,10 @@ impl Waves {
     }
 
     /// Waits until this batch may start. The first batch of a wave leads: it waits for the
-    /// running wave to finish and for a scheduler round without a new key, then starts itself
-    /// and every batch that queued behind it.
-    async fn join(self: &Arc<Self>, requested: &AtomicU64) -> Running {
+    /// running wave to finish and for a scheduler round in which the request neither asked for
+    /// a key nor ran (it waits on loads only), then starts itself and every batch that queued
+    /// behind it.
+    async fn join(self: &Arc<Self>, activity: &AtomicU64) -> Arc<Batch> {
         let queued = {
             let mut state = self.state();
             if state.leader {
@@ -81,10 +102,14 @@ impl Waves {
                 None
             }
         };
+        let batch = Arc::new(Batch {
+            waves: Arc::clone(self),
+            arrived: std::sync::atomic::AtomicBool::new(false),
+        });
         if let Some(started) = queued {
             // The leader always starts its followers (its task ends only after that).
             let _ = started.await;
-            return Running(Arc::clone(self));
+            return batch;
         }
         loop {
             let finished = self.idle.notified();
@@ -92,9 +117,9 @@ impl Waves {
                 finished.await;
                 continue;
             }
-            let before = requested.load(AtomicOrdering::SeqCst);
+            let before = activity.load(AtomicOrdering::SeqCst);
             tokio::task::yield_now().await;
-            if requested.load(AtomicOrdering::SeqCst) == before && self.state().running == 0 {
+            if activity.load(AtomicOrdering::SeqCst) == before && self.state().running == 0 {
                 break;
             }
         }
@@ -102,22 +127,51 @@ impl Waves {
         state.leader = false;
         let followers = std::mem::take(&mut state.waiting);
         state.running += 1 + followers.len();
+        state.unarrived += 1 + followers.len();
         for start in followers {
             let _ = start.send(());
         }
-        Running(Arc::clone(self))
+        batch
+    }
+
+    /// Waits until every batch of the running wave has taken its keys.
+    async fn all_arrived(&self) {
+        loop {
+            let arrived = self.all_arrived.notified();
+            if self.state().unarrived == 0 {
+                return;
+            }
+            arrived.await;
+        }
     }
 }
 
-/// A started batch; dropping it (also when the batch panicked) ends its part of the wave.
-struct Running(Arc<Waves>);
+/// A started batch. It arrives when its loader has taken its keys; dropping it (also when it
+/// had no keys, or panicked) arrives if it had not, and ends its part of the wave.
+struct Batch {
+    waves: Arc<Waves>,
+    arrived: std::sync::atomic::AtomicBool,
+}
 
-impl Drop for Running {
+impl Batch {
+    fn arrive(&self) {
+        if !self.arrived.swap(true, AtomicOrdering::SeqCst) {
+            let mut state = self.waves.state();
+            state.unarrived = state.unarrived.saturating_sub(1);
+            if state.unarrived == 0 {
+                self.waves.all_arrived.notify_waiters();
+            }
+        }
+    }
+}
+
+impl Drop for Batch {
     fn drop(&mut self) {
-        let mut state = self.0.state();
+        self.arrive();
+        let mut state = self.waves.state();
         state.running = state.running.saturating_sub(1);
         if state.running == 0 {
-            self.0.idle.notify_waiters();
+            self.waves.idle.notify_waiters();
         }
     }
 }
@@ -125,22 +179,84 @@ impl Drop for Running {
 impl DbLoader {
     /// A fresh, empty loader for one request (shared by the operations of a batch).
     pub fn data_loader(db: DatabaseConnection) -> RequestLoader {
-        let requested = Arc::new(AtomicU64::new(0));
-        let seen = Arc::clone(&requested);
+        let activity = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&activity);
         let waves = Arc::new(Waves::default());
-        let spawner = move |batch: futures_util::future::BoxFuture<'static, ()>| {
+        let batches = Arc::clone(&waves);
+        let spawner = move |load: futures_util::future::BoxFuture<'static, ()>| {
             let seen = Arc::clone(&seen);
-            let waves = Arc::clone(&waves);
+            let waves = Arc::clone(&batches);
             tokio::spawn(async move {
-                let _running = waves.join(&seen).await;
-                batch.await;
+                let batch = waves.join(&seen).await;
+                BATCH.scope(batch, load).await;
             })
         };
         Arc::new(BatchingLoader {
             // The waves decide when a batch starts; no extra fixed wait on top.
-            loader: DataLoader::new(DbLoader { db }, spawner).delay(std::time::Duration::ZERO),
-            requested,
+            loader: DataLoader::new(DbLoader { db, waves }, spawner)
+                .delay(std::time::Duration::ZERO),
+            activity,
         })
+    }
+
+    /// The connection, once every batch of this wave has taken its keys: a batch that queried
+    /// sooner could answer before a sibling took its keys, and the keys its answer leads to
+    /// would then join that sibling in some runs and not in others.
+    async fn ready(&self) -> &DatabaseConnection {
+        if let Ok(batch) = BATCH.try_with(Arc::clone) {
+            batch.arrive();
+            self.waves.all_arrived().await;
+        }
+        &self.db
+    }
+}
+
+/// Counts every poll of an operation as activity of its request's loader. async-graphql
+/// works through a long list a few dozen items per poll; a poll that asks for no key is still
+/// progress, and a wave must not start before the operation waits on loads alone.
+pub struct LoaderActivity;
+
+impl ExtensionFactory for LoaderActivity {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(LoaderActivity)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for LoaderActivity {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> async_graphql::Response {
+        let Some(loader) = ctx.data_opt::<RequestLoader>() else {
+            return next.run(ctx, operation_name).await;
+        };
+        let activity = Arc::clone(&loader.activity);
+        let mut operation = std::pin::pin!(next.run(ctx, operation_name));
+        std::future::poll_fn(|cx| {
+            activity.fetch_add(1, AtomicOrdering::SeqCst);
+            operation.as_mut().poll(cx)
+        })
+        .await
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, async_graphql::Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, async_graphql::Response> {
+        let mut stream = next.run(ctx, stream);
+        let Some(loader) = ctx.data_opt::<RequestLoader>() else {
+            return stream;
+        };
+        let activity = Arc::clone(&loader.activity);
+        Box::pin(futures_util::stream::poll_fn(move |cx| {
+            activity.fetch_add(1, AtomicOrdering::SeqCst);
+            stream.as_mut().poll_next(cx)
+        }))
     }
 }
 
@@ -158,7 +274,7 @@ where
     DbLoader: Loader<K, Error = async_graphql::Error>,
 {
     let loader = ctx.data_unchecked::<RequestLoader>();
-    loader.requested.fetch_add(1, AtomicOrdering::SeqCst);
+    loader.activity.fetch_add(1, AtomicOrdering::SeqCst);
     loader.loader.load_one(key).await
 }
 
@@ -187,7 +303,7 @@ where
     DbLoader: Loader<K, Error = async_graphql::Error>,
 {
     let loader = ctx.data_unchecked::<RequestLoader>();
-    loader.requested.fetch_add(1, AtomicOrdering::SeqCst);
+    loader.activity.fetch_add(1, AtomicOrdering::SeqCst);
     loader.loader.load_many(keys).await
 }
 
@@ -204,7 +320,7 @@ macro_rules! by_id_loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
                 let rows = entity::$module::Entity::find()
                     .filter(entity::$module::Column::Id.is_in(keys.iter().map(|k| k.0)))
-                    .all(&self.db)
+                    .all(self.ready().await)
                     .await
                     .map_err(db_error)?;
                 Ok(rows.into_iter().map(|m| ($key(m.id), <$value>::from(m))).collect())
@@ -270,7 +386,7 @@ impl Loader<LinesOfPurchaseOrder> for DbLoader {
         let rows = Entity::find()
             .filter(Column::PurchaseOrderId.is_in(keys.iter().map(|k| k.0)))
             .order_by_asc(Column::LineNumber)
-            .all(&self.db)
+            .all(self.ready().await)
             .await
             .map_err(db_error)?;
         let mut grouped: HashMap<LinesOfPurchaseOrder, Self::Value> =
@@ -301,7 +417,7 @@ macro_rules! children_loader {
                 let rows = Entity::find()
                     .filter(Column::$column.is_in(keys.iter().map(|k| k.0)))
                     .order_by_asc(Column::Id)
-                    .all(&self.db)
+                    .all(self.ready().await)
                     .await
                     .map_err(db_error)?;
                 let mut grouped: HashMap<$key, Self::Value> =
@@ -391,7 +507,7 @@ impl Loader<ItemAt> for DbLoader {
         let rows = Entity::find()
             .filter(Column::ProductId.is_in(keys.iter().map(|k| k.product_id)))
             .filter(Column::LocationId.is_in(keys.iter().map(|k| k.location_id)))
-            .all(&self.db)
+            .all(self.ready().await)
             .await
             .map_err(db_error)?;
         Ok(rows
@@ -470,6 +586,37 @@ mod tests {
         let (c, d) = (c.await.unwrap(), d.await.unwrap());
         assert_eq!(running(&waves), 2);
         drop((c, d));
+        assert_eq!(running(&waves), 0);
+    }
+
+    #[tokio::test]
+    async fn no_batch_of_a_wave_queries_before_all_have_taken_their_keys() {
+        let waves = Arc::new(Waves::default());
+        let requested = Arc::new(AtomicU64::new(0));
+        let (a, b, c) = tokio::join!(
+            waves.join(&requested),
+            waves.join(&requested),
+            waves.join(&requested)
+        );
+        a.arrive();
+        let waiting = {
+            let waves = Arc::clone(&waves);
+            tokio::spawn(async move { waves.all_arrived().await })
+        };
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished());
+        b.arrive();
+        b.arrive();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished(), "arriving twice counts once");
+        // A batch that ends without keys (or panics) arrives as it ends.
+        drop(c);
+        waiting.await.unwrap();
+        drop((a, b));
         assert_eq!(running(&waves), 0);
     }
 

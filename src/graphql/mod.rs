@@ -62,7 +62,9 @@ fn builder() -> SchemaBuilder<Query, Mutation, subscriptions::Subscription> {
 /// The schema wired to the application state and its limits.
 pub fn build_schema(state: AppState) -> StockgraphSchema {
     let limits = state.settings.limits.clone();
-    let mut schema = builder().extension(limits::QueryLimits(limits.clone()));
+    let mut schema = builder()
+        .extension(limits::QueryLimits(limits.clone()))
+        .extension(loaders::LoaderActivity);
     if !limits.introspection {
         schema = schema.disable_introspection();
     }

@@ -169,7 +169,7 @@ macro_rules! window_loader {
                         before: None,
                     };
                     let found = $crate::graphql::window::window_ids(
-                        &self.db, $table, $column, &parents, window,
+                        self.ready().await, $table, $column, &parents, window,
                     )
                     .await
                     .map_err(db_error)?;
@@ -184,7 +184,7 @@ macro_rules! window_loader {
                     } else {
                         Entity::find()
                             .filter(Column::Id.is_in(all))
-                            .all(&self.db)
+                            .all(self.ready().await)
                             .await
                             .map_err(db_error)?
                             .into_iter()
