@@ -1,6 +1,6 @@
 //! Stock use cases (DOMAIN.md, Stock): item settings, adjustments, transfers, reservations and
 //! picks, and turning reorder suggestions into purchase orders. Quantities move only through
-//! [`inventory::apply`]'s conditional update; on-hand changes write the ledger.
+//! [`apply`](crate::services::inventory::apply)'s conditional update; on-hand changes write the ledger.
 
 use std::collections::BTreeMap;
 
