@@ -1,6 +1,7 @@
 //! Stock use cases (DOMAIN.md, Stock): item settings, adjustments, transfers, reservations and
 //! picks, and turning reorder suggestions into purchase orders. Quantities move only through
-//! [`apply`](crate::services::inventory::apply)'s conditional update; on-hand changes write the ledger.
+//! [`crate::services::inventory::apply`]'s conditional update; on-hand changes write the
+//! ledger.
 
 use std::collections::BTreeMap;
 
