@@ -19,15 +19,6 @@ pub enum SortDirection {
     Desc,
 }
 
-impl From<SortDirection> for sea_orm::Order {
-    fn from(direction: SortDirection) -> Self {
-        match direction {
-            SortDirection::Asc => sea_orm::Order::Asc,
-            SortDirection::Desc => sea_orm::Order::Desc,
-        }
-    }
-}
-
 /// Page size when a client gives neither `first` nor `last`.
 pub const DEFAULT_PAGE_SIZE: usize = 25;
 
@@ -72,7 +63,7 @@ pub struct Window {
 
 /// The page size the arguments ask for: `first` or `last` (not both), the default when neither,
 /// never over the limit.
-pub fn page_limit(args: &PageArgs, max_page_size: usize) -> Result<usize, ApiError> {
+fn page_limit(args: &PageArgs, max_page_size: usize) -> Result<usize, ApiError> {
     if args.first.is_some() && args.last.is_some() {
         return Err(ApiError::BadRequest(
             "pass either `first` or `last`, not both".to_owned(),
