@@ -534,19 +534,26 @@ async fn idempotency_keys_make_retries_safe() {
     app.assert_books_balance(zero()).await;
 }
 
-#[tokio::test]
-async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
-    let app = spawn_app().await;
-    let fx = app.fixture().await;
-    let po = submitted(&app, &fx, &[(0, "10", None), (1, "1", None)]).await;
-    let first = receive(&app, &po, &[(0, "3"), (1, "1")]).await;
-    let canceled = receive(&app, &po, &[(0, "1")]).await;
+/// A submitted order of 10 bolts and 1 pipe with two receipts: the first (3 bolts, the pipe)
+/// stands, the second (1 bolt) was cancelled. Returns the order and the first receipt's payload.
+async fn received_then_one_receipt_cancelled(app: &TestApp, fx: &Fixture) -> (Value, Value) {
+    let po = submitted(app, fx, &[(0, "10", None), (1, "1", None)]).await;
+    let first = receive(app, &po, &[(0, "3"), (1, "1")]).await;
+    let canceled = receive(app, &po, &[(0, "1")]).await;
     app.ok(
         "cancelReceipt",
         json!({ "receiptId": canceled["receipt"]["id"] }),
         "",
     )
     .await;
+    (po, first)
+}
+
+#[tokio::test]
+async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (po, first) = received_then_one_receipt_cancelled(&app, &fx).await;
     app.ok(
         "updatePurchaseOrderLine",
         json!({ "lineId": line(&po, 0)["id"], "unitCost": "3" }),
@@ -615,15 +622,7 @@ async fn a_unit_cost_change_supersedes_the_bills_that_priced_the_line() {
 async fn a_tax_rate_change_supersedes_the_open_bills_taxed_at_the_old_rate() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
-    let po = submitted(&app, &fx, &[(0, "10", None), (1, "1", None)]).await;
-    let first = receive(&app, &po, &[(0, "4"), (1, "1")]).await;
-    let canceled = receive(&app, &po, &[(0, "1")]).await;
-    app.ok(
-        "cancelReceipt",
-        json!({ "receiptId": canceled["receipt"]["id"] }),
-        "",
-    )
-    .await;
+    let (po, first) = received_then_one_receipt_cancelled(&app, &fx).await;
     let query = "query($id: ID) { purchaseOrder(id: $id) { bills { id kind status taxRate subtotal tax total supersededBy { id } } } }";
     let bills_of = || async {
         app.gql(query, json!({ "id": po["id"] })).await["purchaseOrder"]["bills"]
@@ -657,12 +656,12 @@ async fn a_tax_rate_change_supersedes_the_open_bills_taxed_at_the_old_rate() {
         .iter()
         .find(|b| b["id"] == original["supersededBy"]["id"])
         .unwrap();
-    // 4 × 2.50 + 1 × 10 = 20.00, taxed at 10 %.
+    // 3 × 2.50 + 1 × 10 = 17.50, taxed at 10 %.
     assert_eq!(replacement["status"], "OPEN");
     assert_eq!(replacement["taxRate"], "0.1");
-    assert_eq!(replacement["subtotal"], "20.00");
-    assert_eq!(replacement["tax"], "2.00");
-    assert_eq!(replacement["total"], "22.00");
+    assert_eq!(replacement["subtotal"], "17.50");
+    assert_eq!(replacement["tax"], "1.75");
+    assert_eq!(replacement["total"], "19.25");
     // The cancelled receipt's bill and credit keep the rate they net to zero at.
     let untouched: Vec<&Value> = bills
         .iter()
