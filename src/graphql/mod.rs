@@ -107,3 +107,32 @@ pub fn max_page_size(ctx: &Context<'_>) -> usize {
 pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
 }
+
+/// One page of a root list: the paging arguments checked against the page-size limit, then
+/// `select` paged in `order` (`totalCount` counted only when the client asked for it).
+pub async fn root_page<E, T>(
+    ctx: &Context<'_>,
+    args: &connection::PageArgs,
+    select: sea_orm::Select<E>,
+    order: &connection::SortOrder,
+    id_of: impl Fn(&E::Model) -> i32,
+    convert: impl Fn(E::Model) -> T,
+) -> async_graphql::Result<connection::Page<T>>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+    T: async_graphql::OutputType,
+{
+    let window = connection::Window::from_args(args, max_page_size(ctx))?;
+    let page = connection::paginate(
+        &state(ctx).db,
+        select,
+        order,
+        window,
+        wants_total(ctx),
+        id_of,
+        convert,
+    )
+    .await?;
+    Ok(page)
+}

@@ -9,12 +9,12 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
-use crate::graphql::connection::{paginate, Page, PageArgs, SortOrder, Window};
+use crate::graphql::connection::{Page, PageArgs, SortOrder};
 use crate::graphql::ids::decode;
 use crate::graphql::loaders::{load_one, load_required, LocationId, ProductId, VendorId};
 use crate::graphql::master_data::types::{InventoryLocation, Product, Vendor};
 use crate::graphql::scalars::Decimal;
-use crate::graphql::{max_page_size, require, state, wants_total};
+use crate::graphql::{require, root_page, state};
 use types::InventoryItem;
 
 /// Narrows the inventory-item list; all given conditions must hold.
@@ -121,15 +121,12 @@ impl InventoryQuery {
     ) -> async_graphql::Result<Page<InventoryItem>> {
         require(ctx, Permission::InventoryRead)?;
         use entity::inventory_item::{Column, Entity};
-        let window = Window::from_args(
-            &PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-            max_page_size(ctx),
-        )?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
         let filter = filter.unwrap_or_default();
         let mut condition = Condition::all();
         if let Some(location) = &filter.location_id {
@@ -147,15 +144,14 @@ impl InventoryQuery {
             let test = crate::services::stock::due_for_reorder();
             condition = condition.add(if due { test } else { test.not() });
         }
-        Ok(paginate(
-            &state(ctx).db,
+        root_page(
+            ctx,
+            &args,
             Entity::find().filter(condition),
             &SortOrder::default(),
-            window,
-            wants_total(ctx),
             |m| m.id,
             InventoryItem::from,
         )
-        .await?)
+        .await
     }
 }

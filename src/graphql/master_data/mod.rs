@@ -7,10 +7,8 @@ use async_graphql::{Context, Enum, InputObject, Object};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
-use crate::graphql::connection::{
-    paginate, Page, PageArgs, SortDirection, SortKey, SortOrder, Window,
-};
-use crate::graphql::{max_page_size, require, state, wants_total};
+use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
+use crate::graphql::{require, root_page};
 use crate::services::search::contains_text;
 use types::{InventoryLocation, Product, Vendor};
 
@@ -113,17 +111,7 @@ impl MasterDataQuery {
                 SortOrder::new([SortKey::column(column, sort.direction)], sort.direction)
             }
         };
-        let window = Window::from_args(&args, max_page_size(ctx))?;
-        Ok(paginate(
-            &state(ctx).db,
-            select,
-            &order,
-            window,
-            wants_total(ctx),
-            |m| m.id,
-            Vendor::from,
-        )
-        .await?)
+        root_page(ctx, &args, select, &order, |m| m.id, Vendor::from).await
     }
 
     /// Products, oldest first.
@@ -137,15 +125,12 @@ impl MasterDataQuery {
         filter: Option<ProductFilter>,
     ) -> async_graphql::Result<Page<Product>> {
         require(ctx, Permission::VendorsRead)?;
-        let window = Window::from_args(
-            &PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-            max_page_size(ctx),
-        )?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
         use entity::product::{Column, Entity};
         let filter = filter.unwrap_or_default();
         let mut condition = Condition::all();
@@ -163,16 +148,15 @@ impl MasterDataQuery {
             );
         }
         let select = Entity::find().filter(condition);
-        Ok(paginate(
-            &state(ctx).db,
+        root_page(
+            ctx,
+            &args,
             select,
             &SortOrder::default(),
-            window,
-            wants_total(ctx),
             |m| m.id,
             Product::from,
         )
-        .await?)
+        .await
     }
 
     /// Inventory locations (warehouses and trucks), oldest first.
@@ -186,15 +170,12 @@ impl MasterDataQuery {
         filter: Option<LocationFilter>,
     ) -> async_graphql::Result<Page<InventoryLocation>> {
         require(ctx, Permission::VendorsRead)?;
-        let window = Window::from_args(
-            &PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-            max_page_size(ctx),
-        )?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
         use entity::inventory_location::{Column, Entity};
         let filter = filter.unwrap_or_default();
         let mut condition = Condition::all();
@@ -209,15 +190,14 @@ impl MasterDataQuery {
             );
         }
         let select = Entity::find().filter(condition);
-        Ok(paginate(
-            &state(ctx).db,
+        root_page(
+            ctx,
+            &args,
             select,
             &SortOrder::default(),
-            window,
-            wants_total(ctx),
             |m| m.id,
             InventoryLocation::from,
         )
-        .await?)
+        .await
     }
 }

@@ -10,13 +10,11 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
-use crate::graphql::connection::{
-    paginate, Page, PageArgs, SortDirection, SortKey, SortOrder, Window,
-};
+use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
 use crate::graphql::enums::PurchaseOrderStatus;
 use crate::graphql::ids::decode;
 use crate::graphql::scalars::Date;
-use crate::graphql::{max_page_size, require, state, wants_total};
+use crate::graphql::{require, root_page, state};
 use crate::services::search::contains_text;
 use types::PurchaseOrder;
 
@@ -201,16 +199,6 @@ impl PurchasingQuery {
                 SortOrder::new(keys, direction)
             }
         };
-        let window = Window::from_args(&args, max_page_size(ctx))?;
-        Ok(paginate(
-            &state(ctx).db,
-            select,
-            &order,
-            window,
-            wants_total(ctx),
-            |m| m.id,
-            PurchaseOrder::from,
-        )
-        .await?)
+        root_page(ctx, &args, select, &order, |m| m.id, PurchaseOrder::from).await
     }
 }

@@ -8,11 +8,11 @@ use chrono::Days;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
-use crate::graphql::connection::{paginate, Page, PageArgs, SortOrder, Window};
+use crate::graphql::connection::{Page, PageArgs, SortOrder};
 use crate::graphql::enums::{BillKind, BillStatus};
 use crate::graphql::ids::decode;
 use crate::graphql::scalars::Date;
-use crate::graphql::{max_page_size, require, state, wants_total};
+use crate::graphql::{require, root_page};
 use types::Bill;
 
 /// Narrows the bill list; all given conditions must hold.
@@ -49,15 +49,12 @@ impl BillsQuery {
     ) -> async_graphql::Result<Page<Bill>> {
         require(ctx, Permission::BillsRead)?;
         use entity::bill::{Column, Entity};
-        let window = Window::from_args(
-            &PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-            max_page_size(ctx),
-        )?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
         let filter = filter.unwrap_or_default();
         let mut condition = Condition::all();
         if let Some(vendor) = &filter.vendor_id {
@@ -80,15 +77,14 @@ impl BillsQuery {
             let next = date.0.checked_add_days(Days::new(1)).unwrap_or(date.0);
             condition = condition.add(Column::BillDate.lt(next));
         }
-        Ok(paginate(
-            &state(ctx).db,
+        root_page(
+            ctx,
+            &args,
             Entity::find().filter(condition),
             &SortOrder::default(),
-            window,
-            wants_total(ctx),
             |m| m.id,
             Bill::from,
         )
-        .await?)
+        .await
     }
 }
