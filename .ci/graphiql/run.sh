@@ -7,6 +7,8 @@ bin="$1"
 browser="$(command -v chromium || true)"
 if [ -z "$browser" ]; then
   echo "installing Debian's chromium for the GraphiQL check"
+  # A fresh machine has no package lists yet: without them apt finds no chromium.
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   browser="$(command -v chromium)"
 fi
