@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod enums;
+pub mod guard;
 pub mod ids;
 pub mod inventory;
 pub mod limits;

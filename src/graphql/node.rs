@@ -6,6 +6,7 @@ use sea_orm::EntityTrait;
 
 use crate::auth::Permission;
 use crate::error::ApiError;
+use crate::graphql::guard::Guarded;
 use crate::graphql::ids::parse_gid;
 use crate::graphql::inventory::types::{InventoryItem, StockLedgerEntry};
 use crate::graphql::loaders::{
@@ -48,16 +49,26 @@ pub enum Node {
     StockLedgerEntry(StockLedgerEntry),
 }
 
-/// The permission that guards reading a type.
+/// The permission that guards reading a type: the one its fields are guarded by.
 fn permission_for(type_name: &str) -> Option<Permission> {
     Some(match type_name {
-        "Vendor" | "Product" | "InventoryLocation" | "BusinessUnit" | "PurchaseOrderType"
-        | "Job" | "Project" | "Technician" => Permission::VendorsRead,
-        "JobMaterial" | "PurchaseOrder" | "PurchaseOrderLine" | "Receipt" | "ReceiptLine" => {
-            Permission::PurchaseOrdersRead
-        }
-        "Bill" | "BillLine" => Permission::BillsRead,
-        "InventoryItem" | "StockLedgerEntry" => Permission::InventoryRead,
+        "Vendor" => Vendor::READ,
+        "Product" => Product::READ,
+        "InventoryLocation" => InventoryLocation::READ,
+        "BusinessUnit" => BusinessUnit::READ,
+        "PurchaseOrderType" => PurchaseOrderType::READ,
+        "Job" => Job::READ,
+        "Project" => Project::READ,
+        "Technician" => Technician::READ,
+        "JobMaterial" => JobMaterial::READ,
+        "PurchaseOrder" => PurchaseOrder::READ,
+        "PurchaseOrderLine" => PurchaseOrderLine::READ,
+        "Receipt" => Receipt::READ,
+        "ReceiptLine" => ReceiptLine::READ,
+        "Bill" => Bill::READ,
+        "BillLine" => BillLine::READ,
+        "InventoryItem" => InventoryItem::READ,
+        "StockLedgerEntry" => StockLedgerEntry::READ,
         _ => return None,
     })
 }

@@ -22,15 +22,30 @@ pub fn respond<T, P: Payload>(
     }
 }
 
-/// Declares a payload type with optional object fields and `userErrors`.
+/// Declares a payload type with optional object fields and `userErrors`. Each object field is
+/// null for a caller who may not read its type ([`crate::graphql::guard::readable`]): the
+/// mutation committed, so its answer carries no error because of what the payload selects.
 macro_rules! payload {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(async_graphql::SimpleObject, Default)]
+        #[graphql(complex)]
         pub struct $name {
-            $($(#[$fdoc])* pub $field: Option<$ty>,)+
+            $(#[graphql(skip)] pub $field: Option<$ty>,)+
             /// Why the mutation was refused; empty when it succeeded.
             pub user_errors: Vec<$crate::error::UserError>,
+        }
+
+        #[async_graphql::ComplexObject]
+        impl $name {
+            $(
+                $(#[$fdoc])*
+                ///
+                /// Null when the caller may not read it.
+                async fn $field(&self, ctx: &async_graphql::Context<'_>) -> Option<$ty> {
+                    $crate::graphql::guard::readable(ctx, &self.$field)
+                }
+            )+
         }
 
         impl $crate::graphql::payload::Payload for $name {

@@ -12,6 +12,7 @@ use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::events::{DomainEvent, EventKind};
 use crate::graphql::enums::PurchaseOrderStatus;
+use crate::graphql::guard::{Guarded, Reads};
 use crate::graphql::ids::decode;
 use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::loaders::{load_one, load_required, InventoryItemId, PurchaseOrderId};
@@ -62,9 +63,10 @@ impl Drop for SlotGuard {
     }
 }
 
-/// A purchase order entered a status (or was created, with no previous status).
+/// A purchase order entered a status (or was created, with no previous status). An event about
+/// an order is read like the order: every field needs `purchase_orders:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct PurchaseOrderStatusEvent {
     #[graphql(skip)]
     pub purchase_order_id: i32,
@@ -78,7 +80,11 @@ pub struct PurchaseOrderStatusEvent {
     pub actor: Option<String>,
 }
 
-#[ComplexObject]
+impl Guarded for PurchaseOrderStatusEvent {
+    const READ: Permission = PurchaseOrder::READ;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl PurchaseOrderStatusEvent {
     /// The order as it is now.
     async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
@@ -86,9 +92,10 @@ impl PurchaseOrderStatusEvent {
     }
 }
 
-/// An inventory item's quantities changed.
+/// An inventory item's quantities changed. An event about an item is read like the item: every
+/// field needs `inventory:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct InventoryItemEvent {
     #[graphql(skip)]
     pub inventory_item_id: i32,
@@ -98,7 +105,11 @@ pub struct InventoryItemEvent {
     pub actor: Option<String>,
 }
 
-#[ComplexObject]
+impl Guarded for InventoryItemEvent {
+    const READ: Permission = InventoryItem::READ;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl InventoryItemEvent {
     /// The item as it is now.
     async fn inventory_item(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryItem> {

@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::graphql::connection::{Page, PageArgs, SortOrder};
+use crate::graphql::guard::{Guarded, Reads};
 use crate::graphql::ids::decode;
 use crate::graphql::loaders::{load_one, load_required, LocationId, ProductId, VendorId};
 use crate::graphql::master_data::types::{InventoryLocation, Product, Vendor};
@@ -30,9 +31,10 @@ pub struct InventoryItemFilter {
     pub needs_reorder: Option<bool>,
 }
 
-/// A product at a location whose on hand + on order is below its minimum.
+/// A product at a location whose on hand + on order is below its minimum: a view of stock, so
+/// every field needs `inventory:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct ReorderSuggestion {
     #[graphql(skip)]
     pub product_id: i32,
@@ -65,7 +67,11 @@ impl ReorderSuggestion {
     }
 }
 
-#[ComplexObject]
+impl Guarded for ReorderSuggestion {
+    const READ: Permission = Permission::InventoryRead;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl ReorderSuggestion {
     /// The product to reorder.
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {

@@ -7,6 +7,7 @@ use super::types::InventoryItem;
 use super::ReorderSuggestion;
 use crate::auth::Permission;
 use crate::error::ServiceError;
+use crate::graphql::guard::may_read;
 use crate::graphql::ids::{decode_input, decode_input_opt};
 use crate::graphql::payload::{payload, respond};
 use crate::graphql::purchasing::mutations::use_case;
@@ -164,13 +165,29 @@ payload!(
 
 /// Result of `createReorderPurchaseOrders`.
 #[derive(async_graphql::SimpleObject, Default)]
+#[graphql(complex)]
 pub struct ReorderPayload {
-    /// The PENDING orders created, one per preferred vendor and location.
+    #[graphql(skip)]
     pub purchase_orders: Vec<PurchaseOrder>,
-    /// Suggestions left out because their product has no (active) preferred vendor.
+    #[graphql(skip)]
     pub skipped: Vec<ReorderSuggestion>,
     /// Why the mutation was refused; empty when it succeeded.
     pub user_errors: Vec<crate::error::UserError>,
+}
+
+#[async_graphql::ComplexObject]
+impl ReorderPayload {
+    /// The PENDING orders created, one per preferred vendor and location; null when the caller
+    /// may not read purchase orders (`purchase_orders:read`).
+    async fn purchase_orders(&self, ctx: &Context<'_>) -> Option<Vec<PurchaseOrder>> {
+        may_read::<PurchaseOrder>(ctx).then(|| self.purchase_orders.clone())
+    }
+
+    /// Suggestions left out because their product has no (active) preferred vendor; null when
+    /// the caller may not read stock (`inventory:read`).
+    async fn skipped(&self, ctx: &Context<'_>) -> Option<Vec<ReorderSuggestion>> {
+        may_read::<ReorderSuggestion>(ctx).then(|| self.skipped.clone())
+    }
 }
 
 impl crate::graphql::payload::Payload for ReorderPayload {

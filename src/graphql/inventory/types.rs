@@ -4,17 +4,21 @@ use async_graphql::connection::{ConnectionNameType, EdgeNameType};
 use async_graphql::{ComplexObject, Context, OutputType, SimpleObject, ID};
 use entity::Fixed4;
 
+use crate::auth::Permission;
+use crate::graphql::guard::{Guarded, Identity, Reads};
 use crate::graphql::ids::to_gid;
 use crate::graphql::loaders::{load_required, LedgerOfItem, LocationId, ProductId};
 use crate::graphql::master_data::types::{InventoryLocation, Product};
 use crate::graphql::scalars::{DateTime, Decimal};
 use crate::graphql::window::{nested_page, NamedPage};
 
-/// Stock of one product at one location.
+/// Stock of one product at one location. Its id shows wherever it is reached; every other field
+/// needs `inventory:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct InventoryItem {
     /// Global ID.
+    #[graphql(guard = "Identity")]
     pub id: ID,
     #[graphql(skip)]
     pub db_id: i32,
@@ -68,7 +72,11 @@ impl From<entity::inventory_item::Model> for InventoryItem {
     }
 }
 
-#[ComplexObject]
+impl Guarded for InventoryItem {
+    const READ: Permission = Permission::InventoryRead;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl InventoryItem {
     /// The product stocked.
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
@@ -123,10 +131,13 @@ impl EdgeNameType for LedgerEdgeName {
     }
 }
 
-/// One append-only change of on-hand stock.
+/// One append-only change of on-hand stock. Its id shows wherever it is reached; every other
+/// field needs `inventory:read`.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(guard = "Reads(Self::READ)")]
 pub struct StockLedgerEntry {
     /// Global ID.
+    #[graphql(guard = "Identity")]
     pub id: ID,
     /// Change of on hand (negative for stock leaving).
     pub delta: Decimal,
@@ -142,6 +153,10 @@ pub struct StockLedgerEntry {
     pub memo: Option<String>,
     /// When it happened.
     pub occurred_at: DateTime,
+}
+
+impl Guarded for StockLedgerEntry {
+    const READ: Permission = Permission::InventoryRead;
 }
 
 impl From<entity::stock_ledger_entry::Model> for StockLedgerEntry {

@@ -5,6 +5,7 @@ use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 use crate::auth::Permission;
 use crate::graphql::connection::Page;
 use crate::graphql::enums::{DeliveryMethod, JobMaterialStatus};
+use crate::graphql::guard::{Guarded, Identity, Reads};
 use crate::graphql::ids::to_gid;
 use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::loaders::{load_one, load_required, JobId, LineId, ProductId, VendorId};
@@ -45,17 +46,21 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
-/// A supplier that purchase orders are placed with and that bills come from.
+/// A supplier that purchase orders are placed with and that bills come from. Its id, code and
+/// name show wherever it is reached; every other field needs `vendors:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct Vendor {
     /// Global ID.
+    #[graphql(guard = "Identity")]
     pub id: ID,
     #[graphql(skip)]
     pub db_id: i32,
     /// Unique short code, e.g. `ACME`.
+    #[graphql(guard = "Identity")]
     pub code: String,
     /// Display name.
+    #[graphql(guard = "Identity")]
     pub name: String,
     /// Inactive vendors cannot be used on new purchase orders.
     pub active: bool,
@@ -63,8 +68,8 @@ pub struct Vendor {
     pub address: Address,
     /// Primary contact, if known.
     pub contact: Option<Contact>,
-    /// Default tax rate of its purchase orders, a fraction (`0.0825` is 8.25 %).
-    pub default_tax_rate: Decimal,
+    #[graphql(skip)]
+    pub default_tax_rate_value: Decimal,
     /// Days from bill date to due date.
     pub payment_terms_days: i32,
     /// How purchase orders are sent.
@@ -77,8 +82,18 @@ pub struct Vendor {
     pub updated_at: DateTime,
 }
 
-#[ComplexObject]
+impl Guarded for Vendor {
+    const READ: Permission = Permission::VendorsRead;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl Vendor {
+    /// Default tax rate of its purchase orders, a fraction (`0.0825` is 8.25 %); null without
+    /// `costs:read` (a tax rate is a money value).
+    async fn default_tax_rate(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        can_see_costs(ctx).then_some(self.default_tax_rate_value)
+    }
+
     /// Its purchase orders, oldest first. Needs `purchase_orders:read`.
     async fn purchase_orders(
         &self,
@@ -151,7 +166,7 @@ impl From<entity::vendor::Model> for Vendor {
                 country: Some(m.country),
             },
             contact,
-            default_tax_rate: m.default_tax_rate.into(),
+            default_tax_rate_value: m.default_tax_rate.into(),
             payment_terms_days: m.payment_terms_days,
             delivery_method: m.delivery_method.into(),
             currency: m.currency,
@@ -161,17 +176,21 @@ impl From<entity::vendor::Model> for Vendor {
     }
 }
 
-/// A warehouse or a truck: somewhere stock is kept.
+/// A warehouse or a truck: somewhere stock is kept. Its id, code and name show wherever it is
+/// reached; every other field needs `vendors:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct InventoryLocation {
     /// Global ID.
+    #[graphql(guard = "Identity")]
     pub id: ID,
     #[graphql(skip)]
     pub db_id: i32,
     /// Unique short code, e.g. `WH-MAIN`.
+    #[graphql(guard = "Identity")]
     pub code: String,
     /// Display name.
+    #[graphql(guard = "Identity")]
     pub name: String,
     /// Only active locations can be used on new lines, items, transfers and receipts.
     pub active: bool,
@@ -205,19 +224,24 @@ impl From<entity::inventory_location::Model> for InventoryLocation {
     }
 }
 
-/// A part that is bought and stocked.
+/// A part that is bought and stocked. Its id, SKU, description and unit of measure show wherever
+/// it is reached; every other field needs `vendors:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct Product {
     /// Global ID.
+    #[graphql(guard = "Identity")]
     pub id: ID,
     #[graphql(skip)]
     pub db_id: i32,
     /// Unique stock-keeping unit, e.g. `BOLT-M8-30`.
+    #[graphql(guard = "Identity")]
     pub sku: String,
     /// What it is.
+    #[graphql(guard = "Identity")]
     pub description: String,
     /// Unit its quantities are counted in (`each`, `m`, `kg`).
+    #[graphql(guard = "Identity")]
     pub unit_of_measure: String,
     #[graphql(skip)]
     pub default_unit_cost_value: Decimal,
@@ -233,7 +257,11 @@ pub struct Product {
     pub created_at: DateTime,
 }
 
-#[ComplexObject]
+impl Guarded for InventoryLocation {
+    const READ: Permission = Permission::VendorsRead;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl InventoryLocation {
     /// The stock kept here, oldest item first. Needs `inventory:read`.
     async fn inventory_items(
@@ -260,7 +288,11 @@ impl InventoryLocation {
     }
 }
 
-#[ComplexObject]
+impl Guarded for Product {
+    const READ: Permission = Permission::VendorsRead;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl Product {
     /// Its stock at each location, oldest item first. Needs `inventory:read`.
     async fn inventory_items(
@@ -321,19 +353,30 @@ impl From<entity::product::Model> for Product {
 macro_rules! reference_record {
     ($(#[$doc:meta])* $name:ident, $module:ident, $type_name:literal $(, $complex:ident)?) => {
         $(#[$doc])*
+        ///
+        /// Its id, number and name show wherever it is reached; every other field needs
+        /// `vendors:read`.
         #[derive(SimpleObject, Clone, Debug)]
+        #[graphql(guard = "Reads(Self::READ)")]
         $(#[graphql($complex)])?
         pub struct $name {
             /// Global ID.
+            #[graphql(guard = "Identity")]
             pub id: ID,
             #[graphql(skip)]
             pub db_id: i32,
             /// Unique number.
+            #[graphql(guard = "Identity")]
             pub number: String,
             /// Display name.
+            #[graphql(guard = "Identity")]
             pub name: String,
             /// Inactive records cannot be used on new purchase orders.
             pub active: bool,
+        }
+
+        impl Guarded for $name {
+            const READ: Permission = Permission::VendorsRead;
         }
 
         impl From<entity::$module::Model> for $name {
@@ -367,7 +410,7 @@ reference_record!(
     Job, job, "Job", complex
 );
 
-#[ComplexObject]
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl Job {
     /// What the job needs, oldest first. Needs `purchase_orders:read`.
     async fn materials(
@@ -405,16 +448,25 @@ reference_record!(
 macro_rules! named_record {
     ($(#[$doc:meta])* $name:ident, $module:ident, $type_name:literal) => {
         $(#[$doc])*
+        ///
+        /// Its id and name show wherever it is reached; every other field needs `vendors:read`.
         #[derive(SimpleObject, Clone, Debug)]
+        #[graphql(guard = "Reads(Self::READ)")]
         pub struct $name {
             /// Global ID.
+            #[graphql(guard = "Identity")]
             pub id: ID,
             #[graphql(skip)]
             pub db_id: i32,
             /// Unique name.
+            #[graphql(guard = "Identity")]
             pub name: String,
             /// Inactive records cannot be used on new purchase orders.
             pub active: bool,
+        }
+
+        impl Guarded for $name {
+            const READ: Permission = Permission::VendorsRead;
         }
 
         impl From<entity::$module::Model> for $name {
@@ -450,11 +502,13 @@ named_record!(
     PurchaseOrderType, purchase_order_type, "PurchaseOrderType"
 );
 
-/// A job's need for a quantity of a product; a purchase-order line can fill it.
+/// A job's need for a quantity of a product; a purchase-order line can fill it. Its id and
+/// status show wherever it is reached; every other field needs `purchase_orders:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct JobMaterial {
     /// Global ID.
+    #[graphql(guard = "Identity")]
     pub id: ID,
     #[graphql(skip)]
     pub db_id: i32,
@@ -468,10 +522,15 @@ pub struct JobMaterial {
     pub quantity: Decimal,
     /// NEED_TO_ORDER, then ORDERED when its purchase order is submitted, FULFILLED when its line
     /// is fully received.
+    #[graphql(guard = "Identity")]
     pub status: JobMaterialStatus,
 }
 
-#[ComplexObject]
+impl Guarded for JobMaterial {
+    const READ: Permission = Permission::PurchaseOrdersRead;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl JobMaterial {
     /// The job that needs it.
     async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Job> {

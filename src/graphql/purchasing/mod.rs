@@ -46,7 +46,7 @@ pub enum PurchaseOrderSortField {
     OrderDate,
     /// When the goods are expected (orders without a date last when ascending).
     ExpectedDate,
-    /// The order total.
+    /// The order total. Needs `costs:read`: an order by hidden totals would reveal them.
     Total,
 }
 
@@ -108,6 +108,13 @@ impl PurchasingQuery {
         sort: Option<PurchaseOrderSort>,
     ) -> async_graphql::Result<Page<PurchaseOrder>> {
         require(ctx, Permission::PurchaseOrdersRead)?;
+        // Paging through orders sorted by a total they cannot see recovers it by bisection.
+        if sort
+            .as_ref()
+            .is_some_and(|s| s.field == PurchaseOrderSortField::Total)
+        {
+            require(ctx, Permission::CostsRead)?;
+        }
         use entity::purchase_order::{Column, Entity};
         let args = PageArgs {
             first,

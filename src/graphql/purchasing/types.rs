@@ -8,6 +8,7 @@ use crate::domain::money;
 use crate::domain::purchasing::open_quantity;
 use crate::graphql::connection::{encode_cursor, ConnectionTotals, Page, PageArgs, Window};
 use crate::graphql::enums::PurchaseOrderStatus;
+use crate::graphql::guard::{Guarded, Identity, Reads};
 use crate::graphql::ids::to_gid;
 use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::loaders::{
@@ -23,17 +24,21 @@ use crate::graphql::receiving::types::{Bill, Receipt};
 use crate::graphql::scalars::{Date, DateTime, Decimal};
 use crate::graphql::{can_see_costs, max_page_size, require};
 
-/// An order placed with a vendor for products delivered to inventory locations.
+/// An order placed with a vendor for products delivered to inventory locations. Its id, number
+/// and status show wherever it is reached; every other field needs `purchase_orders:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct PurchaseOrder {
     /// Global ID.
+    #[graphql(guard = "Identity")]
     pub id: ID,
     #[graphql(skip)]
     pub db_id: i32,
     /// Unique number, e.g. `PO-2026-0042` or `PO-2026-0042-BO1` for a backorder.
+    #[graphql(guard = "Identity")]
     pub number: String,
     /// Lifecycle status; only transitions change it.
+    #[graphql(guard = "Identity")]
     pub status: PurchaseOrderStatus,
     /// Incremented by every change; pass it as `expectedVersion` to edit safely.
     pub version: i32,
@@ -132,7 +137,11 @@ impl PurchaseOrder {
     }
 }
 
-#[ComplexObject]
+impl Guarded for PurchaseOrder {
+    const READ: Permission = Permission::PurchaseOrdersRead;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl PurchaseOrder {
     /// The vendor it is placed with.
     async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Vendor> {
@@ -300,15 +309,18 @@ impl PurchaseOrder {
     }
 }
 
-/// One product ordered for one location.
+/// One product ordered for one location. Its id and line number show wherever it is reached;
+/// every other field needs `purchase_orders:read`.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
+#[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct PurchaseOrderLine {
     /// Global ID.
+    #[graphql(guard = "Identity")]
     pub id: ID,
     #[graphql(skip)]
     pub db_id: i32,
     /// 1, 2, 3 … within the order; never reused.
+    #[graphql(guard = "Identity")]
     pub line_number: i32,
     #[graphql(skip)]
     pub purchase_order_id: i32,
@@ -352,7 +364,11 @@ impl From<entity::purchase_order_line::Model> for PurchaseOrderLine {
     }
 }
 
-#[ComplexObject]
+impl Guarded for PurchaseOrderLine {
+    const READ: Permission = Permission::PurchaseOrdersRead;
+}
+
+#[ComplexObject(guard = "Reads(Self::READ)")]
 impl PurchaseOrderLine {
     /// The order it belongs to.
     async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {

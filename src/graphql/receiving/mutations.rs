@@ -6,6 +6,7 @@ use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, I
 use super::types::{Bill, Receipt};
 use crate::auth::Permission;
 use crate::error::{ServiceError, UserError};
+use crate::graphql::guard::readable;
 use crate::graphql::ids::decode_input;
 use crate::graphql::payload::{payload, respond, Payload};
 use crate::graphql::purchasing::mutations::use_case;
@@ -70,10 +71,10 @@ pub struct FinalizePurchaseOrderInput {
 #[derive(SimpleObject, Default)]
 #[graphql(complex)]
 pub struct ReceivePayload {
-    /// The new receipt.
-    pub receipt: Option<Receipt>,
-    /// The order after receiving.
-    pub purchase_order: Option<PurchaseOrder>,
+    #[graphql(skip)]
+    pub receipt_value: Option<Receipt>,
+    #[graphql(skip)]
+    pub purchase_order_value: Option<PurchaseOrder>,
     #[graphql(skip)]
     pub bill_value: Option<Bill>,
     /// Why the mutation was refused; empty when it succeeded.
@@ -82,10 +83,20 @@ pub struct ReceivePayload {
 
 #[ComplexObject]
 impl ReceivePayload {
-    /// The bill the receipt produced. Needs `bills:read`.
-    async fn bill(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
-        require(ctx, Permission::BillsRead)?;
-        Ok(self.bill_value.clone())
+    /// The new receipt; null when the caller may not read it (`purchase_orders:read`).
+    async fn receipt(&self, ctx: &Context<'_>) -> Option<Receipt> {
+        readable(ctx, &self.receipt_value)
+    }
+
+    /// The order after receiving; null when the caller may not read it
+    /// (`purchase_orders:read`).
+    async fn purchase_order(&self, ctx: &Context<'_>) -> Option<PurchaseOrder> {
+        readable(ctx, &self.purchase_order_value)
+    }
+
+    /// The bill the receipt produced; null when the caller may not read it (`bills:read`).
+    async fn bill(&self, ctx: &Context<'_>) -> Option<Bill> {
+        readable(ctx, &self.bill_value)
     }
 }
 
@@ -102,10 +113,10 @@ impl Payload for ReceivePayload {
 #[derive(SimpleObject, Default)]
 #[graphql(complex)]
 pub struct CancelReceiptPayload {
-    /// The cancelled receipt.
-    pub receipt: Option<Receipt>,
-    /// The order after the reversal.
-    pub purchase_order: Option<PurchaseOrder>,
+    #[graphql(skip)]
+    pub receipt_value: Option<Receipt>,
+    #[graphql(skip)]
+    pub purchase_order_value: Option<PurchaseOrder>,
     #[graphql(skip)]
     pub credit_value: Option<Bill>,
     /// Why the mutation was refused; empty when it succeeded.
@@ -114,10 +125,21 @@ pub struct CancelReceiptPayload {
 
 #[ComplexObject]
 impl CancelReceiptPayload {
-    /// The credit against the receipt's bill. Needs `bills:read`.
-    async fn credit_bill(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
-        require(ctx, Permission::BillsRead)?;
-        Ok(self.credit_value.clone())
+    /// The cancelled receipt; null when the caller may not read it (`purchase_orders:read`).
+    async fn receipt(&self, ctx: &Context<'_>) -> Option<Receipt> {
+        readable(ctx, &self.receipt_value)
+    }
+
+    /// The order after the reversal; null when the caller may not read it
+    /// (`purchase_orders:read`).
+    async fn purchase_order(&self, ctx: &Context<'_>) -> Option<PurchaseOrder> {
+        readable(ctx, &self.purchase_order_value)
+    }
+
+    /// The credit against the receipt's bill; null when the caller may not read it
+    /// (`bills:read`).
+    async fn credit_bill(&self, ctx: &Context<'_>) -> Option<Bill> {
+        readable(ctx, &self.credit_value)
     }
 }
 
@@ -198,8 +220,8 @@ impl ReceivingMutation {
         respond(result, |outcome| {
             let (receipt, po, bill) = split(outcome);
             ReceivePayload {
-                receipt: Some(receipt),
-                purchase_order: Some(po),
+                receipt_value: Some(receipt),
+                purchase_order_value: Some(po),
                 bill_value: bill,
                 user_errors: Vec::new(),
             }
@@ -222,8 +244,8 @@ impl ReceivingMutation {
         respond(result, |outcome| {
             let (receipt, po, credit) = split(outcome);
             CancelReceiptPayload {
-                receipt: Some(receipt),
-                purchase_order: Some(po),
+                receipt_value: Some(receipt),
+                purchase_order_value: Some(po),
                 credit_value: credit,
                 user_errors: Vec::new(),
             }
