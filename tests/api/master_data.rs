@@ -378,5 +378,17 @@ async fn master_data_changes_need_vendors_write() {
             "businessUnit { name }",
         )
         .await;
-    assert_eq!(payload["businessUnit"]["name"], "X");
+    // Writing does not imply reading: the payload object is null for a write-only token.
+    assert_eq!(payload["userErrors"], json!([]));
+    assert!(payload["businessUnit"].is_null(), "{payload}");
+    let both = app.token(&[Permission::VendorsWrite, Permission::VendorsRead]);
+    let payload = app
+        .mutate_as(
+            &both,
+            "createBusinessUnit",
+            json!({ "name": "Y" }),
+            "businessUnit { name }",
+        )
+        .await;
+    assert_eq!(payload["businessUnit"]["name"], "Y");
 }

@@ -567,7 +567,7 @@ async fn metrics_count_operations_connections_subscriptions_and_events() {
 }
 
 /// Waits until the app runs `n` subscriptions, so no event is published before they listen.
-async fn wait_subscribed(app: &TestApp, n: u64) {
+pub async fn wait_subscribed(app: &TestApp, n: u64) {
     for _ in 0..800 {
         if metric(app, "stockgraph_subscriptions").await >= n {
             return;
