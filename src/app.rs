@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
 use crate::auth::{Actor, TokenKeys};
 use crate::config::{BusinessConfig, LimitsConfig};
@@ -161,7 +161,21 @@ async fn execute(server: &Server, headers: &HeaderMap, batch: BatchRequest) -> R
     } else {
         "application/json"
     };
+    // A database outage is 503 with Retry-After, so clients and proxies know to retry.
+    let unavailable = match &response {
+        BatchResponse::Single(r) => crate::error::any_unavailable(&r.errors),
+        BatchResponse::Batch(all) => all.iter().any(|r| crate::error::any_unavailable(&r.errors)),
+    };
     match serde_json::to_vec(&response) {
+        Ok(body) if unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (header::RETRY_AFTER, crate::error::retry_after()),
+            ],
+            body,
+        )
+            .into_response(),
         Ok(body) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
             body,
@@ -388,12 +402,20 @@ async fn metrics(State(server): State<Server>) -> Response {
         .into_response()
 }
 
+/// 200 while the database answers, 503 (with `Retry-After`) while it does not. Bounded by
+/// [`crate::db::READY_CHECK_TIMEOUT`], so a probe never waits out the pool's acquire timeout;
+/// the pool reconnects on its own, so the answer turns 200 again when the database is back.
 async fn readyz(State(server): State<Server>) -> Response {
-    match server.state.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, "ready").into_response(),
+    match crate::db::ready(&server.state.db).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, crate::error::retry_after())],
+                "database unreachable",
+            )
+                .into_response()
         }
     }
 }

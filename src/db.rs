@@ -144,6 +144,21 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// How long `/readyz` waits for the database before answering 503.
+pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Checks that the database answers a query within [`READY_CHECK_TIMEOUT`].
+pub async fn ready(db: &DatabaseConnection) -> Result<(), String> {
+    match tokio::time::timeout(READY_CHECK_TIMEOUT, db.execute_unprepared("SELECT 1")).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(short(&err)),
+        Err(_) => Err(format!(
+            "no answer within {} s",
+            READY_CHECK_TIMEOUT.as_secs()
+        )),
+    }
+}
+
 /// The first line of a database error, without driver noise.
 fn short(err: &DbErr) -> String {
     let text = err.to_string();

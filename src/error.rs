@@ -82,6 +82,10 @@ pub enum ServiceError {
     /// The input breaks a business rule; the transaction was rolled back.
     #[error("rejected: {0:?}")]
     Rejected(Vec<UserError>),
+    /// The database could not be reached or dropped the connection (see [`DbFault`]); the
+    /// client may retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(DbFault),
     /// Something unexpected: a database failure or a broken invariant.
     #[error("internal: {0}")]
     Internal(String),
@@ -96,7 +100,129 @@ impl ServiceError {
 
 impl From<sea_orm::DbErr> for ServiceError {
     fn from(err: sea_orm::DbErr) -> Self {
-        ServiceError::Internal(err.to_string())
+        match DbFault::classify(&err, false) {
+            Some(fault) => ServiceError::Unavailable(fault),
+            None => ServiceError::Internal(err.to_string()),
+        }
+    }
+}
+
+impl ServiceError {
+    /// A failure of COMMIT itself. A lost connection there leaves the outcome unknown (the
+    /// server may have committed before the connection dropped), so it is never retried here:
+    /// the client retries, with an idempotency key if it must not count twice.
+    pub fn at_commit(err: sea_orm::DbErr) -> Self {
+        match DbFault::classify(&err, true) {
+            Some(fault) => ServiceError::Unavailable(fault),
+            None => ServiceError::Internal(err.to_string()),
+        }
+    }
+}
+
+/// What kind of connectivity fault a database error is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The connection broke or the server refused or ended it (reset, closed, admin shutdown,
+    /// `pg_terminate_backend`, SQLSTATE class 08, 57P01–57P03). A fresh connection may work.
+    ConnectionLost,
+    /// No connection could be had in time: the pool's acquire timeout, too many connections
+    /// on the server, or SQLite's busy/locked after its busy timeout. Waiting is what helps.
+    Busy,
+}
+
+/// A database error that says the database is (momentarily) out of reach, not that the request
+/// or the code is wrong. It answers `SERVICE_UNAVAILABLE` (HTTP 503 with `Retry-After`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbFault {
+    /// What went wrong.
+    pub kind: FaultKind,
+    /// True when it happened while committing: the transaction may or may not have committed.
+    pub at_commit: bool,
+    /// The driver's message, for the log only.
+    pub detail: String,
+}
+
+impl std::fmt::Display for DbFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let when = if self.at_commit { " during COMMIT" } else { "" };
+        write!(f, "{:?}{when}: {}", self.kind, self.detail)
+    }
+}
+
+impl DbFault {
+    /// The connectivity fault `err` is, or `None` for any other database error (a constraint,
+    /// a type mismatch, a bug), which stays `INTERNAL`.
+    pub fn classify(err: &sea_orm::DbErr, at_commit: bool) -> Option<Self> {
+        use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+        let kind = match err {
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => FaultKind::Busy,
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed) => FaultKind::ConnectionLost,
+            DbErr::Conn(RuntimeErr::SqlxError(e))
+            | DbErr::Exec(RuntimeErr::SqlxError(e))
+            | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_fault(e)?,
+            _ => return None,
+        };
+        Some(DbFault {
+            kind,
+            at_commit,
+            detail: err.to_string(),
+        })
+    }
+
+    /// True when running the whole use case again on a fresh connection is safe and may
+    /// help: the connection was lost before COMMIT was sent, so nothing was written.
+    pub fn retry_safe(&self) -> bool {
+        self.kind == FaultKind::ConnectionLost && !self.at_commit
+    }
+}
+
+fn sqlx_fault(err: &sea_orm::sqlx::Error) -> Option<FaultKind> {
+    use sea_orm::sqlx::Error;
+    match err {
+        // Socket errors (refused, reset, broken pipe, EOF), TLS, and a protocol stream cut off
+        // mid-message all mean the connection is gone.
+        Error::Io(_) | Error::Tls(_) | Error::Protocol(_) | Error::WorkerCrashed => {
+            Some(FaultKind::ConnectionLost)
+        }
+        Error::PoolClosed => Some(FaultKind::ConnectionLost),
+        Error::PoolTimedOut => Some(FaultKind::Busy),
+        Error::Database(db) => {
+            let code = db.code()?;
+            if db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                sqlite_fault(code.parse().ok()?)
+            } else {
+                sqlstate_fault(&code)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// PostgreSQL SQLSTATEs that mean the connection, not the statement, failed.
+pub fn sqlstate_fault(sqlstate: &str) -> Option<FaultKind> {
+    match sqlstate {
+        // admin_shutdown (pg_terminate_backend, fast shutdown), crash_shutdown,
+        // cannot_connect_now (starting up or shutting down).
+        "57P01" | "57P02" | "57P03" => Some(FaultKind::ConnectionLost),
+        // too_many_connections
+        "53300" => Some(FaultKind::Busy),
+        // Class 08: connection exceptions.
+        code if code.starts_with("08") => Some(FaultKind::ConnectionLost),
+        _ => None,
+    }
+}
+
+/// SQLite result codes (extended codes carry the primary one in the low byte) that mean
+/// another connection held the database longer than the busy timeout.
+pub fn sqlite_fault(code: i32) -> Option<FaultKind> {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    match code & 0xff {
+        SQLITE_BUSY | SQLITE_LOCKED => Some(FaultKind::Busy),
+        _ => None,
     }
 }
 
@@ -115,8 +241,35 @@ pub enum ApiError {
     /// The request is over one of the limits that protect the service (body size, batch size,
     /// time); the message names it.
     LimitExceeded(String),
+    /// The database is out of reach for the moment; the request changed nothing it reports
+    /// as done and may be retried (HTTP 503 with `Retry-After`).
+    ServiceUnavailable { request_id: String },
     /// Anything unexpected; the details are in the log under the request id.
     Internal { request_id: String },
+}
+
+/// The `extensions.code` of [`ApiError::ServiceUnavailable`].
+pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+
+/// Seconds a client is asked to wait (`Retry-After`) before retrying a `SERVICE_UNAVAILABLE`
+/// answer: about what a PostgreSQL restart or fail-over takes.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
+/// The `Retry-After` header value of a 503.
+pub fn retry_after() -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from(RETRY_AFTER_SECS)
+}
+
+/// True when any error of a response is `SERVICE_UNAVAILABLE`, so the HTTP answer is a 503.
+pub fn any_unavailable<'a>(
+    errors: impl IntoIterator<Item = &'a async_graphql::ServerError>,
+) -> bool {
+    errors.into_iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|code| *code == async_graphql::Value::from(SERVICE_UNAVAILABLE))
+    })
 }
 
 impl ApiError {
@@ -127,6 +280,13 @@ impl ApiError {
         ApiError::Internal { request_id }
     }
 
+    /// Logs a database fault and returns the retryable error the client sees.
+    pub fn unavailable(fault: &DbFault) -> Self {
+        let request_id = new_request_id();
+        tracing::warn!(%request_id, error = %fault, "database unavailable");
+        ApiError::ServiceUnavailable { request_id }
+    }
+
     /// The sentence the client sees.
     pub fn message(&self) -> String {
         match self {
@@ -135,6 +295,9 @@ impl ApiError {
             }
             ApiError::Forbidden(permission) => format!("missing permission `{permission}`"),
             ApiError::BadRequest(message) | ApiError::LimitExceeded(message) => message.clone(),
+            ApiError::ServiceUnavailable { request_id } => format!(
+                "the database is unavailable; retry in a few seconds (request id {request_id})"
+            ),
             ApiError::Internal { request_id } => {
                 format!("internal error (request id {request_id})")
             }
@@ -148,6 +311,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::BadRequest(_) => "BAD_REQUEST",
             ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            ApiError::ServiceUnavailable { .. } => SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => "INTERNAL",
         }
     }
@@ -162,7 +326,9 @@ impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         async_graphql::Error::new(err.message()).extend_with(|_, e| {
             e.set("code", err.code());
-            if let ApiError::Internal { request_id } = &err {
+            if let ApiError::Internal { request_id } | ApiError::ServiceUnavailable { request_id } =
+                &err
+            {
                 e.set("requestId", request_id.as_str());
             }
         })
@@ -171,6 +337,27 @@ impl From<ApiError> for async_graphql::Error {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::internal(err)
+        match DbFault::classify(&err, false) {
+            Some(fault) => ApiError::unavailable(&fault),
+            None => ApiError::internal(err),
+        }
+    }
+}
+
+/// A service failure outside a mutation payload (a read through a service): a refusal is a bad
+/// request, a fault is `SERVICE_UNAVAILABLE`, anything else `INTERNAL`.
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Rejected(errors) => ApiError::BadRequest(
+                errors
+                    .into_iter()
+                    .map(|e| e.message)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            ServiceError::Unavailable(fault) => ApiError::unavailable(&fault),
+            ServiceError::Internal(detail) => ApiError::internal(detail),
+        }
     }
 }

@@ -261,7 +261,7 @@ impl Extension for LoaderActivity {
 }
 
 fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
-    ApiError::internal(err).into()
+    ApiError::from(err).into()
 }
 
 /// Loads one value through the request's loader.

@@ -10,7 +10,8 @@ pub trait Payload: Sized {
 }
 
 /// Builds the payload of a service result: its objects on success, `userErrors` on a rule
-/// violation, an `INTERNAL` GraphQL error (details only in the log) on anything else.
+/// violation, `SERVICE_UNAVAILABLE` when the database was out of reach (the client may retry),
+/// an `INTERNAL` GraphQL error (details only in the log) on anything else.
 pub fn respond<T, P: Payload>(
     result: Result<T, ServiceError>,
     build: impl FnOnce(T) -> P,
@@ -18,6 +19,7 @@ pub fn respond<T, P: Payload>(
     match result {
         Ok(value) => Ok(build(value)),
         Err(ServiceError::Rejected(errors)) => Ok(P::rejected(errors)),
+        Err(ServiceError::Unavailable(fault)) => Err(ApiError::unavailable(&fault).into()),
         Err(ServiceError::Internal(detail)) => Err(ApiError::internal(detail).into()),
     }
 }

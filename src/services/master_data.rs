@@ -11,6 +11,7 @@ use crate::config::BusinessConfig;
 use crate::db::begin_write;
 use crate::domain::validate;
 use crate::error::{ServiceError, UserErrorCode};
+use crate::services::commit;
 use crate::services::{check, fixed, now, rate, unique_violation};
 
 /// A postal address as entered.
@@ -193,7 +194,7 @@ pub async fn create_vendor(
             "a vendor with this code already exists",
         )
     })?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(vendor)
 }
 
@@ -243,7 +244,7 @@ pub async fn update_vendor(
     }
     vendor.updated_at = Set(now());
     let vendor = vendor.update(&txn).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(vendor)
 }
 
@@ -331,7 +332,7 @@ pub async fn create_location(
             "a location with this code already exists",
         )
     })?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(location)
 }
 
@@ -364,7 +365,7 @@ pub async fn update_location(
     }
     location.updated_at = Set(now());
     let location = location.update(&txn).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(location)
 }
 
@@ -487,7 +488,7 @@ pub async fn create_product(
             "a product with this SKU already exists",
         )
     })?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(product)
 }
 
@@ -533,7 +534,7 @@ pub async fn update_product(
     }
     product.updated_at = Set(now());
     let product = product.update(&txn).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(product)
 }
 
@@ -721,7 +722,7 @@ pub async fn create_reference(
         ReferenceKind::Project => create_project(&txn, number, name).await?,
         ReferenceKind::Technician => create_technician(&txn, number, name).await?,
     };
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(record)
 }
 
@@ -744,7 +745,7 @@ pub async fn update_reference(
         ReferenceKind::Project => update_project(&txn, id, name, active).await?,
         ReferenceKind::Technician => update_technician(&txn, id, name, active).await?,
     };
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(record)
 }
 
@@ -786,6 +787,6 @@ pub async fn create_job_material(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(material)
 }

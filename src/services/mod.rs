@@ -14,7 +14,10 @@ pub mod stock;
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{Fixed4, Rate8};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect, Select, SqlErr};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QuerySelect, Select,
+    SqlErr,
+};
 
 use crate::domain::purchasing::Violation;
 use crate::error::{ServiceError, UserErrorCode};
@@ -74,5 +77,33 @@ pub(crate) fn for_update<E: EntityTrait>(
     match db.get_database_backend() {
         DbBackend::Postgres => select.lock_exclusive(),
         _ => select,
+    }
+}
+
+/// Commits a use case's transaction. A failure here is marked as happening at COMMIT, which
+/// [`retry_once`] never retries: the server may have committed before the connection dropped.
+pub(crate) async fn commit(txn: DatabaseTransaction) -> Result<(), ServiceError> {
+    txn.commit().await.map_err(ServiceError::at_commit)
+}
+
+/// Runs a use case (one transaction, begun and committed by `attempt`) and, when the database
+/// dropped the connection before COMMIT was sent, runs it once more on a fresh connection (the
+/// pool pings connections before handing them out, so the broken one is not reused).
+///
+/// Safe because such a failure rolled everything back: nothing was written and no event was
+/// published. A failure at COMMIT or a busy database is not retried; the caller answers
+/// `SERVICE_UNAVAILABLE` and the client retries, with an idempotency key where counting twice
+/// would matter.
+pub async fn retry_once<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    match attempt().await {
+        Err(ServiceError::Unavailable(fault)) if fault.retry_safe() => {
+            tracing::warn!(error = %fault, "connection lost before commit; running the use case again");
+            attempt().await
+        }
+        other => other,
     }
 }

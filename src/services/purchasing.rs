@@ -19,6 +19,7 @@ use crate::domain::purchasing::{self as rules, open_quantity, Action};
 use crate::domain::validate;
 use crate::error::{ServiceError, UserErrorCode};
 use crate::events::{EventBus, EventKind, Outbox};
+use crate::services::commit;
 use crate::services::inventory::change_on_order;
 use crate::services::master_data::not_found;
 use crate::services::{check, fixed, for_update, invalid, now, rate, violation};
@@ -467,7 +468,7 @@ pub async fn create(
     let txn = begin_write(uc.db).await?;
     let mut outbox = Outbox::default();
     let po = create_in(uc, &txn, &mut outbox, input).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     Ok(po)
 }
@@ -692,7 +693,7 @@ pub async fn update_header(
         crate::services::bills::supersede_for_tax_rate(&txn, &updated).await?;
     }
     touch(&txn, &po, uc.actor, None).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     reload(uc.db, id).await
 }
 
@@ -721,7 +722,7 @@ pub async fn add_line(
         .exec(&txn)
         .await?;
     touch(&txn, &po, uc.actor, None).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(saved)
 }
 
@@ -893,7 +894,7 @@ pub async fn update_line(
     } else {
         touch(&txn, &po, uc.actor, None).await?;
     }
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     Ok(saved)
 }
@@ -949,7 +950,7 @@ pub async fn remove_line(
         .exec(&txn)
         .await?;
     touch(&txn, &po, uc.actor, None).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     reload(uc.db, po.id).await
 }
 
@@ -1015,7 +1016,7 @@ pub async fn submit(
         uc.actor,
     )
     .await?;
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     reload(uc.db, id).await
 }
@@ -1063,7 +1064,7 @@ pub async fn cancel(
         uc.actor,
     )
     .await?;
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     reload(uc.db, id).await
 }
@@ -1085,6 +1086,6 @@ pub async fn mark_exported(
         .exec(&txn)
         .await?;
     touch(&txn, &po, uc.actor, None).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     reload(uc.db, id).await
 }

@@ -21,6 +21,7 @@ use crate::domain::validate;
 use crate::error::{ServiceError, UserErrorCode};
 use crate::events::Outbox;
 use crate::services::bills;
+use crate::services::commit;
 use crate::services::idempotency::Idempotency;
 use crate::services::inventory::{apply, LedgerReason, Movement, Source};
 use crate::services::master_data::not_found;
@@ -441,7 +442,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
             .await?;
     }
     let result = outcome(&txn, receipt.id, Some(bill.id)).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     Ok(result)
 }
@@ -564,7 +565,7 @@ pub async fn cancel_receipt(
             .await?;
     }
     let result = outcome(&txn, receipt.id, Some(credit.id)).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     Ok(result)
 }
@@ -711,7 +712,7 @@ pub async fn finalize(
         .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::Internal("purchase order vanished".into()))?;
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     Ok(Finalized {
         purchase_order,

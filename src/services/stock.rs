@@ -18,6 +18,7 @@ use crate::domain::inventory::reorder_quantity;
 use crate::domain::validate;
 use crate::error::{ServiceError, UserErrorCode};
 use crate::events::Outbox;
+use crate::services::commit;
 use crate::services::idempotency::Idempotency;
 use crate::services::inventory::{apply, ensure_item, LedgerReason, Movement, Source};
 use crate::services::master_data::not_found;
@@ -155,7 +156,7 @@ pub async fn upsert_item(
     }
     model.updated_at = Set(now());
     let saved = model.update(&txn).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(saved)
 }
 
@@ -227,7 +228,7 @@ where
         }
     }
     let items = items_by_id(&txn, &ids).await?;
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     Ok(items)
 }
@@ -656,7 +657,7 @@ pub async fn create_reorder_orders(
             })?;
         purchase_orders.push(po);
     }
-    txn.commit().await?;
+    commit(txn).await?;
     uc.events.publish(outbox);
     Ok(Reordered {
         purchase_orders,

@@ -111,7 +111,7 @@ impl InventoryQuery {
             .transpose()?;
         let due = crate::services::stock::reorder_suggestions(&state(ctx).db, location)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::from)?;
         Ok(due.into_iter().map(ReorderSuggestion::new).collect())
     }
 

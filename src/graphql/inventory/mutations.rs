@@ -14,6 +14,7 @@ use crate::graphql::purchasing::mutations::use_case;
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::require;
 use crate::graphql::scalars::Decimal;
+use crate::services::retry_once;
 use crate::services::stock::{self as service, Adjustment, Commitment, ItemSettings};
 
 /// Why on-hand is adjusted.
@@ -226,15 +227,17 @@ impl InventoryMutation {
             let product = decode_input(&product_id, "Product", "input.productId")?;
             let location = decode_input(&location_id, "InventoryLocation", "input.locationId")?;
             let job = decode_input_opt(job_id.as_ref(), "Job", "input.jobId")?;
-            service::commit_stock(
-                use_case(ctx, actor),
-                kind,
-                product,
-                location,
-                quantity.0,
-                job,
-                idempotency_key.as_deref(),
-            )
+            retry_once(|| {
+                service::commit_stock(
+                    use_case(ctx, actor),
+                    kind,
+                    product,
+                    location,
+                    quantity.0,
+                    job,
+                    idempotency_key.as_deref(),
+                )
+            })
             .await
         }
         .await;
@@ -264,7 +267,7 @@ impl InventoryMutation {
                 bin: input.bin.into(),
                 reference_number: input.reference_number.into(),
             };
-            service::upsert_item(use_case(ctx, actor), settings).await
+            retry_once(|| service::upsert_item(use_case(ctx, actor), settings.clone())).await
         }
         .await;
         respond(result, item_payload)
@@ -292,7 +295,7 @@ impl InventoryMutation {
                 memo: input.memo,
                 idempotency_key: input.idempotency_key,
             };
-            service::adjust(use_case(ctx, actor), adjustment).await
+            retry_once(|| service::adjust(use_case(ctx, actor), adjustment.clone())).await
         }
         .await;
         respond(result, item_payload)
@@ -317,15 +320,17 @@ impl InventoryMutation {
                 "InventoryLocation",
                 "input.toLocationId",
             )?;
-            service::transfer(
-                use_case(ctx, actor),
-                product,
-                from,
-                to,
-                input.quantity.0,
-                input.serial_numbers,
-                input.idempotency_key.as_deref(),
-            )
+            retry_once(|| {
+                service::transfer(
+                    use_case(ctx, actor),
+                    product,
+                    from,
+                    to,
+                    input.quantity.0,
+                    input.serial_numbers.clone(),
+                    input.idempotency_key.as_deref(),
+                )
+            })
             .await
         }
         .await;
@@ -429,7 +434,10 @@ impl InventoryMutation {
                 "BusinessUnit",
                 "input.businessUnitId",
             )?;
-            service::create_reorder_orders(use_case(ctx, actor), location, po_type, unit).await
+            retry_once(|| {
+                service::create_reorder_orders(use_case(ctx, actor), location, po_type, unit)
+            })
+            .await
         }
         .await;
         respond(result, |done| ReorderPayload {

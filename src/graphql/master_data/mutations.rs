@@ -18,6 +18,7 @@ use crate::services::master_data::{
     self as service, AddressInput as NewAddress, ContactInput as NewContact, LocationChanges,
     NewLocation, NewProduct, NewVendor, ProductChanges, ReferenceKind, VendorChanges,
 };
+use crate::services::retry_once;
 
 /// A postal address.
 #[derive(InputObject)]
@@ -304,7 +305,7 @@ macro_rules! reference_mutations {
             #[allow(clippy::redundant_closure_call)]
             let number: Option<String> = ($number)(&input);
             let result =
-                service::create_reference(&state(ctx).db, $kind, number.as_deref(), &input.name).await;
+                retry_once(|| service::create_reference(&state(ctx).db, $kind, number.as_deref(), &input.name)).await;
             respond(result, |r| $payload { $field: Some($ty::from(r)), ..Default::default() })
         }
 
@@ -317,7 +318,7 @@ macro_rules! reference_mutations {
             require(ctx, Permission::VendorsWrite)?;
             let result = async {
                 let id = decode_input(&input.id, stringify!($ty), "input.id")?;
-                service::update_reference(&state(ctx).db, $kind, id, input.name.as_deref(), input.active)
+                retry_once(|| service::update_reference(&state(ctx).db, $kind, id, input.name.as_deref(), input.active))
                     .await
             }
             .await;
@@ -333,7 +334,7 @@ macro_rules! reference_mutations {
             require(ctx, Permission::VendorsWrite)?;
             let result = async {
                 let id = decode_input(&input.id, stringify!($ty), "input.id")?;
-                service::update_reference(&state(ctx).db, $kind, id, None, Some(false)).await
+                retry_once(|| service::update_reference(&state(ctx).db, $kind, id, None, Some(false))).await
             }
             .await;
             respond(result, |r| $payload { $field: Some($ty::from(r)), ..Default::default() })
@@ -362,7 +363,9 @@ impl MasterDataMutation {
             delivery_method: input.delivery_method.map(Into::into),
             currency: input.currency,
         };
-        let result = service::create_vendor(&state.db, &state.settings.business, new).await;
+        let result =
+            retry_once(|| service::create_vendor(&state.db, &state.settings.business, new.clone()))
+                .await;
         respond(result, |v| VendorPayload {
             vendor: Some(v.into()),
             ..Default::default()
@@ -389,7 +392,7 @@ impl MasterDataMutation {
                 currency: input.currency,
                 active: input.active,
             };
-            service::update_vendor(&state(ctx).db, id, changes).await
+            retry_once(|| service::update_vendor(&state(ctx).db, id, changes.clone())).await
         }
         .await;
         respond(result, |v| VendorPayload {
@@ -411,7 +414,7 @@ impl MasterDataMutation {
                 active: Some(false),
                 ..Default::default()
             };
-            service::update_vendor(&state(ctx).db, id, changes).await
+            retry_once(|| service::update_vendor(&state(ctx).db, id, changes.clone())).await
         }
         .await;
         respond(result, |v| VendorPayload {
@@ -441,7 +444,7 @@ impl MasterDataMutation {
                 serialized: input.serialized,
                 over_receipt_allowance_percent: input.over_receipt_allowance_percent.map(|d| d.0),
             };
-            service::create_product(&state(ctx).db, new).await
+            retry_once(|| service::create_product(&state(ctx).db, new.clone())).await
         }
         .await;
         respond(result, |p| ProductPayload {
@@ -480,7 +483,7 @@ impl MasterDataMutation {
                 .map(|d| d.map(|d| d.0)),
                 active: input.active,
             };
-            service::update_product(&state(ctx).db, id, changes).await
+            retry_once(|| service::update_product(&state(ctx).db, id, changes.clone())).await
         }
         .await;
         respond(result, |p| ProductPayload {
@@ -502,7 +505,7 @@ impl MasterDataMutation {
                 active: Some(false),
                 ..Default::default()
             };
-            service::update_product(&state(ctx).db, id, changes).await
+            retry_once(|| service::update_product(&state(ctx).db, id, changes.clone())).await
         }
         .await;
         respond(result, |p| ProductPayload {
@@ -523,7 +526,7 @@ impl MasterDataMutation {
             name: input.name,
             address: input.address.map(Into::into),
         };
-        let result = service::create_location(&state(ctx).db, new).await;
+        let result = retry_once(|| service::create_location(&state(ctx).db, new.clone())).await;
         respond(result, |l| InventoryLocationPayload {
             inventory_location: Some(l.into()),
             ..Default::default()
@@ -545,7 +548,7 @@ impl MasterDataMutation {
                     .map(|a| a.map(Into::into)),
                 active: input.active,
             };
-            service::update_location(&state(ctx).db, id, changes).await
+            retry_once(|| service::update_location(&state(ctx).db, id, changes.clone())).await
         }
         .await;
         respond(result, |l| InventoryLocationPayload {
@@ -567,7 +570,7 @@ impl MasterDataMutation {
                 active: Some(false),
                 ..Default::default()
             };
-            service::update_location(&state(ctx).db, id, changes).await
+            retry_once(|| service::update_location(&state(ctx).db, id, changes.clone())).await
         }
         .await;
         respond(result, |l| InventoryLocationPayload {
@@ -587,7 +590,10 @@ impl MasterDataMutation {
         let result: Result<_, ServiceError> = async {
             let job = decode_input(&input.job_id, "Job", "input.jobId")?;
             let product = decode_input(&input.product_id, "Product", "input.productId")?;
-            service::create_job_material(&state(ctx).db, job, product, input.quantity.0).await
+            retry_once(|| {
+                service::create_job_material(&state(ctx).db, job, product, input.quantity.0)
+            })
+            .await
         }
         .await;
         respond(result, |m| JobMaterialPayload {

@@ -14,6 +14,7 @@ use crate::graphql::{require, state};
 use crate::services::purchasing::{
     self as service, HeaderChanges, LineChanges, NewLine, NewPurchaseOrder, UseCase,
 };
+use crate::services::retry_once;
 
 /// A line of a new purchase order.
 #[derive(InputObject)]
@@ -323,7 +324,7 @@ impl PurchasingMutation {
                 exchange_rate: input.exchange_rate.map(|d| d.0),
                 lines,
             };
-            service::create(use_case(ctx, actor), new).await
+            retry_once(|| service::create(use_case(ctx, actor), new.clone())).await
         }
         .await;
         respond(result, po_payload)
@@ -358,7 +359,7 @@ impl PurchasingMutation {
                 shipping: input.shipping.map(|d| d.0),
                 exchange_rate: input.exchange_rate.map(|d| d.0),
             };
-            service::update_header(use_case(ctx, actor), id, changes).await
+            retry_once(|| service::update_header(use_case(ctx, actor), id, changes.clone())).await
         }
         .await;
         respond(result, po_payload)
@@ -391,7 +392,15 @@ impl PurchasingMutation {
                 },
                 "input",
             )?;
-            service::add_line(use_case(ctx, actor), po_id, line, input.expected_version).await
+            retry_once(|| {
+                service::add_line(
+                    use_case(ctx, actor),
+                    po_id,
+                    line.clone(),
+                    input.expected_version,
+                )
+            })
+            .await
         }
         .await;
         line_payload(ctx, result).await
@@ -424,7 +433,8 @@ impl PurchasingMutation {
                     .map(|d| d.map(|d| d.0)),
                 memo: input.memo.into(),
             };
-            service::update_line(use_case(ctx, actor), line_id, changes).await
+            retry_once(|| service::update_line(use_case(ctx, actor), line_id, changes.clone()))
+                .await
         }
         .await;
         line_payload(ctx, result).await
@@ -439,7 +449,10 @@ impl PurchasingMutation {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = async {
             let line_id = decode_input(&input.line_id, "PurchaseOrderLine", "input.lineId")?;
-            service::remove_line(use_case(ctx, actor), line_id, input.expected_version).await
+            retry_once(|| {
+                service::remove_line(use_case(ctx, actor), line_id, input.expected_version)
+            })
+            .await
         }
         .await;
         respond(result, po_payload)
@@ -453,7 +466,10 @@ impl PurchasingMutation {
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = match order_id(&input.purchase_order_id) {
-            Ok(id) => service::submit(use_case(ctx, actor), id, input.expected_version).await,
+            Ok(id) => {
+                retry_once(|| service::submit(use_case(ctx, actor), id, input.expected_version))
+                    .await
+            }
             Err(err) => Err(err),
         };
         respond(result, po_payload)
@@ -467,7 +483,10 @@ impl PurchasingMutation {
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = match order_id(&input.purchase_order_id) {
-            Ok(id) => service::cancel(use_case(ctx, actor), id, input.expected_version).await,
+            Ok(id) => {
+                retry_once(|| service::cancel(use_case(ctx, actor), id, input.expected_version))
+                    .await
+            }
             Err(err) => Err(err),
         };
         respond(result, po_payload)
@@ -483,7 +502,10 @@ impl PurchasingMutation {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = match order_id(&input.purchase_order_id) {
             Ok(id) => {
-                service::mark_exported(use_case(ctx, actor), id, input.expected_version).await
+                retry_once(|| {
+                    service::mark_exported(use_case(ctx, actor), id, input.expected_version)
+                })
+                .await
             }
             Err(err) => Err(err),
         };

@@ -14,6 +14,7 @@ use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::require;
 use crate::graphql::scalars::{DateTime, Decimal};
 use crate::services::receiving::{self as service, NewReceipt, ReceiptOutcome, ReceiveLine};
+use crate::services::retry_once;
 
 /// The quantity of one line in a delivery.
 #[derive(InputObject)]
@@ -214,7 +215,7 @@ impl ReceivingMutation {
                 freight: input.freight.map(|d| d.0),
                 idempotency_key: input.idempotency_key,
             };
-            service::receive(use_case(ctx, actor), receipt).await
+            retry_once(|| service::receive(use_case(ctx, actor), receipt.clone())).await
         }
         .await;
         respond(result, |outcome| {
@@ -237,8 +238,10 @@ impl ReceivingMutation {
         let actor = require(ctx, Permission::ReceivingWrite)?;
         let result = async {
             let id = decode_input(&input.receipt_id, "Receipt", "input.receiptId")?;
-            service::cancel_receipt(use_case(ctx, actor), id, input.idempotency_key.as_deref())
-                .await
+            retry_once(|| {
+                service::cancel_receipt(use_case(ctx, actor), id, input.idempotency_key.as_deref())
+            })
+            .await
         }
         .await;
         respond(result, |outcome| {
@@ -273,7 +276,7 @@ impl ReceivingMutation {
                     ))
                 }
             };
-            service::finalize(uc, id, input.create_backorder).await
+            retry_once(|| service::finalize(uc, id, input.create_backorder)).await
         }
         .await;
         respond(result, |done| FinalizePayload {
