@@ -361,3 +361,183 @@ impl From<ServiceError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::sync::Arc;
+
+    use sea_orm::sqlx;
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+
+    use super::*;
+
+    /// A server error with a SQLSTATE, as the PostgreSQL driver reports it.
+    #[derive(Debug)]
+    struct ServerError(&'static str);
+
+    impl std::fmt::Display for ServerError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "server error {}", self.0)
+        }
+    }
+
+    impl std::error::Error for ServerError {}
+
+    impl sqlx::error::DatabaseError for ServerError {
+        fn message(&self) -> &str {
+            "server error"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn query(err: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
+    }
+
+    fn sqlstate(code: &'static str) -> DbErr {
+        query(sqlx::Error::Database(Box::new(ServerError(code))))
+    }
+
+    fn kind(err: &DbErr) -> Option<FaultKind> {
+        DbFault::classify(err, false).map(|f| f.kind)
+    }
+
+    #[test]
+    fn lost_connections_are_classified_as_connection_faults() {
+        use std::io::{Error, ErrorKind};
+        let lost = [
+            query(sqlx::Error::Io(Error::from(ErrorKind::ConnectionReset))),
+            query(sqlx::Error::Io(Error::from(ErrorKind::ConnectionRefused))),
+            query(sqlx::Error::Io(Error::from(ErrorKind::UnexpectedEof))),
+            DbErr::Conn(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Io(
+                Error::from(ErrorKind::BrokenPipe),
+            )))),
+            DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Protocol(
+                "unexpected end of stream".into(),
+            )))),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            query(sqlx::Error::PoolClosed),
+            // pg_terminate_backend, a fast shutdown, a crash, a server still starting.
+            sqlstate("57P01"),
+            sqlstate("57P02"),
+            sqlstate("57P03"),
+            sqlstate("08006"),
+            sqlstate("08003"),
+        ];
+        for err in &lost {
+            assert_eq!(kind(err), Some(FaultKind::ConnectionLost), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_exhausted_pool_or_server_is_classified_as_busy() {
+        for err in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            query(sqlx::Error::PoolTimedOut),
+            sqlstate("53300"),
+        ] {
+            assert_eq!(kind(&err), Some(FaultKind::Busy), "{err}");
+        }
+    }
+
+    #[test]
+    fn statement_errors_are_not_connection_faults() {
+        for err in [
+            sqlstate("23505"), // unique violation
+            sqlstate("42P01"), // undefined table
+            sqlstate("57014"), // query cancelled (statement timeout): not a lost connection
+            query(sqlx::Error::RowNotFound),
+            query(sqlx::Error::ColumnNotFound("x".into())),
+            DbErr::Custom("broken invariant".into()),
+            DbErr::RecordNotFound("po".into()),
+            DbErr::Conn(RuntimeErr::Internal("disconnected".into())),
+        ] {
+            assert_eq!(kind(&err), None, "{err}");
+            assert!(matches!(ServiceError::from(err), ServiceError::Internal(_)));
+        }
+    }
+
+    #[test]
+    fn sqlite_busy_and_locked_codes_are_busy_including_extended_codes() {
+        assert_eq!(sqlite_fault(5), Some(FaultKind::Busy));
+        assert_eq!(sqlite_fault(6), Some(FaultKind::Busy));
+        assert_eq!(sqlite_fault(517), Some(FaultKind::Busy)); // SQLITE_BUSY_SNAPSHOT
+        assert_eq!(sqlite_fault(262), Some(FaultKind::Busy)); // SQLITE_LOCKED_SHAREDCACHE
+        assert_eq!(sqlite_fault(2067), None); // SQLITE_CONSTRAINT_UNIQUE
+        assert_eq!(sqlite_fault(1), None);
+    }
+
+    #[tokio::test]
+    async fn a_real_sqlite_busy_error_is_unavailable() {
+        use sqlx::sqlite::SqliteConnectOptions;
+        use sqlx::{ConnectOptions, Executor};
+        let path = std::env::temp_dir().join(format!("stockgraph-busy-{}.db", new_request_id()));
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::ZERO);
+        let mut holder = options.connect().await.unwrap();
+        let mut other = options.connect().await.unwrap();
+        holder.execute("BEGIN IMMEDIATE").await.unwrap();
+        let busy = other.execute("BEGIN IMMEDIATE").await.unwrap_err();
+        drop((holder, other));
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            std::fs::remove_file(file).ok();
+        }
+        let err = DbErr::Exec(RuntimeErr::SqlxError(Arc::new(busy)));
+        assert_eq!(kind(&err), Some(FaultKind::Busy), "{err}");
+        let api = ApiError::from(err);
+        assert_eq!(api.code(), SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn only_a_connection_lost_before_commit_is_safe_to_retry() {
+        let lost = sqlstate("57P01");
+        let before = DbFault::classify(&lost, false).unwrap();
+        assert!(before.retry_safe());
+        let ServiceError::Unavailable(at_commit) = ServiceError::at_commit(lost) else {
+            panic!("a lost connection at COMMIT is still unavailable");
+        };
+        assert!(at_commit.at_commit);
+        assert!(!at_commit.retry_safe(), "the commit may have happened");
+        let busy = DbFault::classify(&DbErr::ConnectionAcquire(ConnAcquireErr::Timeout), false);
+        assert!(
+            !busy.unwrap().retry_safe(),
+            "a busy pool is waited for, not hammered"
+        );
+    }
+
+    #[test]
+    fn a_database_fault_reaches_the_client_as_service_unavailable_with_a_request_id() {
+        let err: async_graphql::Error = ApiError::from(sqlstate("57P01")).into();
+        let extensions = err.extensions.unwrap();
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from(SERVICE_UNAVAILABLE))
+        );
+        assert!(extensions.get("requestId").is_some());
+        assert!(!err.message.contains("57P01"), "no driver detail leaks");
+        let other: async_graphql::Error = ApiError::from(sqlstate("42P01")).into();
+        assert_eq!(
+            other.extensions.unwrap().get("code"),
+            Some(&async_graphql::Value::from("INTERNAL"))
+        );
+    }
+}

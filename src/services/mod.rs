@@ -107,3 +107,73 @@ where
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+
+    use super::*;
+
+    fn lost() -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(sea_orm::sqlx::Error::Io(
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset),
+        ))))
+    }
+
+    /// Runs `retry_once` over attempts that fail with `errors` in turn, then succeed; returns
+    /// the outcome and the number of attempts made.
+    async fn run(errors: Vec<ServiceError>) -> (Result<u32, ServiceError>, u32) {
+        let attempts = Cell::new(0);
+        let errors = std::cell::RefCell::new(errors.into_iter());
+        let result = retry_once(|| async {
+            attempts.set(attempts.get() + 1);
+            match errors.borrow_mut().next() {
+                Some(err) => Err(err),
+                None => Ok(attempts.get()),
+            }
+        })
+        .await;
+        (result, attempts.get())
+    }
+
+    #[tokio::test]
+    async fn a_use_case_that_lost_its_connection_before_commit_runs_once_more() {
+        let (result, attempts) = run(vec![ServiceError::from(lost())]).await;
+        assert_eq!(attempts, 2);
+        assert_eq!(result.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_use_case_is_retried_at_most_once() {
+        let (result, attempts) =
+            run(vec![ServiceError::from(lost()), ServiceError::from(lost())]).await;
+        assert_eq!(attempts, 2);
+        assert!(matches!(result, Err(ServiceError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_connection_lost_during_commit_is_not_retried() {
+        let (result, attempts) = run(vec![ServiceError::at_commit(lost())]).await;
+        assert_eq!(
+            attempts, 1,
+            "the commit may have happened: the client decides"
+        );
+        assert!(matches!(result, Err(ServiceError::Unavailable(f)) if f.at_commit));
+    }
+
+    #[tokio::test]
+    async fn refusals_internal_errors_and_a_busy_pool_are_not_retried() {
+        for err in [
+            invalid("input", "no"),
+            ServiceError::Internal("bug".into()),
+            ServiceError::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+        ] {
+            let (result, attempts) = run(vec![err]).await;
+            assert_eq!(attempts, 1);
+            assert!(result.is_err());
+        }
+    }
+}
