@@ -157,9 +157,15 @@ impl DbFault {
         let kind = match err {
             DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => FaultKind::Busy,
             DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed) => FaultKind::ConnectionLost,
-            DbErr::Conn(RuntimeErr::SqlxError(e))
-            | DbErr::Exec(RuntimeErr::SqlxError(e))
-            | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_fault(e)?,
+            // sea-orm reports `Conn` only when opening, acquiring or pinging a connection: the
+            // server refused us (not accepting connections, too many, authentication), so the
+            // database is out of reach whatever the code says.
+            DbErr::Conn(RuntimeErr::SqlxError(e)) => {
+                sqlx_fault(e).unwrap_or(FaultKind::ConnectionLost)
+            }
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+                sqlx_fault(e)?
+            }
             _ => return None,
         };
         Some(DbFault {
@@ -438,6 +444,10 @@ mod tests {
             sqlstate("57P03"),
             sqlstate("08006"),
             sqlstate("08003"),
+            // A connection refused while opening it (database not accepting connections).
+            DbErr::Conn(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Database(
+                Box::new(ServerError("55000")),
+            )))),
         ];
         for err in &lost {
             assert_eq!(kind(err), Some(FaultKind::ConnectionLost), "{err}");
@@ -460,6 +470,7 @@ mod tests {
         for err in [
             sqlstate("23505"), // unique violation
             sqlstate("42P01"), // undefined table
+            sqlstate("55000"), // a statement on an object in the wrong state
             sqlstate("57014"), // query cancelled (statement timeout): not a lost connection
             query(sqlx::Error::RowNotFound),
             query(sqlx::Error::ColumnNotFound("x".into())),

@@ -1,0 +1,325 @@
+//! Issue 12, finding 11: database faults. While the service's PostgreSQL connections are
+//! killed under load, every answer is a success or a retryable `SERVICE_UNAVAILABLE` (HTTP 503
+//! with `Retry-After`), never `INTERNAL`; retries with idempotency keys count exactly once; and
+//! the service recovers without a restart. PostgreSQL only: SQLite has no connections to kill.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::helpers::{database_url, spawn_app, TestApp};
+use crate::purchasing::{create_po, line, transition};
+
+/// Concurrent clients, and the operations each sends.
+const CLIENTS: usize = 6;
+const OPERATIONS: usize = 12;
+/// How many times the service's connections are killed while the load runs.
+const KILLS: usize = 30;
+/// A client gives up on a receive after this many `SERVICE_UNAVAILABLE` answers.
+const MAX_ATTEMPTS: usize = 100;
+
+/// What a request answered: status, `Retry-After`, body.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+impl Answer {
+    fn is_success(&self) -> bool {
+        self.status == StatusCode::OK && self.body.get("errors").is_none()
+    }
+
+    /// A 503 with `Retry-After` whose every error is `SERVICE_UNAVAILABLE`.
+    fn is_retryable(&self) -> bool {
+        self.status == StatusCode::SERVICE_UNAVAILABLE
+            && self.retry_after.is_some()
+            && self.body["errors"].as_array().is_some_and(|errors| {
+                !errors.is_empty()
+                    && errors
+                        .iter()
+                        .all(|e| e["extensions"]["code"] == "SERVICE_UNAVAILABLE")
+            })
+    }
+}
+
+async fn send(app: &TestApp, request: Request<Body>) -> Answer {
+    let response = app.router.clone().oneshot(request).await.expect("router");
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Answer {
+        status,
+        retry_after,
+        body,
+    }
+}
+
+async fn post(app: &TestApp, query: &str, variables: Value) -> Answer {
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", app.admin))
+        .body(Body::from(body))
+        .unwrap();
+    send(app, request).await
+}
+
+async fn readyz(app: &TestApp) -> StatusCode {
+    let request = Request::get("/readyz").body(Body::empty()).unwrap();
+    send(app, request).await.status
+}
+
+/// Polls `/readyz` until it answers `wanted`, for at most 20 s.
+async fn wait_for_readyz(app: &TestApp, wanted: StatusCode) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = readyz(app).await;
+        if status == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz still answers {status}, expected {wanted}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A connection to the PostgreSQL server outside the test's database, and that database's name.
+async fn server_admin(app: &TestApp) -> (DatabaseConnection, String) {
+    let url = database_url(app).await;
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    let server = std::env::var("TEST_DATABASE_URL").unwrap();
+    let mut options = sea_orm::ConnectOptions::new(server);
+    options.max_connections(1).sqlx_logging(false);
+    (Database::connect(options).await.unwrap(), name)
+}
+
+/// Terminates every connection to `database` (the service's pool and its event listener);
+/// returns how many were killed.
+async fn kill_connections(admin: &DatabaseConnection, database: &str) -> i64 {
+    let row = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS killed \
+             FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            [database.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "killed").unwrap()
+}
+
+const RECEIVE: &str = "mutation($input: ReceivePurchaseOrderInput!) { \
+    receivePurchaseOrder(input: $input) { receipt { id } purchaseOrder { status } \
+    userErrors { code message } } }";
+
+const READ: &str = "query($id: ID!) { purchaseOrder(id: $id) { number status \
+    lines(first: 10) { nodes { quantityReceived product { sku } } } receipts { id } } \
+    inventoryItems(first: 10) { nodes { onHand onOrder location { code } } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_database_connections_answer_service_unavailable_and_keyed_retries_count_once() {
+    let app = Arc::new(spawn_app().await);
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        println!("skipped: needs TEST_DATABASE_URL (kills PostgreSQL connections)");
+        return;
+    }
+    let fx = app.fixture().await;
+    let po = create_po(&app, &fx, &[(0, "1000", None)]).await;
+    let po = transition(&app, "submitPurchaseOrder", &po).await;
+    let po_id = po["id"].clone();
+    let line_id = line(&po, 0)["id"].clone();
+    let (admin, database) = server_admin(&app).await;
+
+    // The killer strikes after every other completed request, so kills land while other
+    // requests are in flight, and stops after KILLS strikes or when the clients are done.
+    let (completed, mut completions) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let killer = {
+        let database = database.clone();
+        tokio::spawn(async move {
+            let (mut strikes, mut killed, mut seen) = (0, 0, 0);
+            while strikes < KILLS && completions.recv().await.is_some() {
+                seen += 1;
+                if seen % 2 == 0 {
+                    strikes += 1;
+                    killed += kill_connections(&admin, &database).await;
+                }
+            }
+            (admin, killed)
+        })
+    };
+
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for client in 0..CLIENTS {
+        let app = Arc::clone(&app);
+        let completed = completed.clone();
+        let unavailable = Arc::clone(&unavailable);
+        let (po_id, line_id) = (po_id.clone(), line_id.clone());
+        clients.push(tokio::spawn(async move {
+            let mut keys = Vec::new();
+            for op in 0..OPERATIONS {
+                if op % 2 == 0 {
+                    let answer = post(&app, READ, json!({ "id": po_id })).await;
+                    completed.send(()).ok();
+                    if !answer.is_success() {
+                        assert!(
+                            answer.is_retryable(),
+                            "a read answered neither success nor a retryable 503: {} {:?} {}",
+                            answer.status,
+                            answer.retry_after,
+                            answer.body
+                        );
+                        unavailable.fetch_add(1, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                // A receive of one unit, retried with the same key until it succeeds.
+                let key = format!("fault-{client}-{op}");
+                let input = json!({
+                    "purchaseOrderId": po_id,
+                    "idempotencyKey": key,
+                    "lines": [{ "lineId": line_id, "quantity": "1" }],
+                });
+                let mut receipt = None;
+                for _ in 0..MAX_ATTEMPTS {
+                    let answer = post(&app, RECEIVE, json!({ "input": input })).await;
+                    completed.send(()).ok();
+                    if answer.is_success() {
+                        let payload = &answer.body["data"]["receivePurchaseOrder"];
+                        assert_eq!(payload["userErrors"], json!([]), "{payload}");
+                        receipt = Some(payload["receipt"]["id"].clone());
+                        break;
+                    }
+                    assert!(
+                        answer.is_retryable(),
+                        "a receive answered neither success nor a retryable 503: {} {:?} {}",
+                        answer.status,
+                        answer.retry_after,
+                        answer.body
+                    );
+                    unavailable.fetch_add(1, Ordering::Relaxed);
+                }
+                let receipt =
+                    receipt.unwrap_or_else(|| panic!("{key} never succeeded in {MAX_ATTEMPTS}"));
+                keys.push((key, receipt));
+            }
+            keys
+        }));
+    }
+    let mut receipts = Vec::new();
+    for client in clients {
+        receipts.extend(client.await.unwrap());
+    }
+    drop(completed);
+    let (admin, killed) = killer.await.unwrap();
+    println!(
+        "killed {killed} connections; {} answers were SERVICE_UNAVAILABLE",
+        unavailable.load(Ordering::Relaxed)
+    );
+    assert!(
+        killed > 0,
+        "the test killed no connection, so it proved nothing"
+    );
+
+    // Every key produced one receipt, and each receipt counted once.
+    let keys: HashSet<&str> = receipts.iter().map(|(k, _)| k.as_str()).collect();
+    let distinct: HashSet<String> = receipts.iter().map(|(_, r)| r.to_string()).collect();
+    assert_eq!(keys.len(), CLIENTS * OPERATIONS / 2);
+    assert_eq!(distinct.len(), keys.len(), "two keys share a receipt");
+
+    // After the killing stops the service answers normally, without a restart.
+    wait_for_readyz(&app, StatusCode::OK).await;
+    let after = app.gql(READ, json!({ "id": po_id })).await;
+    let received = after["purchaseOrder"]["lines"]["nodes"][0]["quantityReceived"].clone();
+    assert_eq!(received, json!(keys.len().to_string()), "{after}");
+    assert_eq!(
+        after["purchaseOrder"]["receipts"].as_array().unwrap().len(),
+        keys.len(),
+        "a retried receive was booked twice"
+    );
+    assert_eq!(
+        app.on_hand(&fx.products[0], &fx.location).await,
+        keys.len().to_string()
+    );
+    app.assert_books_balance(rust_decimal::Decimal::ZERO).await;
+    admin.close().await.ok();
+}
+
+#[tokio::test]
+async fn an_unreachable_database_answers_503_with_retry_after_and_readyz_recovers() {
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        println!("skipped: needs TEST_DATABASE_URL (refuses PostgreSQL connections)");
+        return;
+    }
+    let (admin, database) = server_admin(&app).await;
+    let allow = |on: bool| format!("ALTER DATABASE \"{database}\" WITH ALLOW_CONNECTIONS {on}");
+    wait_for_readyz(&app, StatusCode::OK).await;
+
+    // The database refuses new connections and the open ones are killed: unreachable.
+    admin.execute_unprepared(&allow(false)).await.unwrap();
+    kill_connections(&admin, &database).await;
+    wait_for_readyz(&app, StatusCode::SERVICE_UNAVAILABLE).await;
+    let read = post(&app, "{ vendors(first: 5) { nodes { id } } }", json!({})).await;
+    assert!(
+        read.is_retryable(),
+        "{} {:?} {}",
+        read.status,
+        read.retry_after,
+        read.body
+    );
+    let create = post(
+        &app,
+        "mutation { createInventoryLocation(input: { code: \"X\", name: \"X\" }) { inventoryLocation { id } userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        create.is_retryable(),
+        "{} {:?} {}",
+        create.status,
+        create.retry_after,
+        create.body
+    );
+    let message = create.body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        !message.contains(&database),
+        "no connection detail leaks: {message}"
+    );
+
+    // The database is back: the same pool reconnects, nothing restarts.
+    admin.execute_unprepared(&allow(true)).await.unwrap();
+    wait_for_readyz(&app, StatusCode::OK).await;
+    let read = post(&app, "{ vendors(first: 5) { nodes { id } } }", json!({})).await;
+    assert!(read.is_success(), "{}", read.body);
+    let locations = app
+        .gql(
+            "{ inventoryLocations(first: 5) { nodes { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        locations["inventoryLocations"]["nodes"],
+        json!([]),
+        "the refused create wrote nothing"
+    );
+    admin.close().await.ok();
+}
