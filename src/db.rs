@@ -144,6 +144,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// Runs a read and, when the database dropped the connection, runs it once more on a fresh one
+/// (the pool pings connections before handing them out). Safe because a read writes nothing;
+/// a busy database is not retried, since waiting longer is what helps there.
+pub async fn retry_read<T, F, Fut>(mut read: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    match read().await {
+        Err(err)
+            if crate::error::DbFault::classify(&err, false).is_some_and(|f| f.retry_safe()) =>
+        {
+            tracing::warn!(error = %err, "connection lost during a read; reading again");
+            read().await
+        }
+        other => other,
+    }
+}
+
 /// How long `/readyz` waits for the database before answering 503.
 pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -168,6 +187,47 @@ fn short(err: &DbErr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lost() -> DbErr {
+        DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(
+            sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        )))
+    }
+
+    /// Runs `retry_read` over reads failing with `errors` in turn, then succeeding; returns
+    /// the outcome and how many reads ran.
+    async fn read_through(errors: Vec<DbErr>) -> (Result<(), DbErr>, usize) {
+        let errors = std::cell::RefCell::new(errors.into_iter());
+        let reads = std::cell::Cell::new(0);
+        let result = retry_read(|| async {
+            reads.set(reads.get() + 1);
+            errors.borrow_mut().next().map_or(Ok(()), Err)
+        })
+        .await;
+        (result, reads.get())
+    }
+
+    #[tokio::test]
+    async fn a_read_that_lost_its_connection_is_read_again_once() {
+        let (result, reads) = read_through(vec![lost()]).await;
+        assert!(result.is_ok());
+        assert_eq!(reads, 2);
+        let (result, reads) = read_through(vec![lost(), lost()]).await;
+        assert!(result.is_err());
+        assert_eq!(reads, 2, "at most once more");
+    }
+
+    #[tokio::test]
+    async fn a_read_failing_otherwise_is_not_repeated() {
+        for err in [
+            DbErr::Custom("bug".into()),
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout),
+        ] {
+            let (result, reads) = read_through(vec![err]).await;
+            assert!(result.is_err());
+            assert_eq!(reads, 1);
+        }
+    }
 
     #[test]
     fn sqlite_urls_name_their_file() {

@@ -279,7 +279,7 @@ where
         }
     }
     let total_count = if want_total {
-        select.clone().count(db).await?
+        crate::db::retry_read(|| select.clone().count(db)).await?
     } else {
         0
     };
@@ -293,7 +293,8 @@ where
     for (term, direction) in order.terms(table, window.backward) {
         query = query.order_by(Expr::cust(term), direction);
     }
-    let mut rows = query.limit(window.limit + 1).all(db).await?;
+    let query = query.limit(window.limit + 1);
+    let mut rows = crate::db::retry_read(|| query.clone().all(db)).await?;
     let more = rows.len() as u64 > window.limit;
     rows.truncate(window.limit as usize);
     if window.backward {

@@ -15,6 +15,7 @@ use async_graphql::Context;
 use futures_util::stream::BoxStream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::db::retry_read;
 use crate::error::ApiError;
 use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::master_data::types::{
@@ -318,11 +319,14 @@ macro_rules! by_id_loader {
             type Error = async_graphql::Error;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
-                let rows = entity::$module::Entity::find()
-                    .filter(entity::$module::Column::Id.is_in(keys.iter().map(|k| k.0)))
-                    .all(self.ready().await)
-                    .await
-                    .map_err(db_error)?;
+                let db = self.ready().await;
+                let rows = retry_read(|| {
+                    entity::$module::Entity::find()
+                        .filter(entity::$module::Column::Id.is_in(keys.iter().map(|k| k.0)))
+                        .all(db)
+                })
+                .await
+                .map_err(db_error)?;
                 Ok(rows.into_iter().map(|m| ($key(m.id), <$value>::from(m))).collect())
             }
         }
@@ -383,12 +387,15 @@ impl Loader<LinesOfPurchaseOrder> for DbLoader {
         keys: &[LinesOfPurchaseOrder],
     ) -> Result<HashMap<LinesOfPurchaseOrder, Self::Value>, Self::Error> {
         use entity::purchase_order_line::{Column, Entity};
-        let rows = Entity::find()
-            .filter(Column::PurchaseOrderId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(Column::LineNumber)
-            .all(self.ready().await)
-            .await
-            .map_err(db_error)?;
+        let db = self.ready().await;
+        let rows = retry_read(|| {
+            Entity::find()
+                .filter(Column::PurchaseOrderId.is_in(keys.iter().map(|k| k.0)))
+                .order_by_asc(Column::LineNumber)
+                .all(db)
+        })
+        .await
+        .map_err(db_error)?;
         let mut grouped: HashMap<LinesOfPurchaseOrder, Self::Value> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
@@ -414,12 +421,15 @@ macro_rules! children_loader {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 use entity::$module::{Column, Entity};
-                let rows = Entity::find()
-                    .filter(Column::$column.is_in(keys.iter().map(|k| k.0)))
-                    .order_by_asc(Column::Id)
-                    .all(self.ready().await)
-                    .await
-                    .map_err(db_error)?;
+                let db = self.ready().await;
+                let rows = retry_read(|| {
+                    Entity::find()
+                        .filter(Column::$column.is_in(keys.iter().map(|k| k.0)))
+                        .order_by_asc(Column::Id)
+                        .all(db)
+                })
+                .await
+                .map_err(db_error)?;
                 let mut grouped: HashMap<$key, Self::Value> =
                     keys.iter().map(|k| (*k, Vec::new())).collect();
                 for row in rows {
@@ -504,12 +514,15 @@ impl Loader<ItemAt> for DbLoader {
 
     async fn load(&self, keys: &[ItemAt]) -> Result<HashMap<ItemAt, InventoryItem>, Self::Error> {
         use entity::inventory_item::{Column, Entity};
-        let rows = Entity::find()
-            .filter(Column::ProductId.is_in(keys.iter().map(|k| k.product_id)))
-            .filter(Column::LocationId.is_in(keys.iter().map(|k| k.location_id)))
-            .all(self.ready().await)
-            .await
-            .map_err(db_error)?;
+        let db = self.ready().await;
+        let rows = retry_read(|| {
+            Entity::find()
+                .filter(Column::ProductId.is_in(keys.iter().map(|k| k.product_id)))
+                .filter(Column::LocationId.is_in(keys.iter().map(|k| k.location_id)))
+                .all(db)
+        })
+        .await
+        .map_err(db_error)?;
         Ok(rows
             .into_iter()
             .map(|m| {
