@@ -323,3 +323,99 @@ async fn an_unreachable_database_answers_503_with_retry_after_and_readyz_recover
     );
     admin.close().await.ok();
 }
+
+/// Polls (at most 20 s) for a backend of `database`, other than the caller's and `except`,
+/// waiting on a lock; returns its pid.
+async fn backend_waiting_on_a_lock(admin: &DatabaseConnection, database: &str, except: i32) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let row = admin
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 \
+                 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND pid <> $2",
+                [database.into(), except.into()],
+            ))
+            .await
+            .unwrap();
+        if let Some(row) = row {
+            return row.try_get::<i32>("", "pid").unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request ever waited on the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_receive_whose_connection_is_killed_before_commit_is_run_again_and_counts_once() {
+    use sea_orm::TransactionTrait;
+    let app = Arc::new(spawn_app().await);
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        println!("skipped: needs TEST_DATABASE_URL (kills a PostgreSQL connection)");
+        return;
+    }
+    let fx = app.fixture().await;
+    let po = create_po(&app, &fx, &[(0, "10", None)]).await;
+    let po = transition(&app, "submitPurchaseOrder", &po).await;
+    let (server, database) = server_admin(&app).await;
+
+    // Another session holds the order's row lock, so the receive's transaction stops at its
+    // first statement; its connection is killed there, before COMMIT.
+    let holder = Database::connect(database_url(&app).await).await.unwrap();
+    let lock = holder.begin().await.unwrap();
+    lock.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT id FROM purchase_orders WHERE id = $1 FOR UPDATE",
+        [crate::helpers::row_id(&po["id"]).into()],
+    ))
+    .await
+    .unwrap();
+    let input = json!({
+        "purchaseOrderId": po["id"],
+        "idempotencyKey": "killed-once",
+        "lines": [{ "lineId": line(&po, 0)["id"], "quantity": "2" }],
+    });
+    let receive = {
+        let app = Arc::clone(&app);
+        let input = input.clone();
+        tokio::spawn(async move { post(&app, RECEIVE, json!({ "input": input })).await })
+    };
+    let first = backend_waiting_on_a_lock(&server, &database, 0).await;
+    let killed = server
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend($1) AS killed",
+            [first.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(killed.try_get::<bool>("", "killed").unwrap());
+    // The use case runs again on a fresh connection and waits for the lock anew (the killed
+    // backend may linger in pg_stat_activity for a moment, hence `except`).
+    backend_waiting_on_a_lock(&server, &database, first).await;
+    lock.rollback().await.unwrap();
+
+    let answer = receive.await.unwrap();
+    assert!(
+        answer.is_success(),
+        "the client saw the lost connection: {} {}",
+        answer.status,
+        answer.body
+    );
+    let payload = &answer.body["data"]["receivePurchaseOrder"];
+    assert_eq!(payload["userErrors"], json!([]), "{payload}");
+    // The key replays the one receipt: the first attempt wrote nothing.
+    let again = post(&app, RECEIVE, json!({ "input": input })).await;
+    assert_eq!(
+        again.body["data"]["receivePurchaseOrder"]["receipt"],
+        payload["receipt"]
+    );
+    assert_eq!(app.on_hand(&fx.products[0], &fx.location).await, "2");
+    app.assert_books_balance(rust_decimal::Decimal::ZERO).await;
+    holder.close().await.ok();
+    server.close().await.ok();
+}
