@@ -91,7 +91,10 @@ impl PurchasingQuery {
                 .into())
             }
         };
-        let found = select.one(&state(ctx).db).await.map_err(ApiError::from)?;
+        let db = &state(ctx).db;
+        let found = crate::db::retry_read(|| select.clone().one(db))
+            .await
+            .map_err(ApiError::from)?;
         Ok(found.map(PurchaseOrder::from))
     }
 
