@@ -2,6 +2,8 @@
 
 // Test code may unwrap: a panic is a failed test with a clear location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests commit their own transactions directly; only use cases must go through services::commit.
+#![allow(clippy::disallowed_methods)]
 
 mod abuse_faults;
 mod abuse_permissions;
