@@ -1,6 +1,7 @@
 //! The HTTP and WebSocket surface: routes, GraphiQL, health, and the request limits.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::OperationType;
@@ -14,7 +15,7 @@ use axum::Router;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{Actor, TokenKeys};
-use crate::config::{BusinessConfig, LimitsConfig};
+use crate::config::{BusinessConfig, LimitsConfig, TransportConfig};
 use crate::error::ApiError;
 use crate::events::EventBus;
 use crate::graphql::loaders::DbLoader;
@@ -27,7 +28,12 @@ pub struct Settings {
     pub limits: LimitsConfig,
     /// Business defaults.
     pub business: BusinessConfig,
-    /// With `serve --demo`: the admin token GraphiQL's header editor starts with.
+    /// Connection hygiene: timeouts and caps of HTTP and WebSocket connections.
+    pub transport: TransportConfig,
+    /// The admin token GraphiQL's header editor starts with. `serve` sets it only when `--demo`
+    /// seeded the database in this process and the server listens on a loopback address; the
+    /// page then carries it only to requests whose `Host` is a loopback name or address (a DNS
+    /// rebinding page on another name gets none).
     pub demo_token: Option<String>,
 }
 
@@ -49,6 +55,8 @@ struct Server {
     state: AppState,
     schema: StockgraphSchema,
     metrics: Arc<crate::metrics::Metrics>,
+    /// One permit per WebSocket that has not yet completed `connection_init`.
+    pending_ws: Arc<tokio::sync::Semaphore>,
 }
 
 /// The complete router: `/graphql` (GET, POST, GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`.
@@ -56,6 +64,9 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.settings.limits.max_body_bytes;
     let server = Server {
         schema: build_schema(state.clone()),
+        pending_ws: Arc::new(tokio::sync::Semaphore::new(
+            state.settings.transport.max_pending_ws.max(1),
+        )),
         state,
         metrics: Arc::default(),
     };
@@ -68,6 +79,36 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::graphiql::assets_router())
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(server)
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Every answer: never cached (answers and the demo page may carry private data), never framed
+/// (no clickjacking of GraphiQL), never content-sniffed.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// True when the request's `Host` is `localhost` or a loopback address (with or without port).
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        // `[::1]:8000`
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The GraphQL-over-HTTP media type, used when the client asks for it.
@@ -100,7 +141,25 @@ fn authenticate(keys: &TokenKeys, headers: &HeaderMap) -> Result<Option<Actor>, 
     }
 }
 
-async fn execute(server: &Server, headers: &HeaderMap, batch: BatchRequest) -> Response {
+/// The caller, or `None` (answer 401 UNAUTHENTICATED) unless the request carries a valid token.
+fn require_actor(server: &Server, headers: &HeaderMap) -> Option<Actor> {
+    authenticate(&server.state.keys, headers).ok().flatten()
+}
+
+/// What must hold before a document reaches the parser (a failure is answered with 400):
+/// bounded nesting (deeper documents crash it) and no NUL characters.
+fn precheck(request: &async_graphql::Request) -> Result<(), ApiError> {
+    crate::prescan::check_document(&request.query)?;
+    let variables = serde_json::to_value(&request.variables).unwrap_or_default();
+    crate::prescan::check_no_nul(&request.query, &variables)
+}
+
+async fn execute(
+    server: &Server,
+    headers: &HeaderMap,
+    actor: Actor,
+    batch: BatchRequest,
+) -> Response {
     let limits = &server.state.settings.limits;
     if let BatchRequest::Batch(requests) = &batch {
         if requests.len() > limits.max_batch {
@@ -114,13 +173,13 @@ async fn execute(server: &Server, headers: &HeaderMap, batch: BatchRequest) -> R
             );
         }
     }
-    // Unauthenticated callers get nothing but UNAUTHENTICATED.
-    let actor = match authenticate(&server.state.keys, headers) {
-        Ok(Some(actor)) => actor,
-        Ok(None) | Err(_) => {
-            return error_response(StatusCode::UNAUTHORIZED, ApiError::Unauthenticated)
-        }
+    let checked = match &batch {
+        BatchRequest::Single(request) => precheck(request),
+        BatchRequest::Batch(requests) => requests.iter().try_for_each(precheck),
     };
+    if let Err(error) = checked {
+        return error_response(StatusCode::BAD_REQUEST, error);
+    }
     let batch = batch
         .data(actor)
         .data(DbLoader::data_loader(server.state.db.clone()));
@@ -204,6 +263,10 @@ async fn graphql_post(
             return error_response(rejection.status(), error);
         }
     };
+    // Unauthenticated callers get nothing but UNAUTHENTICATED, before anything is parsed.
+    let Some(actor) = require_actor(&server, &headers) else {
+        return error_response(StatusCode::UNAUTHORIZED, ApiError::Unauthenticated);
+    };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(err) => {
@@ -213,7 +276,37 @@ async fn graphql_post(
             )
         }
     };
-    execute(&server, &headers, batch).await
+    execute(&server, &headers, actor, batch).await
+}
+
+/// The parameters of a GraphQL GET request (GraphQL over HTTP spells them in camelCase).
+#[derive(serde::Deserialize)]
+struct GetParams {
+    #[serde(default)]
+    query: String,
+    #[serde(default, rename = "operationName", alias = "operation_name")]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<String>,
+    #[serde(default)]
+    extensions: Option<String>,
+}
+
+fn get_request(uri: &Uri) -> Result<async_graphql::Request, String> {
+    let params = axum::extract::Query::<GetParams>::try_from_uri(uri)
+        .map_err(|e| e.body_text())?
+        .0;
+    let mut request = async_graphql::Request::new(params.query);
+    request.operation_name = params.operation_name.filter(|name| !name.is_empty());
+    if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
+        request.variables =
+            serde_json::from_str(&variables).map_err(|e| format!("invalid variables: {e}"))?;
+    }
+    if let Some(extensions) = params.extensions.filter(|e| !e.is_empty()) {
+        request.extensions =
+            serde_json::from_str(&extensions).map_err(|e| format!("invalid extensions: {e}"))?;
+    }
+    Ok(request)
 }
 
 async fn graphql_get(
@@ -222,21 +315,27 @@ async fn graphql_get(
     method: Method,
     uri: Uri,
 ) -> Response {
-    let query = uri.query().unwrap_or_default();
     // A browser navigating here (HTML wanted, no JSON media type asked for) gets GraphiQL, which
     // opens a shared `?query=` link in its editor; API clients ask for JSON.
     let browser = accepts(&headers, "text/html")
         && !accepts(&headers, "application/json")
         && !accepts(&headers, GRAPHQL_RESPONSE_JSON);
     if browser && method == Method::GET {
-        return crate::graphiql::page(
-            "/graphql",
-            "/graphql/ws",
-            server.state.settings.demo_token.as_deref(),
-        )
-        .into_response();
+        // The demo token only for a loopback Host: a page on another name that resolves here
+        // (DNS rebinding) must not read it.
+        let demo_token = server
+            .state
+            .settings
+            .demo_token
+            .as_deref()
+            .filter(|_| loopback_host(&headers));
+        return crate::graphiql::page("/graphql", "/graphql/ws", demo_token).into_response();
     }
-    let request = match async_graphql::http::parse_query_string(query) {
+    // Unauthenticated callers get nothing but UNAUTHENTICATED, before anything is parsed.
+    let Some(actor) = require_actor(&server, &headers) else {
+        return error_response(StatusCode::UNAUTHORIZED, ApiError::Unauthenticated);
+    };
+    let request = match get_request(&uri) {
         Ok(request) => request,
         Err(err) => {
             return error_response(
@@ -245,15 +344,20 @@ async fn graphql_get(
             )
         }
     };
-    // GraphQL over HTTP: GET may only run queries.
+    if let Err(error) = precheck(&request) {
+        return error_response(StatusCode::BAD_REQUEST, error);
+    }
+    // GraphQL over HTTP: GET may only run queries. The guard looks at the operation that would
+    // run: the named one, or the only one; several without a name fail in execution.
     if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
-        let selected = match &request.operation_name {
-            Some(name) => document
-                .operations
+        use async_graphql::parser::types::DocumentOperations;
+        let selected = match (&request.operation_name, &document.operations) {
+            (Some(name), operations) => operations
                 .iter()
                 .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
                 .map(|(_, op)| op),
-            None => document.operations.iter().next().map(|(_, op)| op),
+            (None, DocumentOperations::Single(op)) => Some(op),
+            (None, DocumentOperations::Multiple(_)) => None,
         };
         if selected.is_some_and(|op| op.node.ty != OperationType::Query) {
             let mut response = error_response(
@@ -268,7 +372,7 @@ async fn graphql_get(
             return response;
         }
     }
-    execute(&server, &headers, BatchRequest::Single(request)).await
+    execute(&server, &headers, actor, BatchRequest::Single(request)).await
 }
 
 async fn graphql_ws(
@@ -293,9 +397,27 @@ async fn graphql_ws(
             ApiError::BadRequest("use the graphql-transport-ws sub-protocol".to_owned()),
         );
     };
+    // Sockets that have not authenticated yet are capped: each costs memory while it waits.
+    let Ok(pending) = Arc::clone(&server.pending_ws).try_acquire_owned() else {
+        let mut response = error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::LimitExceeded(
+                "too many WebSocket connections are waiting for connection_init".to_owned(),
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    // A message may be as large as an HTTP body, no larger; the limit holds before
+    // `connection_init` too, so an unauthenticated client cannot make us buffer more.
+    let max_message = server.state.settings.limits.max_body_bytes;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve_socket(server, socket, protocol))
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
+        .on_upgrade(move |socket| serve_socket(server, socket, protocol, pending))
 }
 
 /// Why a WebSocket handshake was refused, carried to the close code.
@@ -303,34 +425,97 @@ const NO_TOKEN: &str =
     "Unauthorized: send {\"authorization\": \"Bearer <token>\"} in connection_init";
 const BAD_TOKEN: &str = "Forbidden: the token is invalid or expired";
 
-/// One graphql-transport-ws connection: the token in `connection_init` (none → 4401, bad →
-/// 4403), keep-alive pings, and a close (1001) when the server stops.
+/// Seconds since the Unix epoch, as token `exp` claims count them.
+fn unix_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The error message answering a `subscribe` whose document must not reach the parser (too
+/// deep, or holding NUL), or `None` for every other message.
+fn refuse_subscribe(message: &[u8]) -> Option<String> {
+    let message: serde_json::Value = serde_json::from_slice(message).ok()?;
+    let kind = message.get("type")?.as_str()?;
+    if kind != "subscribe" && kind != "start" {
+        return None;
+    }
+    let payload = message.get("payload")?;
+    let query = payload.get("query")?.as_str()?;
+    let variables = payload
+        .get("variables")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let error = crate::prescan::check_document(query)
+        .and_then(|()| crate::prescan::check_no_nul(query, &variables))
+        .err()?;
+    Some(
+        serde_json::json!({
+            "type": "error",
+            "id": message.get("id"),
+            "payload": [{ "message": error.message(), "extensions": { "code": error.code() } }],
+        })
+        .to_string(),
+    )
+}
+
+/// One graphql-transport-ws connection: the token in `connection_init` within the init
+/// timeout (none → 4401, bad → 4403, too late → 4408), keep-alive pings, a close (4403) when
+/// the token expires, and a close (1001) when the server stops.
 async fn serve_socket(
     server: Server,
     socket: axum::extract::ws::WebSocket,
     protocol: async_graphql::http::WebSocketProtocols,
+    pending: tokio::sync::OwnedSemaphorePermit,
 ) {
     use async_graphql::http::{WebSocket as GraphQLSocket, WsMessage};
     use axum::extract::ws::{CloseFrame, Message};
     use futures_util::{SinkExt, StreamExt};
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     let _open = crate::metrics::ConnectionGuard::open(Arc::clone(&server.metrics));
     let running = Arc::clone(&server.metrics.subscriptions);
     let keys = server.state.keys.clone();
     let db = server.state.db.clone();
     let limits = server.state.settings.limits.clone();
+    let transport = &server.state.settings.transport;
+    // The `exp` of the session's token (0 until `connection_init` was accepted).
+    let expires = Arc::new(AtomicU64::new(0));
+    let expired = {
+        let expires = Arc::clone(&expires);
+        move || {
+            let exp = expires.load(Ordering::Relaxed);
+            exp != 0 && unix_now().as_secs() >= exp
+        }
+    };
+    // Answers to messages refused before they reach async-graphql.
+    let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel::<String>();
     let (mut sink, stream) = socket.split();
     let input = stream
         .take_while(|message| {
             futures_util::future::ready(!matches!(message, Ok(Message::Close(_)) | Err(_)))
         })
-        .filter_map(|message| async move {
-            match message {
+        .filter_map(move |message| {
+            let bytes = match message {
                 Ok(Message::Text(text)) => Some(text.as_str().as_bytes().to_vec()),
                 Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                 _ => None,
-            }
+            };
+            // Nothing a client sends once its token has expired runs, even if it arrives
+            // before the close below goes out.
+            let bytes =
+                bytes
+                    .filter(|_| !expired())
+                    .and_then(|bytes| match refuse_subscribe(&bytes) {
+                        Some(answer) => {
+                            refusals.send(answer).ok();
+                            None
+                        }
+                        None => Some(bytes),
+                    });
+            futures_util::future::ready(bytes)
         });
+    let session_expires = Arc::clone(&expires);
     let mut graphql = Box::pin(
         GraphQLSocket::new(server.schema.clone(), input, protocol).on_connection_init(
             move |payload| async move {
@@ -339,9 +524,10 @@ async fn serve_socket(
                     .or_else(|| payload.get("Authorization"))
                     .and_then(|v| v.as_str())
                     .ok_or_else(|| async_graphql::Error::new(NO_TOKEN))?;
-                let actor = keys
-                    .verify_header(header)
+                let (actor, exp) = keys
+                    .verify_header_until(header)
                     .map_err(|_| async_graphql::Error::new(BAD_TOKEN))?;
+                session_expires.store(exp.max(1), Ordering::Relaxed);
                 let mut data = Data::default();
                 data.insert(actor);
                 data.insert(DbLoader::data_loader(db));
@@ -349,19 +535,42 @@ async fn serve_socket(
                     limits.max_subscriptions,
                     running,
                 ));
+                data.insert(crate::graphql::time_limit::SessionTimeLimit(
+                    limits.request_timeout(),
+                ));
                 Ok(data)
             },
         ),
     );
     let mut stopping = server.state.events.stopping();
-    let mut ping = tokio::time::interval(std::time::Duration::from_secs(
+    let mut ping = tokio::time::interval(Duration::from_secs(
         server.state.settings.limits.ws_ping_secs.max(1),
     ));
     ping.tick().await;
+    // Until `connection_ack` goes out the socket holds a pending-handshake permit and must
+    // finish within the init timeout; after it, the token's expiry is the deadline.
+    let mut pending = Some(pending);
+    let deadline = tokio::time::sleep(transport.ws_init_timeout());
+    tokio::pin!(deadline);
+    let close = |code: u16, reason: &str| {
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }))
+    };
     loop {
         let outgoing = tokio::select! {
             message = graphql.next() => match message {
-                Some(WsMessage::Text(text)) => Message::Text(text.into()),
+                Some(WsMessage::Text(text)) => {
+                    if pending.is_some() && text.contains("connection_ack") {
+                        pending = None;
+                        let exp = Duration::from_secs(expires.load(Ordering::Relaxed));
+                        // A hair past `exp`, so the expiry check agrees the token is spent.
+                        let left = exp.saturating_sub(unix_now()) + Duration::from_millis(10);
+                        deadline.as_mut().reset(tokio::time::Instant::now() + left);
+                    }
+                    Message::Text(text.into())
+                }
                 Some(WsMessage::Close(code, reason)) => {
                     // graphql-transport-ws: 4401 before a valid handshake, 4403 for a bad token.
                     let code = if reason == NO_TOKEN || reason.contains("handshake is not completed") {
@@ -371,16 +580,30 @@ async fn serve_socket(
                     } else {
                         code
                     };
-                    let frame = CloseFrame { code, reason: reason.into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    let _ = sink.send(close(code, &reason)).await;
                     return;
                 }
                 None => return,
             },
+            Some(answer) = refused.recv() => Message::Text(answer.into()),
+            () = &mut deadline => {
+                if pending.is_some() {
+                    let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
+                    return;
+                }
+                let _ = sink.send(close(4403, "Forbidden: the token has expired")).await;
+                // Finish the closing handshake (whatever the client still sends is dropped
+                // unread by the expiry check above), so the client reads the 4403 instead of
+                // a reset caused by closing on unread data.
+                let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                    while graphql.next().await.is_some() {}
+                })
+                .await;
+                return;
+            }
             _ = ping.tick() => Message::Text(r#"{"type":"ping"}"#.into()),
             _ = stopping.changed() => {
-                let frame = CloseFrame { code: 1001, reason: "the server is shutting down".into() };
-                let _ = sink.send(Message::Close(Some(frame))).await;
+                let _ = sink.send(close(1001, "the server is shutting down")).await;
                 return;
             }
         };

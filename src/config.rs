@@ -98,6 +98,64 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Connection hygiene: how long and how many connections may stay open (issue 12, finding 2).
+#[derive(clap::Args, Clone, Debug)]
+pub struct TransportConfig {
+    /// Seconds a client has to send a request's headers. A kept-alive connection waiting for its
+    /// next request is waiting for headers too, so this also closes idle keep-alive connections.
+    #[arg(long, env = "STOCKGRAPH_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds an HTTP connection may move no byte in either direction (a stalled body, a
+    /// stalled reader) before it is closed. Keep it above the request time limit.
+    #[arg(long, env = "STOCKGRAPH_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+
+    /// Most open TCP connections (HTTP and WebSocket together). Further clients wait in the
+    /// listen backlog until one closes. Keep it below the process's file-descriptor limit.
+    #[arg(long, env = "STOCKGRAPH_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Most WebSocket connections that have not yet completed `connection_init`; further
+    /// upgrades are refused with 503.
+    #[arg(long, env = "STOCKGRAPH_MAX_PENDING_WS", default_value_t = 64)]
+    pub max_pending_ws: usize,
+
+    /// Seconds a WebSocket client has to complete `connection_init` before it is closed with
+    /// 4408.
+    #[arg(long, env = "STOCKGRAPH_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_init_timeout_secs: u64,
+}
+
+impl TransportConfig {
+    /// The header-read (and keep-alive) timeout.
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
+    }
+
+    /// The no-traffic timeout of an HTTP connection.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    /// The `connection_init` deadline of a WebSocket.
+    pub fn ws_init_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_init_timeout_secs.max(1))
+    }
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            max_pending_ws: 64,
+            ws_init_timeout_secs: 10,
+        }
+    }
+}
+
 /// Business settings.
 #[derive(clap::Args, Clone, Debug)]
 pub struct BusinessConfig {
@@ -134,6 +192,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub business: BusinessConfig,
 
+    #[command(flatten)]
+    pub transport: TransportConfig,
+
     /// Address to listen on.
     #[arg(long, env = "STOCKGRAPH_BIND", default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -146,7 +207,10 @@ pub struct ServeConfig {
     #[arg(long, env = "STOCKGRAPH_EVENT_RETENTION_HOURS", default_value_t = 72)]
     pub event_retention_hours: u64,
 
-    /// Fill an empty database with a small demo data set before serving.
+    /// Fill an empty database with a small demo data set before serving. When this process
+    /// seeded the database and listens on a loopback address, GraphiQL pages asked for through a
+    /// loopback host name start with a one-hour admin token (printed once at start) that only
+    /// this process accepts.
     #[arg(long)]
     pub demo: bool,
 }

@@ -49,6 +49,8 @@ pub async fn connect(
     if database_url.starts_with("sqlite:") {
         let path = sqlite_path(database_url)
             .ok_or_else(|| StartupError::BadUrl(database_url.to_owned()))?;
+        create_private(&path)
+            .map_err(|e| StartupError::Connect(format!("cannot create {}: {e}", path.display())))?;
         options.map_sqlx_sqlite_opts(move |_| {
             SqliteConnectOptions::new()
                 .filename(&path)
@@ -70,6 +72,24 @@ pub async fn connect(
         .await
         .map_err(|e| StartupError::Connect(short(&e)))?;
     Ok(db)
+}
+
+/// Creates a missing database file readable and writable by its owner only. SQLite gives its
+/// `-wal` and `-shm` files the mode of the database file, so they stay private too; left to
+/// SQLite the file would be created 0644 (world-readable).
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 /// Brings the schema up to date. On PostgreSQL the whole run holds an advisory lock inside one
@@ -243,5 +263,29 @@ mod tests {
         );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x@y/z"), None);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_and_its_wal_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("sg-db-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("private.db");
+        let db = connect(&format!("sqlite://{}", file.display()), 1)
+            .await
+            .unwrap();
+        db.execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        for name in ["private.db", "private.db-wal", "private.db-shm"] {
+            let mode = std::fs::metadata(dir.join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        db.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

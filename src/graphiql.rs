@@ -68,10 +68,8 @@ pub fn assets_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, bytes)) => (
-            [
-                (header::CONTENT_TYPE, *content_type),
-                (header::CACHE_CONTROL, "public, max-age=86400"),
-            ],
+            // No cache header here: every answer gets `no-store` (app.rs, security_headers).
+            [(header::CONTENT_TYPE, *content_type)],
             *bytes,
         )
             .into_response(),

@@ -14,8 +14,10 @@ pub mod events;
 pub mod graphiql;
 pub mod graphql;
 pub mod metrics;
+pub mod prescan;
 pub mod secrets;
 pub mod services;
+pub mod transport;
 
 pub use app::{router, AppState, Settings};
 pub use graphql::build_schema;

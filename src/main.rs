@@ -42,13 +42,13 @@ enum Command {
         database: DatabaseConfig,
         #[command(flatten)]
         auth: AuthConfig,
-        /// Subject: who the token speaks for.
+        /// Subject: who the token speaks for (not empty).
         #[arg(long)]
         sub: String,
         /// Comma-separated permissions, e.g. `purchase_orders:read,costs:read` or `admin`.
         #[arg(long)]
         permissions: String,
-        /// Lifetime, e.g. `30m`, `8h`, `7d`.
+        /// Lifetime, e.g. `30m`, `8h`, `7d`; at most `30d`.
         #[arg(long, default_value = "8h")]
         ttl: String,
     },
@@ -187,31 +187,47 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     db::migrate_up(&conn).await.map_err(|e| e.to_string())?;
-    let keys = TokenKeys::from_secret(&secret);
-    let demo_token = match config.demo {
-        true => Some(
-            keys.mint(
-                "demo",
-                &[stockgraph::auth::Permission::Admin],
-                std::time::Duration::from_secs(7 * 86_400),
-            )
-            .map_err(|e| e.message())?,
-        ),
-        false => None,
+    let mut keys = TokenKeys::from_secret(&secret);
+    let seeded = match config.demo {
+        true => {
+            let loaded = stockgraph::services::demo::seed_if_empty(&conn, &config.business)
+                .await
+                .map_err(|e| e.to_string())?;
+            if loaded {
+                tracing::info!("demo data loaded into the empty database");
+            } else {
+                tracing::warn!(
+                    "--demo: the database already holds data, so nothing was loaded and \
+                     GraphiQL gets no demo token; mint one with `stockgraph token`"
+                );
+            }
+            loaded
+        }
+        false => false,
+    };
+    // The demo token is for a person trying the service on this machine: only when this
+    // process seeded the database and listens on loopback, valid for an hour, and accepted by
+    // this process alone (see `TokenKeys::with_demo_token`).
+    let demo_token = if seeded && config.bind.is_loopback() {
+        let (demo_keys, token) = keys
+            .with_demo_token(DEMO_TOKEN_TTL)
+            .map_err(|e| e.message())?;
+        keys = demo_keys;
+        Some(token)
+    } else {
+        if seeded {
+            tracing::warn!(
+                "--demo: not listening on a loopback address, so GraphiQL gets no demo token"
+            );
+        }
+        None
     };
     let settings = Settings {
         limits: config.limits.clone(),
         business: config.business.clone(),
+        transport: config.transport.clone(),
         demo_token: demo_token.clone(),
     };
-    if config.demo {
-        let loaded = stockgraph::services::demo::seed_if_empty(&conn, &settings.business)
-            .await
-            .map_err(|e| e.to_string())?;
-        if loaded {
-            tracing::info!("demo data loaded into the empty database");
-        }
-    }
     let listener = tokio::net::TcpListener::bind((config.bind, config.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.bind, config.port))?;
@@ -232,22 +248,32 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         keys: keys.clone(),
         events: events.clone(),
     };
-    println!("stockgraph is serving GraphiQL at http://{address}/graphql");
+    // The token (printed once, here) comes before the address line, which ends the start-up
+    // output, so whoever reads it knows when to stop looking for a token.
     if let Some(token) = &demo_token {
         println!(
-            "GraphiQL starts with this demo admin token in its Headers; for other clients send"
+            "GraphiQL (opened as localhost) starts with this demo admin token in its Headers,"
         );
+        println!("valid for one hour and only until this process stops; for other clients send");
         println!("Authorization: Bearer {token}");
     }
-    axum::serve(listener, stockgraph::router(state))
-        .with_graceful_shutdown(async move {
+    println!("stockgraph is serving GraphiQL at http://{address}/graphql");
+    stockgraph::transport::serve(
+        listener,
+        stockgraph::router(state),
+        config.transport.clone(),
+        async move {
             shutdown_signal().await;
             // Ends subscriptions and closes WebSockets, which would otherwise hold the shutdown.
             events.shut_down();
-        })
-        .await
-        .map_err(|e| format!("server error: {e}"))
+        },
+    )
+    .await
+    .map_err(|e| format!("server error: {e}"))
 }
+
+/// How long the `serve --demo` token is valid.
+const DEMO_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

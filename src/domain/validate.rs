@@ -29,12 +29,13 @@ pub fn optional_text(
 
 /// A business key (vendor code, SKU, location code, PO number): 1–50 visible characters, no
 /// spaces, stored upper-case so `acme` and `ACME` cannot both exist.
+/// The length is checked on the upper-cased key, the one stored: `ß` becomes `SS`.
 pub fn key(value: &str, what: &str, max: usize) -> Result<String, String> {
     let trimmed = text(value, what, 1, max)?;
     if trimmed.chars().any(char::is_whitespace) {
         return Err(format!("{what} must not contain spaces"));
     }
-    Ok(trimmed.to_uppercase())
+    text(&trimmed.to_uppercase(), what, 1, max)
 }
 
 /// An ISO 4217 code: three letters, stored upper-case.
@@ -49,9 +50,17 @@ pub fn currency(value: &str) -> Result<String, String> {
     }
 }
 
-/// A plausible email address.
+/// Longest email address, in characters (the SMTP path limit of RFC 5321).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// A plausible email address of at most [`MAX_EMAIL_CHARS`] characters.
 pub fn email(value: &str) -> Result<String, String> {
     let trimmed = value.trim();
+    if trimmed.chars().count() > MAX_EMAIL_CHARS {
+        return Err(format!(
+            "an email address is at most {MAX_EMAIL_CHARS} characters"
+        ));
+    }
     match trimmed.split_once('@') {
         Some((local, domain))
             if !local.is_empty() && domain.contains('.') && !trimmed.contains(' ') =>
@@ -109,6 +118,20 @@ mod tests {
         assert!(key("a b", "code", 50).is_err());
         assert!(key("", "code", 50).is_err());
         assert!(key(&"x".repeat(51), "code", 50).is_err());
+    }
+
+    #[test]
+    fn a_key_that_upper_cases_past_its_length_limit_is_refused() {
+        // 50 `ß` are 50 characters, but stored upper-case they are 100.
+        assert!(key(&"ß".repeat(50), "code", 50).is_err());
+        assert_eq!(key(&"ß".repeat(25), "code", 50).unwrap(), "SS".repeat(25));
+    }
+
+    #[test]
+    fn an_email_address_is_at_most_254_characters() {
+        let at_limit = format!("{}@example.com", "a".repeat(254 - 12));
+        assert!(email(&at_limit).is_ok());
+        assert!(email(&format!("a{at_limit}")).is_err());
     }
 
     #[test]

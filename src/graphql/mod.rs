@@ -15,6 +15,7 @@ pub mod purchasing;
 pub mod receiving;
 pub mod scalars;
 pub mod subscriptions;
+pub mod time_limit;
 pub mod viewer;
 pub mod window;
 
@@ -65,7 +66,8 @@ pub fn build_schema(state: AppState) -> StockgraphSchema {
     let limits = state.settings.limits.clone();
     let mut schema = builder()
         .extension(limits::QueryLimits(limits.clone()))
-        .extension(loaders::LoaderActivity);
+        .extension(loaders::LoaderActivity)
+        .extension(time_limit::OperationTimeLimit);
     if !limits.introspection {
         schema = schema.disable_introspection();
     }
@@ -97,6 +99,21 @@ pub fn require<'a>(ctx: &Context<'a>, permission: Permission) -> Result<&'a Acto
 pub fn can_see_costs(ctx: &Context<'_>) -> bool {
     ctx.data_opt::<Actor>()
         .is_some_and(|actor| actor.has(Permission::CostsRead))
+}
+
+/// Longest search text, in characters: as long as the longest searchable field (a product's
+/// description), so no match is lost, and far below what makes a LIKE pattern too complex for
+/// the database (SQLite refuses 50,000 bytes with an error that would surface as INTERNAL).
+pub const MAX_SEARCH_CHARS: usize = 500;
+
+/// A list filter's search text, or BAD_REQUEST when it is longer than [`MAX_SEARCH_CHARS`].
+pub fn search_text(text: &str) -> Result<&str, ApiError> {
+    if text.chars().count() > MAX_SEARCH_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "a search text is at most {MAX_SEARCH_CHARS} characters"
+        )));
+    }
+    Ok(text)
 }
 
 /// The configured page-size limit.

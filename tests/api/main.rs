@@ -7,6 +7,7 @@
 
 mod abuse_faults;
 mod abuse_permissions;
+mod abuse_transport;
 mod cli;
 mod foundation;
 mod helpers;

@@ -93,6 +93,7 @@ impl MasterDataQuery {
             condition = condition.add(Column::Active.eq(active));
         }
         if let Some(text) = filter.search.as_deref() {
+            let text = crate::graphql::search_text(text)?;
             condition = condition.add(
                 Condition::any()
                     .add(contains_text(Column::Code, text))
@@ -141,6 +142,7 @@ impl MasterDataQuery {
             condition = condition.add(Column::Serialized.eq(serialized));
         }
         if let Some(text) = filter.search.as_deref() {
+            let text = crate::graphql::search_text(text)?;
             condition = condition.add(
                 Condition::any()
                     .add(contains_text(Column::Sku, text))
@@ -183,6 +185,7 @@ impl MasterDataQuery {
             condition = condition.add(Column::Active.eq(active));
         }
         if let Some(text) = filter.search.as_deref() {
+            let text = crate::graphql::search_text(text)?;
             condition = condition.add(
                 Condition::any()
                     .add(contains_text(Column::Code, text))

@@ -169,6 +169,7 @@ impl PurchasingQuery {
             });
         }
         if let Some(text) = filter.search.as_deref() {
+            let text = crate::graphql::search_text(text)?;
             use entity::vendor::Column as V;
             condition = condition.add(
                 Condition::any()
