@@ -3,6 +3,7 @@
 // Test code may unwrap: a panic is a failed test with a clear location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse_limits;
 mod abuse_permissions;
 mod cli;
 mod foundation;
