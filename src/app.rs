@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse, Data};
+use async_graphql::{BatchRequest, BatchResponse, Data, Executor};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -15,11 +15,13 @@ use axum::Router;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{Actor, TokenKeys};
+use crate::caller_limit::CallerLimits;
 use crate::config::{BusinessConfig, LimitsConfig, TransportConfig};
 use crate::error::ApiError;
 use crate::events::EventBus;
+use crate::graphql::build_schema;
+use crate::graphql::limits::LimitedSchema;
 use crate::graphql::loaders::DbLoader;
-use crate::graphql::{build_schema, StockgraphSchema};
 
 /// Settings the running service reads on every request.
 #[derive(Clone, Debug, Default)]
@@ -53,7 +55,10 @@ pub struct AppState {
 #[derive(Clone)]
 struct Server {
     state: AppState,
-    schema: StockgraphSchema,
+    /// The schema behind the query cost limits, for every transport.
+    schema: LimitedSchema,
+    /// Operations running per caller, over HTTP and WebSocket alike.
+    callers: CallerLimits,
     metrics: Arc<crate::metrics::Metrics>,
     /// One permit per WebSocket that has not yet completed `connection_init`.
     pending_ws: Arc<tokio::sync::Semaphore>,
@@ -61,9 +66,25 @@ struct Server {
 
 /// The complete router: `/graphql` (GET, POST, GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`.
 pub fn router(state: AppState) -> Router {
+    let limits = &state.settings.limits;
+    let callers = CallerLimits::new(
+        limits.max_concurrent_per_caller,
+        limits.max_queued_per_caller,
+    );
+    router_with_callers(state, callers)
+}
+
+/// The router whose per-caller concurrency slots are `callers` (shared with whoever else holds
+/// them, e.g. a second listener of the same service).
+pub fn router_with_callers(state: AppState, callers: CallerLimits) -> Router {
     let max_body = state.settings.limits.max_body_bytes;
     let server = Server {
-        schema: build_schema(state.clone()),
+        schema: LimitedSchema::new(
+            build_schema(state.clone()),
+            state.settings.limits.clone(),
+            callers.clone(),
+        ),
+        callers,
         pending_ws: Arc::new(tokio::sync::Semaphore::new(
             state.settings.transport.max_pending_ws.max(1),
         )),
@@ -180,13 +201,27 @@ async fn execute(
     if let Err(error) = checked {
         return error_response(StatusCode::BAD_REQUEST, error);
     }
+    let subject = actor.subject.clone();
     let batch = batch
         .data(actor)
         .data(DbLoader::data_loader(server.state.db.clone()));
-    let outcome =
-        tokio::time::timeout(limits.request_timeout(), server.schema.execute_batch(batch)).await;
+    let run = async {
+        // One slot of the caller's concurrency limit for the whole request (a batch runs its
+        // operations one after another); waiting for it counts against the time limit.
+        let _permit = server.callers.acquire(&subject).await?;
+        // The schema parses and checks each document against the cost limits before running it.
+        Ok::<_, ApiError>(server.schema.execute_batch(batch).await)
+    };
+    let outcome = tokio::time::timeout(limits.request_timeout(), run).await;
     let response: BatchResponse = match outcome {
-        Ok(response) => {
+        Ok(Err(error)) => {
+            let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, error);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+        Ok(Ok(response)) => {
             let (operations, failed) = match &response {
                 BatchResponse::Single(r) => (1, u64::from(r.is_err())),
                 BatchResponse::Batch(all) => (
@@ -534,9 +569,6 @@ async fn serve_socket(
                 data.insert(crate::graphql::subscriptions::SubscriptionSlots::new(
                     limits.max_subscriptions,
                     running,
-                ));
-                data.insert(crate::graphql::time_limit::SessionTimeLimit(
-                    limits.request_timeout(),
                 ));
                 Ok(data)
             },

@@ -52,6 +52,33 @@ pub struct LimitsConfig {
     #[arg(long, env = "STOCKGRAPH_MAX_BATCH", default_value_t = 10)]
     pub max_batch: usize,
 
+    /// Most selections (fields, fragment spreads, inline fragments) one operation may run,
+    /// counting every repetition and every expansion of a fragment.
+    #[arg(long, env = "STOCKGRAPH_MAX_SELECTIONS", default_value_t = 1000)]
+    pub max_selections: usize,
+
+    /// Most operations one document may define.
+    #[arg(long, env = "STOCKGRAPH_MAX_OPERATIONS", default_value_t = 20)]
+    pub max_operations: usize,
+
+    /// Objects an unpaginated list (an order's receipts, bills and backorders, a receipt's or
+    /// bill's lines, reorder suggestions) is assumed to hold when nodes are counted.
+    #[arg(long, env = "STOCKGRAPH_LIST_COST", default_value_t = 20)]
+    pub list_cost: usize,
+
+    /// Most operations one caller (token subject) may run at once; 0 means no limit.
+    #[arg(
+        long,
+        env = "STOCKGRAPH_MAX_CONCURRENT_PER_CALLER",
+        default_value_t = 4
+    )]
+    pub max_concurrent_per_caller: usize,
+
+    /// Most operations of one caller that may wait for one of its running ones to finish;
+    /// more are refused.
+    #[arg(long, env = "STOCKGRAPH_MAX_QUEUED_PER_CALLER", default_value_t = 500)]
+    pub max_queued_per_caller: usize,
+
     /// Largest request body, in bytes.
     #[arg(long, env = "STOCKGRAPH_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -89,6 +116,11 @@ impl Default for LimitsConfig {
             max_aliases: 30,
             max_directives: 30,
             max_batch: 10,
+            max_selections: 1000,
+            max_operations: 20,
+            list_cost: 20,
+            max_concurrent_per_caller: 4,
+            max_queued_per_caller: 500,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             max_subscriptions: 20,

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod caller_limit;
 pub mod config;
 pub mod db;
 pub mod domain;

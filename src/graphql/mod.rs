@@ -15,7 +15,6 @@ pub mod purchasing;
 pub mod receiving;
 pub mod scalars;
 pub mod subscriptions;
-pub mod time_limit;
 pub mod viewer;
 pub mod window;
 
@@ -61,14 +60,12 @@ fn builder() -> SchemaBuilder<Query, Mutation, subscriptions::Subscription> {
     )
 }
 
-/// The schema wired to the application state and its limits.
+/// The schema wired to the application state. Query cost limits are not part of it: the
+/// transports check every document first through [`limits::LimitedSchema`].
 pub fn build_schema(state: AppState) -> StockgraphSchema {
-    let limits = state.settings.limits.clone();
-    let mut schema = builder()
-        .extension(limits::QueryLimits(limits.clone()))
-        .extension(loaders::LoaderActivity)
-        .extension(time_limit::OperationTimeLimit);
-    if !limits.introspection {
+    let introspection = state.settings.limits.introspection;
+    let mut schema = builder().extension(loaders::LoaderActivity);
+    if !introspection {
         schema = schema.disable_introspection();
     }
     schema.data(state).finish()

@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod abuse_faults;
+mod abuse_limits;
 mod abuse_permissions;
 mod abuse_transport;
 mod cli;

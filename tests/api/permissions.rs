@@ -400,10 +400,10 @@ fragment Costs on PurchaseOrder {
   bills { subtotal total creditOf { total } supersededBy { total } }
 }
 query($id: ID!) {
-  purchaseOrders { nodes { ...Costs } }
+  purchaseOrders(first: 5) { nodes { ...Costs } }
   purchaseOrder(id: $id) { ...Costs }
   node(id: $id) { ...Costs }
-  vendors { nodes { purchaseOrders { nodes { ...Costs } } bills { nodes { total subtotal } } } }
+  vendors(first: 2) { nodes { purchaseOrders(first: 2) { nodes { ...Costs } } bills { nodes { total subtotal } } } }
   products { nodes { defaultUnitCost } }
   bills { nodes { subtotal tax freight total baseTotal taxRate } }
 }"#;
