@@ -51,6 +51,9 @@ pub enum UserErrorCode {
     ReceiptAlreadyCanceled,
     /// The same idempotency key was used with different input.
     IdempotencyConflict,
+    /// A quantity, cost or amount is over its limit (DOMAIN.md, Money and rounding), or a
+    /// document's total would be.
+    ValueTooLarge,
 }
 
 /// A business-rule violation returned in a mutation payload; nothing was written.
@@ -115,6 +118,9 @@ pub enum ApiError {
     /// The request is over one of the limits that protect the service (body size, batch size,
     /// time); the message names it.
     LimitExceeded(String),
+    /// Stored amounts too large to compute (possible only for rows written before the limits
+    /// on input existed).
+    ValueTooLarge(String),
     /// Anything unexpected; the details are in the log under the request id.
     Internal { request_id: String },
 }
@@ -134,7 +140,9 @@ impl ApiError {
                 "authentication required: send a valid bearer token".to_owned()
             }
             ApiError::Forbidden(permission) => format!("missing permission `{permission}`"),
-            ApiError::BadRequest(message) | ApiError::LimitExceeded(message) => message.clone(),
+            ApiError::BadRequest(message)
+            | ApiError::LimitExceeded(message)
+            | ApiError::ValueTooLarge(message) => message.clone(),
             ApiError::Internal { request_id } => {
                 format!("internal error (request id {request_id})")
             }
@@ -148,6 +156,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::BadRequest(_) => "BAD_REQUEST",
             ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            ApiError::ValueTooLarge(_) => "VALUE_TOO_LARGE",
             ApiError::Internal { .. } => "INTERNAL",
         }
     }
