@@ -1,6 +1,8 @@
 //! Vendor bills: issued by receipts, credited by cancelled receipts, superseded by unit-cost and
 //! tax-rate changes. Bills are never edited or deleted; the open bills of a purchase order always
-//! sum to the value of what is received.
+//! sum to the value of what is received, rounded once (DOMAIN.md, Money and rounding): each new
+//! bill, credit or replacement charges the order's rounded received value minus what its other
+//! open bills already charge.
 
 use chrono::{Days, NaiveDate};
 use entity::enums::{BillKind, BillStatus};

@@ -708,7 +708,9 @@ pub async fn update_header(
         )?);
     }
     let updated = model.update(&txn).await?;
-    check_order_total(&txn, po.id).await?;
+    if changes.tax_rate.is_some() || changes.shipping.is_some() {
+        check_order_total(&txn, po.id).await?;
+    }
     if updated.tax_rate != po.tax_rate {
         // Bills are never edited: those taxed at the old rate are replaced.
         crate::services::bills::supersede_for_tax_rate(&txn, &updated).await?;
@@ -868,7 +870,9 @@ pub async fn update_line(
     }
     model.updated_at = Set(now());
     let saved = model.update(&txn).await?;
-    check_order_total(&txn, po.id).await?;
+    if saved.quantity != line.quantity || saved.unit_cost != line.unit_cost {
+        check_order_total(&txn, po.id).await?;
+    }
     if repriced && has_receipts {
         // Bills are never edited: the ones that priced this line are replaced.
         crate::services::bills::supersede_for_line(&txn, &po, saved.id).await?;

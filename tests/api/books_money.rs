@@ -351,11 +351,29 @@ async fn quantities_costs_and_amounts_beyond_their_limits_are_refused_with_value
             field
         );
     }
-    // At the limits exactly, an order is fine.
-    app.ok(
-        "createPurchaseOrder",
-        create("1000000000", "100", "0"),
-        "purchaseOrder { total }",
+    // At the limits exactly, an order is fine; a cent more shipping or cost is not.
+    let full = app
+        .ok(
+            "createPurchaseOrder",
+            create("1000000000", "100", "0"),
+            "purchaseOrder { id total lines(first: 1) { nodes { id } } }",
+        )
+        .await["purchaseOrder"]
+        .clone();
+    assert_eq!(full["total"], "100000000000.00");
+    assert_eq!(
+        app.refused(
+            "updatePurchaseOrder",
+            json!({ "purchaseOrderId": full["id"], "shipping": "0.01" }),
+            "VALUE_TOO_LARGE",
+        )
+        .await,
+        "input"
+    );
+    app.refused(
+        "updatePurchaseOrderLine",
+        json!({ "lineId": full["lines"]["nodes"][0]["id"], "unitCost": "100.0001" }),
+        "VALUE_TOO_LARGE",
     )
     .await;
     let po = submitted_at(&app, &fx, &[(0, "10", Some("1"))], "0").await;
