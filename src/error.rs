@@ -51,6 +51,9 @@ pub enum UserErrorCode {
     ReceiptAlreadyCanceled,
     /// The same idempotency key was used with different input.
     IdempotencyConflict,
+    /// A quantity, cost or amount is over its limit (DOMAIN.md, Money and rounding), or a
+    /// document's total would be.
+    ValueTooLarge,
 }
 
 /// A business-rule violation returned in a mutation payload; nothing was written.
@@ -250,6 +253,9 @@ pub enum ApiError {
     /// The database is out of reach for the moment; the request changed nothing it reports
     /// as done and may be retried (HTTP 503 with `Retry-After`).
     ServiceUnavailable { request_id: String },
+    /// Stored amounts too large to compute (possible only for rows written before the limits
+    /// on input existed).
+    ValueTooLarge(String),
     /// Anything unexpected; the details are in the log under the request id.
     Internal { request_id: String },
 }
@@ -300,7 +306,9 @@ impl ApiError {
                 "authentication required: send a valid bearer token".to_owned()
             }
             ApiError::Forbidden(permission) => format!("missing permission `{permission}`"),
-            ApiError::BadRequest(message) | ApiError::LimitExceeded(message) => message.clone(),
+            ApiError::BadRequest(message)
+            | ApiError::LimitExceeded(message)
+            | ApiError::ValueTooLarge(message) => message.clone(),
             ApiError::ServiceUnavailable { request_id } => format!(
                 "the database is unavailable; retry in a few seconds (request id {request_id})"
             ),
@@ -318,6 +326,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "BAD_REQUEST",
             ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
             ApiError::ServiceUnavailable { .. } => SERVICE_UNAVAILABLE,
+            ApiError::ValueTooLarge(_) => "VALUE_TOO_LARGE",
             ApiError::Internal { .. } => "INTERNAL",
         }
     }

@@ -1,7 +1,37 @@
-//! Money arithmetic: exact decimals, rounded half away from zero to cents only at the total.
+//! Money arithmetic (DOMAIN.md, Money and rounding): line amounts are exact, each document
+//! rounds once, half away from zero to cents, and the rounding is carried across an order's
+//! bills. Every operation is checked: an amount too large to compute is an [`Overflow`], never
+//! a panic.
 
 use rust_decimal::prelude::RoundingStrategy;
 use rust_decimal::Decimal;
+
+use crate::domain::purchasing::Violation;
+use crate::error::UserErrorCode;
+
+/// The largest total a document (order, bill, credit) may have, in either direction.
+pub const MAX_DOCUMENT_TOTAL: Decimal = Decimal::from_parts(1_215_752_192, 23, 0, false, 0);
+
+/// An amount too large to compute exactly (beyond `Decimal`'s 96-bit mantissa).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow;
+
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the amount is too large to compute")
+    }
+}
+
+impl std::error::Error for Overflow {}
+
+impl From<Overflow> for Violation {
+    fn from(_: Overflow) -> Self {
+        Violation::new(
+            UserErrorCode::ValueTooLarge,
+            "the amounts are too large to compute",
+        )
+    }
+}
 
 /// Rounds an amount to cents, half away from zero (`0.125` → `0.13`, `-0.125` → `-0.13`).
 pub fn round_money(amount: Decimal) -> Decimal {
@@ -9,46 +39,97 @@ pub fn round_money(amount: Decimal) -> Decimal {
 }
 
 /// The value of a line: quantity × unit cost, exact.
-pub fn line_amount(quantity: Decimal, unit_cost: Decimal) -> Decimal {
-    quantity * unit_cost
+pub fn line_amount(quantity: Decimal, unit_cost: Decimal) -> Result<Decimal, Overflow> {
+    quantity.checked_mul(unit_cost).ok_or(Overflow)
 }
 
-/// A purchase order's (or bill's) money, exact until the total is rounded.
+/// `a + b`, checked.
+pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    a.checked_add(b).ok_or(Overflow)
+}
+
+/// `a - b`, checked.
+pub fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    a.checked_sub(b).ok_or(Overflow)
+}
+
+/// Σ quantity × unit cost, exact.
+pub fn value(lines: impl IntoIterator<Item = (Decimal, Decimal)>) -> Result<Decimal, Overflow> {
+    lines
+        .into_iter()
+        .try_fold(Decimal::ZERO, |sum, (quantity, unit_cost)| {
+            add(sum, line_amount(quantity, unit_cost)?)
+        })
+}
+
+/// A document's printed money: every part rounded to cents, and the parts add up to the total.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Totals {
-    /// Σ quantity × unit cost.
+    /// round(Σ quantity × unit cost).
     pub subtotal: Decimal,
-    /// subtotal × tax rate.
+    /// round(subtotal × tax rate).
     pub tax: Decimal,
-    /// Shipping or freight.
+    /// Shipping or freight (entered in whole cents).
     pub shipping: Decimal,
-    /// subtotal + tax + shipping, rounded to cents.
+    /// subtotal + tax + shipping.
     pub total: Decimal,
 }
 
-/// subtotal = Σ quantity × unit cost; tax = subtotal × rate; total = subtotal + tax + shipping,
-/// rounded half away from zero to cents (DOMAIN.md, Totals).
+/// The rounded subtotal and tax of an exact value: subtotal = round(value), tax =
+/// round(subtotal × rate). A single document rounds exactly once per part.
+pub fn subtotal_and_tax(value: Decimal, tax_rate: Decimal) -> Result<(Decimal, Decimal), Overflow> {
+    let subtotal = round_money(value);
+    let tax = round_money(subtotal.checked_mul(tax_rate).ok_or(Overflow)?);
+    Ok((subtotal, tax))
+}
+
+/// An order's totals: subtotal = round(Σ exact line amounts); tax = round(subtotal × rate);
+/// total = subtotal + tax + shipping (DOMAIN.md, Money and rounding).
 pub fn totals(
     lines: impl IntoIterator<Item = (Decimal, Decimal)>,
     tax_rate: Decimal,
     shipping: Decimal,
-) -> Totals {
-    let subtotal: Decimal = lines
-        .into_iter()
-        .map(|(quantity, unit_cost)| line_amount(quantity, unit_cost))
-        .sum();
-    let tax = subtotal * tax_rate;
-    Totals {
+) -> Result<Totals, Overflow> {
+    let (subtotal, tax) = subtotal_and_tax(value(lines)?, tax_rate)?;
+    let shipping = round_money(shipping);
+    Ok(Totals {
         subtotal,
         tax,
         shipping,
-        total: round_money(subtotal + tax + shipping),
+        total: add(add(subtotal, tax)?, shipping)?,
+    })
+}
+
+/// What the next bill (or credit) of an order charges, with the rounding carried across the
+/// order's bills: the order's received value rounded once, minus what its other open bills
+/// already charge. `received` is the exact value received so far (this document included);
+/// `billed` the Σ subtotal and Σ tax of the order's other open bills. So the open bills of an
+/// order always sum to its received value rounded once, however many there are.
+pub fn carried(
+    received: Decimal,
+    tax_rate: Decimal,
+    billed: (Decimal, Decimal),
+) -> Result<(Decimal, Decimal), Overflow> {
+    let (subtotal, tax) = subtotal_and_tax(received, tax_rate)?;
+    Ok((sub(subtotal, billed.0)?, sub(tax, billed.1)?))
+}
+
+/// A document total within [`MAX_DOCUMENT_TOTAL`], or `VALUE_TOO_LARGE`.
+pub fn check_document_total(total: Decimal) -> Result<Decimal, Violation> {
+    if total.abs() > MAX_DOCUMENT_TOTAL {
+        return Err(Violation::new(
+            UserErrorCode::ValueTooLarge,
+            format!(
+                "a document total may be at most {MAX_DOCUMENT_TOTAL}, this one would be {total}"
+            ),
+        ));
     }
+    Ok(total)
 }
 
 /// An amount in the vendor's currency expressed in the base currency.
-pub fn to_base(amount: Decimal, exchange_rate: Decimal) -> Decimal {
-    amount * exchange_rate
+pub fn to_base(amount: Decimal, exchange_rate: Decimal) -> Result<Decimal, Overflow> {
+    amount.checked_mul(exchange_rate).ok_or(Overflow)
 }
 
 #[cfg(test)]
@@ -61,16 +142,44 @@ mod tests {
     }
 
     #[test]
-    fn total_is_subtotal_plus_tax_plus_shipping_rounded_at_the_total() {
+    fn the_document_limit_is_one_hundred_billion() {
+        assert_eq!(MAX_DOCUMENT_TOTAL, d("100000000000"));
+        assert!(check_document_total(d("100000000000")).is_ok());
+        assert_eq!(
+            check_document_total(d("100000000000.01")).unwrap_err().code,
+            UserErrorCode::ValueTooLarge
+        );
+        assert!(check_document_total(d("-100000000000.01")).is_err());
+    }
+
+    #[test]
+    fn an_order_rounds_its_subtotal_and_tax_once_and_its_parts_add_up_to_its_total() {
         let t = totals(
             [(d("3"), d("0.335")), (d("1.5"), d("2"))],
             d("0.0825"),
             d("5"),
-        );
-        assert_eq!(t.subtotal, d("4.005"));
-        assert_eq!(t.tax, d("0.3304125"));
-        // 4.005 + 0.3304125 + 5 = 9.3354125 → 9.34
+        )
+        .unwrap();
+        // 4.005 → 4.01; 4.01 × 0.0825 = 0.330825 → 0.33.
+        assert_eq!(t.subtotal, d("4.01"));
+        assert_eq!(t.tax, d("0.33"));
         assert_eq!(t.total, d("9.34"));
+        assert_eq!(t.subtotal + t.tax + t.shipping, t.total);
+    }
+
+    #[test]
+    fn printed_parts_add_up_even_when_each_part_is_below_a_cent() {
+        // Issue 11, finding 2: 0.004 at 50 % tax showed 0.00 + 0.00 + 0.00 = 0.01.
+        let t = totals([(d("1"), d("0.004"))], d("0.5"), Decimal::ZERO).unwrap();
+        assert_eq!((t.subtotal, t.tax, t.total), (d("0"), d("0"), d("0")));
+    }
+
+    #[test]
+    fn line_amounts_are_exact_and_only_the_document_rounds() {
+        // Issue 11, finding 1: three lines of 1 × 0.005 are 0.015 → 0.02, not 3 × 0.01.
+        let t = totals([(d("1"), d("0.005")); 3], Decimal::ZERO, Decimal::ZERO).unwrap();
+        assert_eq!(t.subtotal, d("0.02"));
+        assert_eq!(line_amount(d("12.5"), d("3.4567")).unwrap(), d("43.20875"));
     }
 
     #[test]
@@ -86,7 +195,57 @@ mod tests {
             [(d("1"), d("0.1")), (d("1"), d("0.2"))],
             Decimal::ZERO,
             Decimal::ZERO,
-        );
+        )
+        .unwrap();
         assert_eq!(t.subtotal, d("0.3"));
+    }
+
+    #[test]
+    fn bills_carry_the_rounding_so_they_sum_to_the_received_value_rounded_once() {
+        // 25 receipts of 0.0001 × 1234.5678: each is worth 0.12345678.
+        let each = line_amount(d("0.0001"), d("1234.5678")).unwrap();
+        let (mut received, mut billed) = (Decimal::ZERO, (Decimal::ZERO, Decimal::ZERO));
+        for _ in 0..25 {
+            received += each;
+            let (subtotal, tax) = carried(received, d("0.0825"), billed).unwrap();
+            billed = (billed.0 + subtotal, billed.1 + tax);
+        }
+        assert_eq!(billed.0, d("3.09"));
+        assert_eq!(billed, subtotal_and_tax(received, d("0.0825")).unwrap());
+    }
+
+    #[test]
+    fn extreme_stored_values_give_an_overflow_not_a_panic() {
+        // Issue 12, finding 4: a line of 9e14 × 9e14 made every order total panic.
+        let huge = d("900000000000000");
+        assert_eq!(
+            totals([(huge, huge)], Decimal::ZERO, Decimal::ZERO),
+            Err(Overflow)
+        );
+        assert_eq!(
+            totals([(Decimal::MAX, d("2"))], Decimal::ZERO, Decimal::ZERO),
+            Err(Overflow)
+        );
+        assert_eq!(
+            totals(
+                [(Decimal::MAX, Decimal::ONE), (Decimal::MAX, Decimal::ONE)],
+                Decimal::ZERO,
+                Decimal::ZERO
+            ),
+            Err(Overflow)
+        );
+        assert_eq!(
+            totals([(Decimal::MAX, Decimal::ONE)], d("0.9"), Decimal::ZERO),
+            Err(Overflow)
+        );
+        assert_eq!(
+            totals([(Decimal::MAX, Decimal::ONE)], Decimal::ZERO, Decimal::ONE),
+            Err(Overflow)
+        );
+        assert_eq!(to_base(Decimal::MAX, d("2")), Err(Overflow));
+        assert_eq!(
+            carried(Decimal::MAX, Decimal::ZERO, (Decimal::MIN, Decimal::ZERO)),
+            Err(Overflow)
+        );
     }
 }

@@ -2,6 +2,23 @@
 
 use rust_decimal::Decimal;
 
+use crate::domain::purchasing::Violation;
+use crate::error::UserErrorCode;
+
+/// The largest quantity anywhere: a line, a receipt, a movement, an inventory item's fields.
+pub const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+/// The largest unit cost.
+pub const MAX_UNIT_COST: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+/// The largest amount of money entered as such (shipping, freight).
+pub const MAX_MONEY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
+impl From<String> for Violation {
+    /// A validation message without a more specific code is `INVALID_INPUT`.
+    fn from(message: String) -> Self {
+        Violation::new(UserErrorCode::InvalidInput, message)
+    }
+}
+
 /// A trimmed text of `min..=max` characters, or the reason it is not.
 pub fn text(value: &str, what: &str, min: usize, max: usize) -> Result<String, String> {
     let trimmed = value.trim();
@@ -38,14 +55,31 @@ pub fn key(value: &str, what: &str, max: usize) -> Result<String, String> {
     text(&trimmed.to_uppercase(), what, 1, max)
 }
 
-/// An ISO 4217 code: three letters, stored upper-case.
+/// The active ISO 4217 currency codes (list one, without funds, precious metals, bond-market
+/// units, the testing code and "no currency": no vendor invoices in those).
+const ISO_4217: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN",
+    "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF",
+    "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP",
+    "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD",
+    "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY",
+    "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD",
+    "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK",
+    "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG",
+    "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS",
+    "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+/// An active ISO 4217 currency code, stored upper-case (`eur` → `EUR`; `XYZ` is refused).
 pub fn currency(value: &str) -> Result<String, String> {
     let code = value.trim().to_uppercase();
-    if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
+    if ISO_4217.contains(&code.as_str()) {
         Ok(code)
     } else {
         Err(format!(
-            "`{value}` is not an ISO 4217 currency code like USD"
+            "`{value}` is not an active ISO 4217 currency code like USD or EUR"
         ))
     }
 }
@@ -98,13 +132,48 @@ pub fn non_negative(value: Decimal, what: &str) -> Result<Decimal, String> {
     }
 }
 
-/// A money amount: zero or more, in whole cents.
-pub fn money(value: Decimal, what: &str) -> Result<Decimal, String> {
-    let value = non_negative(value, what)?;
-    if value.normalize().scale() > 2 {
-        return Err(format!("{what} is money: at most 2 decimal places"));
+/// A value within `max` in magnitude, or `VALUE_TOO_LARGE`.
+pub fn at_most(value: Decimal, max: Decimal, what: &str) -> Result<Decimal, Violation> {
+    if value.abs() > max {
+        return Err(Violation::new(
+            UserErrorCode::ValueTooLarge,
+            format!("{what} may be at most {max}"),
+        ));
     }
     Ok(value)
+}
+
+/// A value with at most `places` decimal places (trailing zeros do not count); more is
+/// refused, never rounded.
+fn places(value: Decimal, places: u32, what: &str) -> Result<Decimal, Violation> {
+    if value.normalize().scale() > places {
+        return Err(Violation::from(format!(
+            "{what} has at most {places} decimal places"
+        )));
+    }
+    Ok(value)
+}
+
+/// A quantity (of a line, receipt, movement or inventory item field) within
+/// [`MAX_QUANTITY`] either way.
+pub fn quantity(value: Decimal, what: &str) -> Result<Decimal, Violation> {
+    at_most(value, MAX_QUANTITY, what)
+}
+
+/// A unit cost: zero or more, at most 4 decimal places, at most [`MAX_UNIT_COST`].
+pub fn unit_cost(value: Decimal) -> Result<Decimal, Violation> {
+    let value = non_negative(value, "a unit cost")?;
+    let value = places(value, 4, "a unit cost")?;
+    at_most(value, MAX_UNIT_COST, "a unit cost")
+}
+
+/// An amount of money entered as such (shipping, freight): zero or more, in whole cents, at
+/// most [`MAX_MONEY`].
+pub fn money(value: Decimal, what: &str) -> Result<Decimal, Violation> {
+    let value = non_negative(value, what)?;
+    let value = places(value, 2, what)
+        .map_err(|_| Violation::from(format!("{what} is money: at most 2 decimal places")))?;
+    at_most(value, MAX_MONEY, what)
 }
 
 #[cfg(test)]
@@ -146,6 +215,8 @@ mod tests {
     fn currencies_and_emails_are_checked() {
         assert_eq!(currency("eur").unwrap(), "EUR");
         assert!(currency("EURO").is_err());
+        assert!(currency("XYZ").is_err(), "three letters are not enough");
+        assert!(currency("usd ").is_ok());
         assert!(email("ann@example.com").is_ok());
         assert!(email("ann@localhost").is_err());
         assert!(email("not an email").is_err());
@@ -170,5 +241,56 @@ mod tests {
         );
         assert!(money(Decimal::new(1255, 3), "freight").is_err());
         assert!(money(Decimal::new(-1, 0), "freight").is_err());
+    }
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn shipping_with_a_third_decimal_is_refused_not_rounded() {
+        let refused = money(d("1.004"), "shipping").unwrap_err();
+        assert_eq!(refused.code, UserErrorCode::InvalidInput);
+        assert!(refused.message.contains("2 decimal places"), "{refused:?}");
+    }
+
+    #[test]
+    fn a_unit_cost_has_at_most_four_decimals_and_is_at_most_a_million() {
+        assert_eq!(unit_cost(d("0.0001")).unwrap(), d("0.0001"));
+        assert_eq!(unit_cost(d("1000000")).unwrap(), d("1000000"));
+        assert_eq!(
+            unit_cost(d("0.00001")).unwrap_err().code,
+            UserErrorCode::InvalidInput
+        );
+        assert_eq!(
+            unit_cost(d("1000000.0001")).unwrap_err().code,
+            UserErrorCode::ValueTooLarge
+        );
+        assert_eq!(
+            unit_cost(d("-1")).unwrap_err().code,
+            UserErrorCode::InvalidInput
+        );
+    }
+
+    #[test]
+    fn quantities_and_money_inputs_are_at_most_one_billion_either_way() {
+        assert!(quantity(d("1000000000"), "quantity").is_ok());
+        assert!(quantity(d("-1000000000"), "delta").is_ok());
+        for too_large in [
+            "1000000000.0001",
+            "-1000000000.0001",
+            "922337203685477.5807",
+        ] {
+            assert_eq!(
+                quantity(d(too_large), "quantity").unwrap_err().code,
+                UserErrorCode::ValueTooLarge,
+                "{too_large}"
+            );
+        }
+        assert!(money(d("1000000000"), "freight").is_ok());
+        assert_eq!(
+            money(d("1000000000.01"), "freight").unwrap_err().code,
+            UserErrorCode::ValueTooLarge
+        );
     }
 }

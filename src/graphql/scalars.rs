@@ -3,7 +3,6 @@
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use rust_decimal::prelude::RoundingStrategy;
-use std::str::FromStr;
 
 /// An exact decimal number written as a string, e.g. `"0.45"`. JSON numbers are refused: they
 /// pass through binary floating point on their way here.
@@ -36,17 +35,45 @@ impl From<entity::Rate8> for Decimal {
     }
 }
 
+/// True for a plain decimal: an optional `-`, digits, and optionally a point followed by
+/// digits (`"12.5"`, `"-3"`, `"0.0001"`). No exponent, no `+`, no blanks, no bare point.
+fn is_plain_decimal(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && fraction.is_none_or(digits)
+}
+
+/// A refused decimal input: a GraphQL error with `extensions.code` `BAD_REQUEST`.
+fn bad_decimal(message: impl std::fmt::Display) -> InputValueError<Decimal> {
+    InputValueError::custom(message).with_extension("code", "BAD_REQUEST")
+}
+
+/// An exact decimal number written as a plain string: an optional `-`, digits, and optionally
+/// a point followed by digits (`"12.5"`, `"-3"`, `"0.0001"`). Exponents (`"1e3"`), a leading
+/// `+`, a bare point (`".5"`, `"5."`) and JSON numbers (which may already have lost digits in
+/// binary floating point) are refused with `extensions.code` `BAD_REQUEST`.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(text) => rust_decimal::Decimal::from_str(text.trim())
-                .map(Decimal)
-                .map_err(|_| InputValueError::custom(format!("`{text}` is not a decimal number"))),
-            Value::Number(_) => Err(InputValueError::custom(
+            Value::String(text) if is_plain_decimal(text) => {
+                // `from_str_exact` refuses digits beyond what a decimal holds instead of
+                // rounding them away.
+                rust_decimal::Decimal::from_str_exact(text)
+                    .map(Decimal)
+                    .map_err(|_| bad_decimal(format!("`{text}` has too many digits")))
+            }
+            Value::String(text) => Err(bad_decimal(format!(
+                "`{text}` is not a plain decimal number like \"12.5\", \"-3\" or \"0.0001\""
+            ))),
+            Value::Number(_) => Err(bad_decimal(
                 "decimals are written as strings, e.g. \"12.50\": a JSON number may already have lost digits",
             )),
-            _ => Err(InputValueError::expected_type(value)),
+            _ => Err(InputValueError::expected_type(value).with_extension("code", "BAD_REQUEST")),
         }
     }
 
@@ -102,6 +129,7 @@ impl ScalarType for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     fn dec(s: &str) -> rust_decimal::Decimal {
         rust_decimal::Decimal::from_str(s).unwrap()
@@ -132,6 +160,47 @@ mod tests {
         assert_eq!(
             Decimal::money(dec("-0.125")).to_value(),
             Value::String("-0.13".into())
+        );
+    }
+
+    fn refusal_code(text: &str) -> Option<Value> {
+        let err = <Decimal as ScalarType>::parse(Value::String(text.into())).err()?;
+        let server = err.into_server_error(async_graphql::Pos::default());
+        server.extensions.and_then(|e| e.get("code").cloned())
+    }
+
+    #[test]
+    fn only_plain_decimal_strings_are_decimals() {
+        for plain in ["12.5", "-3", "0.0001", "0", "-0.5", "1000000000"] {
+            assert_eq!(
+                <Decimal as ScalarType>::parse(Value::String(plain.into()))
+                    .unwrap()
+                    .0,
+                dec(plain),
+                "{plain}"
+            );
+        }
+        for refused in [
+            "1e3", "1E3", "+5", ".5", "5.", "-.5", "-", "", " 5", "5 ", "1_000", "1,5", "0x10",
+            "--1", "1.2.3", "NaN", "Infinity", "١٢",
+        ] {
+            assert_eq!(
+                refusal_code(refused),
+                Some(Value::from("BAD_REQUEST")),
+                "{refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn digits_a_decimal_cannot_hold_are_refused_not_rounded() {
+        assert_eq!(
+            refusal_code("1.00000000000000000000000000001"),
+            Some(Value::from("BAD_REQUEST"))
+        );
+        assert_eq!(
+            refusal_code("99999999999999999999999999999999"),
+            Some(Value::from("BAD_REQUEST"))
         );
     }
 

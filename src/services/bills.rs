@@ -1,6 +1,8 @@
 //! Vendor bills: issued by receipts, credited by cancelled receipts, superseded by unit-cost and
 //! tax-rate changes. Bills are never edited or deleted; the open bills of a purchase order always
-//! sum to the value of what is received.
+//! sum to the value of what is received, rounded once (DOMAIN.md, Money and rounding): each new
+//! bill, credit or replacement charges the order's rounded received value minus what its other
+//! open bills already charge.
 
 use chrono::{Days, NaiveDate};
 use entity::enums::{BillKind, BillStatus};
@@ -12,10 +14,11 @@ use sea_orm::{
     QueryOrder,
 };
 
-use crate::domain::money::round_money;
+use crate::domain::money::{self, round_money, Overflow};
 use crate::error::ServiceError;
 use crate::services::now;
 use crate::services::purchasing::next_counter;
+use crate::services::violation;
 
 /// One line of a bill about to be written.
 struct Charge {
@@ -25,9 +28,28 @@ struct Charge {
     unit_cost: Fixed4,
 }
 
-fn money(value: Decimal) -> Result<Fixed4, ServiceError> {
-    Fixed4::from_decimal(round_money(value))
-        .map_err(|e| ServiceError::Internal(format!("bill amount out of range: {e}")))
+impl Charge {
+    /// quantity × unit cost, exact.
+    fn amount(&self) -> Result<Decimal, Overflow> {
+        money::line_amount(self.quantity.to_decimal(), self.unit_cost.to_decimal())
+    }
+}
+
+/// Σ exact amounts of `charges`.
+fn value_of(charges: &[Charge]) -> Result<Decimal, Overflow> {
+    charges
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, c| money::add(sum, c.amount()?))
+}
+
+/// Amounts too large to compute refuse the use case that would bill them.
+fn too_large(overflow: Overflow) -> ServiceError {
+    violation(overflow.into(), "input")
+}
+
+/// A bill amount in its column; the document limit keeps it far inside the column's range.
+fn stored(value: Decimal) -> Result<Fixed4, ServiceError> {
+    Fixed4::from_decimal(value).map_err(|_| too_large(Overflow))
 }
 
 /// What a bill for `receipt` charges today: its accepted quantities at the lines' current costs.
@@ -58,8 +80,104 @@ async fn current_charges(
         .collect()
 }
 
-/// Writes a bill with its lines: amounts rounded to cents per line, tax at the order's rate,
-/// remit-to the vendor's main address of today, due after the vendor's payment terms.
+/// The exact value of everything received on the order and not cancelled, at the lines'
+/// current costs (Σ quantity received × unit cost).
+async fn received_value(txn: &DatabaseTransaction, po_id: i32) -> Result<Decimal, ServiceError> {
+    let lines = purchase_order_line::Entity::find()
+        .filter(purchase_order_line::Column::PurchaseOrderId.eq(po_id))
+        .all(txn)
+        .await?;
+    money::value(
+        lines
+            .iter()
+            .map(|l| (l.quantity_received.to_decimal(), l.unit_cost.to_decimal())),
+    )
+    .map_err(too_large)
+}
+
+/// Σ subtotal and Σ tax of the order's open bills and credits.
+async fn open_billed(
+    txn: &DatabaseTransaction,
+    po_id: i32,
+) -> Result<(Decimal, Decimal), ServiceError> {
+    let open = bill::Entity::find()
+        .filter(bill::Column::PurchaseOrderId.eq(po_id))
+        .filter(bill::Column::Status.eq(BillStatus::Open))
+        .all(txn)
+        .await?;
+    open.iter()
+        .try_fold((Decimal::ZERO, Decimal::ZERO), |(subtotal, tax), b| {
+            Ok((
+                money::add(subtotal, b.subtotal.to_decimal())?,
+                money::add(tax, b.tax.to_decimal())?,
+            ))
+        })
+        .map_err(too_large)
+}
+
+/// Where a bill's dates and remit-to come from.
+enum Issue<'a> {
+    /// A new invoice dated `bill_date`: due after the vendor's payment terms of today, payable
+    /// at the vendor's main address of today.
+    Dated(NaiveDate),
+    /// A replacement: the same invoice re-priced, so it keeps the dates and remit-to of the
+    /// bill it replaces (DOMAIN.md, Bills).
+    Replacing(&'a bill::Model),
+}
+
+/// The dates and remit-to of a bill about to be written.
+struct Heading {
+    bill_date: NaiveDate,
+    due_date: NaiveDate,
+    street: String,
+    city: String,
+    region: Option<String>,
+    postal_code: String,
+    country: String,
+}
+
+async fn heading(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    issue: Issue<'_>,
+) -> Result<Heading, ServiceError> {
+    match issue {
+        Issue::Replacing(old) => Ok(Heading {
+            bill_date: old.bill_date,
+            due_date: old.due_date,
+            street: old.remit_street.clone(),
+            city: old.remit_city.clone(),
+            region: old.remit_region.clone(),
+            postal_code: old.remit_postal_code.clone(),
+            country: old.remit_country.clone(),
+        }),
+        Issue::Dated(bill_date) => {
+            let vendor = entity::vendor::Entity::find_by_id(po.vendor_id)
+                .one(txn)
+                .await?
+                .ok_or_else(|| ServiceError::Internal("the PO's vendor vanished".into()))?;
+            let due_date = bill_date
+                .checked_add_days(Days::new(
+                    u64::try_from(vendor.payment_terms_days).unwrap_or(0),
+                ))
+                .unwrap_or(bill_date);
+            Ok(Heading {
+                bill_date,
+                due_date,
+                street: vendor.street,
+                city: vendor.city,
+                region: vendor.region,
+                postal_code: vendor.postal_code,
+                country: vendor.country,
+            })
+        }
+    }
+}
+
+/// Writes a bill (or credit) with its lines. Its subtotal and tax carry the order's rounding:
+/// `received` (the order's exact received value once this document counts) rounded once,
+/// minus what the order's other open bills already charge (DOMAIN.md, Money and rounding). The
+/// lines keep their exact amounts; the stored line amount is that amount to cents.
 #[allow(clippy::too_many_arguments)]
 async fn write_bill(
     txn: &DatabaseTransaction,
@@ -69,61 +187,56 @@ async fn write_bill(
     credit_of_id: Option<i32>,
     charges: &[Charge],
     freight: Fixed4,
-    bill_date: NaiveDate,
+    received: Decimal,
+    issue: Issue<'_>,
 ) -> Result<bill::Model, ServiceError> {
-    let vendor = entity::vendor::Entity::find_by_id(po.vendor_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| ServiceError::Internal("the PO's vendor vanished".into()))?;
-    let amounts: Vec<Fixed4> = charges
-        .iter()
-        .map(|c| money(c.quantity.to_decimal() * c.unit_cost.to_decimal()))
-        .collect::<Result<_, _>>()?;
-    let subtotal: Decimal = amounts.iter().map(|a| a.to_decimal()).sum();
-    let tax = round_money(subtotal * po.tax_rate.to_decimal());
-    let total = subtotal + tax + freight.to_decimal();
+    let heading = heading(txn, po, issue).await?;
+    let billed = open_billed(txn, po.id).await?;
+    let (subtotal, tax) =
+        money::carried(received, po.tax_rate.to_decimal(), billed).map_err(too_large)?;
+    let total = money::add(
+        money::add(subtotal, tax).map_err(too_large)?,
+        freight.to_decimal(),
+    )
+    .map_err(too_large)?;
+    money::check_document_total(total).map_err(|v| violation(v, "input"))?;
     let n = next_counter(txn, &format!("BILL-{}", po.id)).await?;
-    let due_date = bill_date
-        .checked_add_days(Days::new(
-            u64::try_from(vendor.payment_terms_days).unwrap_or(0),
-        ))
-        .unwrap_or(bill_date);
     let saved = bill::ActiveModel {
         number: Set(format!("BILL-{}-{n}", po.number)),
         kind: Set(kind),
         status: Set(BillStatus::Open),
-        vendor_id: Set(vendor.id),
+        vendor_id: Set(po.vendor_id),
         purchase_order_id: Set(po.id),
         receipt_id: Set(receipt_id),
         credit_of_id: Set(credit_of_id),
         superseded_by_id: Set(None),
-        remit_street: Set(vendor.street),
-        remit_city: Set(vendor.city),
-        remit_region: Set(vendor.region),
-        remit_postal_code: Set(vendor.postal_code),
-        remit_country: Set(vendor.country),
-        bill_date: Set(bill_date),
-        due_date: Set(due_date),
+        remit_street: Set(heading.street),
+        remit_city: Set(heading.city),
+        remit_region: Set(heading.region),
+        remit_postal_code: Set(heading.postal_code),
+        remit_country: Set(heading.country),
+        bill_date: Set(heading.bill_date),
+        due_date: Set(heading.due_date),
         currency: Set(po.currency.clone()),
         exchange_rate: Set(po.exchange_rate),
         tax_rate: Set(po.tax_rate),
-        subtotal: Set(money(subtotal)?),
-        tax: Set(money(tax)?),
+        subtotal: Set(stored(subtotal)?),
+        tax: Set(stored(tax)?),
         freight: Set(freight),
-        total: Set(money(total)?),
+        total: Set(stored(total)?),
         created_at: Set(now()),
         ..Default::default()
     }
     .insert(txn)
     .await?;
-    for (charge, amount) in charges.iter().zip(amounts) {
+    for charge in charges {
         bill_line::ActiveModel {
             bill_id: Set(saved.id),
             purchase_order_line_id: Set(charge.purchase_order_line_id),
             receipt_line_id: Set(charge.receipt_line_id),
             quantity: Set(charge.quantity),
             unit_cost: Set(charge.unit_cost),
-            amount: Set(amount),
+            amount: Set(stored(round_money(charge.amount().map_err(too_large)?))?),
             ..Default::default()
         }
         .insert(txn)
@@ -132,13 +245,14 @@ async fn write_bill(
     Ok(saved)
 }
 
-/// Issues the bill of a new receipt.
+/// Issues the bill of a new receipt (the receipt's quantities already count as received).
 pub(crate) async fn issue_for_receipt(
     txn: &DatabaseTransaction,
     po: &purchase_order::Model,
     receipt: &receipt::Model,
 ) -> Result<bill::Model, ServiceError> {
     let charges = current_charges(txn, receipt.id).await?;
+    let received = received_value(txn, po.id).await?;
     write_bill(
         txn,
         po,
@@ -147,7 +261,8 @@ pub(crate) async fn issue_for_receipt(
         None,
         &charges,
         receipt.freight,
-        receipt.received_at.date_naive(),
+        received,
+        Issue::Dated(receipt.received_at.date_naive()),
     )
     .await
 }
@@ -165,7 +280,9 @@ pub(crate) async fn open_bill_of(
         .await?)
 }
 
-/// Issues the credit that cancels `original` whole: every line and the freight negated.
+/// Issues the credit that cancels `original` whole (the receipt's quantities no longer count
+/// as received): every line and the freight negated, the subtotal and tax carried so the
+/// order's open bills still sum to its received value rounded once.
 pub(crate) async fn credit(
     txn: &DatabaseTransaction,
     po: &purchase_order::Model,
@@ -185,6 +302,7 @@ pub(crate) async fn credit(
             unit_cost: l.unit_cost,
         })
         .collect();
+    let received = received_value(txn, po.id).await?;
     write_bill(
         txn,
         po,
@@ -193,7 +311,8 @@ pub(crate) async fn credit(
         Some(original.id),
         &charges,
         Fixed4(-original.freight.0),
-        now().date_naive(),
+        received,
+        Issue::Dated(now().date_naive()),
     )
     .await
 }
@@ -225,7 +344,9 @@ pub(crate) async fn supersede_for_tax_rate(
 }
 
 /// Replaces the open bills (not credits) among `which` by bills at `po`'s current costs and
-/// tax rate.
+/// tax rate, in receipt order. All of them are marked SUPERSEDED first; each replacement then
+/// carries the rounding over the value received without the receipts still waiting for
+/// theirs, so after the last one the open bills sum to the received value rounded once.
 async fn supersede(
     txn: &DatabaseTransaction,
     po: &purchase_order::Model,
@@ -235,42 +356,61 @@ async fn supersede(
         .filter(which)
         .filter(bill::Column::Kind.eq(BillKind::Bill))
         .filter(bill::Column::Status.eq(BillStatus::Open))
+        .order_by_asc(bill::Column::ReceiptId)
         .order_by_asc(bill::Column::Id)
         .find_also_related(receipt::Entity)
         .all(txn)
         .await?;
+    let mut replacing = Vec::with_capacity(bills.len());
     for (old, receipt) in bills {
         let receipt = receipt
             .ok_or_else(|| ServiceError::Internal(format!("bill {} has no receipt", old.id)))?;
         if receipt.canceled_at.is_some() {
-            // Its credit already nets it to zero; repricing it would break that.
+            // Its credit already offsets it; repricing it would break that.
             continue;
         }
         let charges = current_charges(txn, receipt.id).await?;
+        replacing.push((old, receipt, charges));
+    }
+    if replacing.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i32> = replacing.iter().map(|(old, _, _)| old.id).collect();
+    let marked = bill::Entity::update_many()
+        .col_expr(bill::Column::Status, Expr::value(BillStatus::Superseded))
+        .filter(bill::Column::Id.is_in(ids.clone()))
+        .filter(bill::Column::Status.eq(BillStatus::Open))
+        .exec(txn)
+        .await?;
+    if marked.rows_affected != ids.len() as u64 {
+        return Err(ServiceError::Internal(format!(
+            "bills {ids:?} changed while being superseded"
+        )));
+    }
+    let mut waiting = Decimal::ZERO;
+    for (_, _, charges) in &replacing {
+        waiting = money::add(waiting, value_of(charges).map_err(too_large)?).map_err(too_large)?;
+    }
+    let received = received_value(txn, po.id).await?;
+    for (old, receipt, charges) in &replacing {
+        waiting = money::sub(waiting, value_of(charges).map_err(too_large)?).map_err(too_large)?;
         let replacement = write_bill(
             txn,
             po,
             receipt.id,
             BillKind::Bill,
             None,
-            &charges,
+            charges,
             receipt.freight,
-            old.bill_date,
+            money::sub(received, waiting).map_err(too_large)?,
+            Issue::Replacing(old),
         )
         .await?;
-        let marked = bill::Entity::update_many()
-            .col_expr(bill::Column::Status, Expr::value(BillStatus::Superseded))
+        bill::Entity::update_many()
             .col_expr(bill::Column::SupersededById, Expr::value(replacement.id))
             .filter(bill::Column::Id.eq(old.id))
-            .filter(bill::Column::Status.eq(BillStatus::Open))
             .exec(txn)
             .await?;
-        if marked.rows_affected != 1 {
-            return Err(ServiceError::Internal(format!(
-                "bill {} changed while being superseded",
-                old.id
-            )));
-        }
     }
     Ok(())
 }

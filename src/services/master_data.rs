@@ -421,10 +421,7 @@ fn check_allowance(percent: Option<Decimal>) -> Result<Option<entity::Fixed4>, S
 }
 
 fn check_cost(cost: Decimal) -> Result<entity::Fixed4, ServiceError> {
-    let cost = check(
-        validate::non_negative(cost, "the default unit cost"),
-        "input.defaultUnitCost",
-    )?;
+    let cost = check(validate::unit_cost(cost), "input.defaultUnitCost")?;
     fixed(cost, "input.defaultUnitCost")
 }
 

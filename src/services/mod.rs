@@ -20,6 +20,7 @@ use sea_orm::{
 };
 
 use crate::domain::purchasing::Violation;
+use crate::domain::validate;
 use crate::error::{ServiceError, UserErrorCode};
 
 /// The current time in UTC, truncated to microseconds so it reads back identically from
@@ -38,13 +39,20 @@ pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
     ServiceError::user(UserErrorCode::InvalidInput, field, message)
 }
 
-/// Adapts a domain validation result to a user error on `field`.
-pub(crate) fn check<T>(result: Result<T, String>, field: &str) -> Result<T, ServiceError> {
-    result.map_err(|message| invalid(field, message))
+/// Adapts a domain validation result to a user error on `field` (a bare message is
+/// `INVALID_INPUT`, a [`Violation`] keeps its code).
+pub(crate) fn check<T, E: Into<Violation>>(
+    result: Result<T, E>,
+    field: &str,
+) -> Result<T, ServiceError> {
+    result.map_err(|e| violation(e.into(), field))
 }
 
-/// A quantity or amount stored exactly with four decimal places.
+/// An input quantity or amount stored exactly with four decimal places. No input quantity or
+/// amount may exceed [`validate::MAX_QUANTITY`] either way (`VALUE_TOO_LARGE`), which also
+/// keeps every stored sum far from the 64-bit limit of the columns.
 pub(crate) fn fixed(value: Decimal, field: &str) -> Result<Fixed4, ServiceError> {
+    let value = check(validate::quantity(value, "the value"), field)?;
     Fixed4::from_decimal(value).map_err(|e| invalid(field, e.to_string()))
 }
 

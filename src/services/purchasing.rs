@@ -16,7 +16,7 @@ use crate::auth::Actor;
 use crate::config::BusinessConfig;
 use crate::db::begin_write;
 use crate::domain::purchasing::{self as rules, open_quantity, Action};
-use crate::domain::validate;
+use crate::domain::{money, validate};
 use crate::error::{ServiceError, UserErrorCode};
 use crate::events::{EventBus, EventKind, Outbox};
 use crate::services::commit;
@@ -317,13 +317,33 @@ fn check_exchange_rate(
 }
 
 fn check_shipping(value: Decimal) -> Result<Fixed4, ServiceError> {
-    let value = check(validate::non_negative(value, "shipping"), "input.shipping")?;
+    let value = check(validate::money(value, "shipping"), "input.shipping")?;
     fixed(value, "input.shipping")
 }
 
 fn check_po_tax(value: Decimal) -> Result<Rate8, ServiceError> {
     let value = check(validate::tax_rate(value), "input.taxRate")?;
     rate(value, "input.taxRate")
+}
+
+/// Refuses (`VALUE_TOO_LARGE`) an order whose total, as it now stands in the transaction,
+/// would exceed the document limit.
+async fn check_order_total(txn: &DatabaseTransaction, po_id: i32) -> Result<(), ServiceError> {
+    let po = purchase_order::Entity::find_by_id(po_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found("input.purchaseOrderId", "purchase order"))?;
+    let lines = lines_of(txn, po_id).await?;
+    let totals = money::totals(
+        lines
+            .iter()
+            .map(|l| (l.quantity.to_decimal(), l.unit_cost.to_decimal())),
+        po.tax_rate.to_decimal(),
+        po.shipping.to_decimal(),
+    )
+    .map_err(|overflow| violation(overflow.into(), "input"))?;
+    money::check_document_total(totals.total).map_err(|v| violation(v, "input"))?;
+    Ok(())
 }
 
 /// Inserts a line after checking its product, material, location, quantity and cost.
@@ -412,7 +432,7 @@ async fn insert_line(
     require_exists!(txn, project, line.project_id, &f("projectId"), "project");
     let unit_cost = match line.unit_cost.filter(|_| uc.can_set_costs) {
         Some(cost) => {
-            let cost = check(validate::non_negative(cost, "unit cost"), &f("unitCost"))?;
+            let cost = check(validate::unit_cost(cost), &f("unitCost"))?;
             fixed(cost, &f("unitCost"))?
         }
         None => product.default_unit_cost,
@@ -624,6 +644,7 @@ pub(crate) async fn create_in(
         )
         .await?;
     }
+    check_order_total(txn, po.id).await?;
     record_status_event(txn, outbox, &po, None, Status::Pending, uc.actor).await?;
     Ok(po)
 }
@@ -688,6 +709,9 @@ pub async fn update_header(
         )?);
     }
     let updated = model.update(&txn).await?;
+    if changes.tax_rate.is_some() || changes.shipping.is_some() {
+        check_order_total(&txn, po.id).await?;
+    }
     if updated.tax_rate != po.tax_rate {
         // Bills are never edited: those taxed at the old rate are replaced.
         crate::services::bills::supersede_for_tax_rate(&txn, &updated).await?;
@@ -713,6 +737,7 @@ pub async fn add_line(
         return Err(invalid("input", "a purchase order holds at most 500 lines"));
     }
     let saved = insert_line(uc, &txn, &po, po.next_line_number, &line, "input").await?;
+    check_order_total(&txn, po.id).await?;
     purchase_order::Entity::update_many()
         .col_expr(
             purchase_order::Column::NextLineNumber,
@@ -830,7 +855,7 @@ pub async fn update_line(
     }
     let mut repriced = false;
     if let Some(cost) = changes.unit_cost.filter(|_| uc.can_set_costs) {
-        let cost = check(validate::non_negative(cost, "unit cost"), "input.unitCost")?;
+        let cost = check(validate::unit_cost(cost), "input.unitCost")?;
         let cost = fixed(cost, "input.unitCost")?;
         repriced = cost != line.unit_cost;
         model.unit_cost = Set(cost);
@@ -846,6 +871,9 @@ pub async fn update_line(
     }
     model.updated_at = Set(now());
     let saved = model.update(&txn).await?;
+    if saved.quantity != line.quantity || saved.unit_cost != line.unit_cost {
+        check_order_total(&txn, po.id).await?;
+    }
     if repriced && has_receipts {
         // Bills are never edited: the ones that priced this line are replaced.
         crate::services::bills::supersede_for_line(&txn, &po, saved.id).await?;

@@ -566,7 +566,11 @@ impl TestApp {
     /// Checks every stock and billing invariant of DOMAIN.md against the stored rows:
     /// on hand = Σ ledger per item; on order and back-ordered = the open quantities of the
     /// orders that count them; no line received beyond its quantity (with `allowance` percent);
-    /// the open bills of every order sum to the value of what is received.
+    /// and the money rule of DOMAIN.md (Money and rounding) exactly: for every order,
+    /// Σ open bills' subtotal (credits included) = round(Σ received quantity × unit cost) and
+    /// Σ open bills' tax = round(that subtotal × the order's tax rate), rounding half away from
+    /// zero to cents; every bill's parts are whole cents and add up to its total; a credit
+    /// negates its bill's lines and freight.
     pub async fn assert_books_balance(&self, allowance: rust_decimal::Decimal) {
         use entity::enums::{BillStatus, PurchaseOrderStatus as S};
         use rust_decimal::Decimal;
@@ -647,11 +651,8 @@ impl TestApp {
                     .iter()
                     .find(|l| l.id == r.purchase_order_line_id)
                     .unwrap();
-                let amount = (r.quantity.to_decimal() * line.unit_cost.to_decimal())
-                    .round_dp_with_strategy(
-                        2,
-                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-                    );
+                // Exact: only the order's sum is rounded, once.
+                let amount = r.quantity.to_decimal() * line.unit_cost.to_decimal();
                 *value_received.entry(line.purchase_order_id).or_default() += amount;
             }
         }
@@ -684,21 +685,23 @@ impl TestApp {
         let money = |d: Decimal| {
             d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
         };
-        for bill in bills.iter().filter(|b| b.status == BillStatus::Open) {
-            let (subtotal, tax) = (bill.subtotal.to_decimal(), bill.tax.to_decimal());
+        let bill_lines = entity::bill_line::Entity::find().all(db).await.unwrap();
+        for bill in &bills {
+            let (subtotal, tax, freight) = (
+                bill.subtotal.to_decimal(),
+                bill.tax.to_decimal(),
+                bill.freight.to_decimal(),
+            );
+            for part in [subtotal, tax, freight, bill.total.to_decimal()] {
+                assert_eq!(part, money(part), "bill {} prints whole cents", bill.number);
+            }
             assert_eq!(
                 bill.total.to_decimal(),
-                subtotal + tax + bill.freight.to_decimal(),
-                "bill {} total",
+                subtotal + tax + freight,
+                "bill {}: subtotal + tax + freight = total",
                 bill.number
             );
-            assert_eq!(
-                tax,
-                money(subtotal * bill.tax_rate.to_decimal()),
-                "bill {} tax",
-                bill.number
-            );
-            if receipts[&bill.receipt_id].canceled_at.is_none() {
+            if bill.status == BillStatus::Open && receipts[&bill.receipt_id].canceled_at.is_none() {
                 // A live receipt's open bill is taxed at its order's rate of today.
                 assert_eq!(
                     bill.tax_rate, orders[&bill.purchase_order_id].tax_rate,
@@ -706,31 +709,45 @@ impl TestApp {
                     bill.number
                 );
             }
-        }
-        for receipt in receipts.values().filter(|r| r.canceled_at.is_some()) {
-            // A cancelled receipt's open bill and its credit net to nothing.
-            let net: Decimal = bills
-                .iter()
-                .filter(|b| b.receipt_id == receipt.id && b.status == BillStatus::Open)
-                .map(|b| b.total.to_decimal())
-                .sum();
-            assert_eq!(
-                net,
-                Decimal::ZERO,
-                "bills of cancelled receipt {}",
-                receipt.id
-            );
+            if let Some(original) = bill.credit_of_id {
+                // A credit negates its bill line by line, and the freight.
+                let original = bills.iter().find(|b| b.id == original).unwrap();
+                assert_eq!(
+                    bill.freight.0, -original.freight.0,
+                    "credit {}",
+                    bill.number
+                );
+                let lines_of = |id: i32| -> Vec<(i32, i64, i64)> {
+                    bill_lines
+                        .iter()
+                        .filter(|l| l.bill_id == id)
+                        .map(|l| (l.receipt_line_id, l.quantity.0, l.unit_cost.0))
+                        .collect()
+                };
+                let negated: Vec<(i32, i64, i64)> = lines_of(original.id)
+                    .into_iter()
+                    .map(|(line, quantity, cost)| (line, -quantity, cost))
+                    .collect();
+                assert_eq!(lines_of(bill.id), negated, "credit {} lines", bill.number);
+            }
         }
         for po in orders.values() {
-            let billed: Decimal = bills
+            let open: Vec<&entity::bill::Model> = bills
                 .iter()
                 .filter(|b| b.purchase_order_id == po.id && b.status == BillStatus::Open)
-                .map(|b| b.subtotal.to_decimal())
-                .sum();
+                .collect();
+            let billed_subtotal: Decimal = open.iter().map(|b| b.subtotal.to_decimal()).sum();
+            let billed_tax: Decimal = open.iter().map(|b| b.tax.to_decimal()).sum();
+            let subtotal = money(value_received.get(&po.id).copied().unwrap_or_default());
             assert_eq!(
-                billed,
-                value_received.get(&po.id).copied().unwrap_or_default(),
-                "open bills of {} vs value received",
+                billed_subtotal, subtotal,
+                "open bills of {}: Σ subtotal = round(value received)",
+                po.number
+            );
+            assert_eq!(
+                billed_tax,
+                money(subtotal * po.tax_rate.to_decimal()),
+                "open bills of {}: Σ tax = round(round(value received) × tax rate)",
                 po.number
             );
         }

@@ -9,6 +9,7 @@ mod abuse_faults;
 mod abuse_limits;
 mod abuse_permissions;
 mod abuse_transport;
+mod books_money;
 mod cli;
 mod foundation;
 mod helpers;

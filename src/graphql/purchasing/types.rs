@@ -6,6 +6,7 @@ use rust_decimal::Decimal as Exact;
 use crate::auth::Permission;
 use crate::domain::money;
 use crate::domain::purchasing::open_quantity;
+use crate::error::ApiError;
 use crate::graphql::connection::{encode_cursor, ConnectionTotals, Page, PageArgs, Window};
 use crate::graphql::enums::PurchaseOrderStatus;
 use crate::graphql::guard::{Guarded, Identity, Reads};
@@ -119,6 +120,12 @@ impl From<entity::purchase_order::Model> for PurchaseOrder {
     }
 }
 
+/// Totals of stored rows too large to compute (written before the input limits existed) are a
+/// typed error, never a panic.
+fn too_large(number: &str, overflow: money::Overflow) -> ApiError {
+    ApiError::ValueTooLarge(format!("the totals of purchase order {number}: {overflow}"))
+}
+
 impl PurchaseOrder {
     async fn totals(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<money::Totals>> {
         if !can_see_costs(ctx) {
@@ -127,13 +134,15 @@ impl PurchaseOrder {
         let lines = load_one(ctx, LinesOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default();
-        Ok(Some(money::totals(
+        money::totals(
             lines
                 .iter()
                 .map(|l| (l.quantity.to_decimal(), l.unit_cost.to_decimal())),
             self.tax_rate_value,
             self.shipping_value,
-        )))
+        )
+        .map(Some)
+        .map_err(|overflow| too_large(&self.number, overflow).into())
     }
 }
 
@@ -280,12 +289,12 @@ impl PurchaseOrder {
         can_see_costs(ctx).then(|| Decimal::quantity(self.tax_rate_value))
     }
 
-    /// Σ quantity × unit cost; null without `costs:read`.
+    /// Σ quantity × unit cost, rounded once to cents; null without `costs:read`.
     async fn subtotal(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
         Ok(self.totals(ctx).await?.map(|t| Decimal::money(t.subtotal)))
     }
 
-    /// subtotal × tax rate; null without `costs:read`.
+    /// subtotal × tax rate, rounded to cents; null without `costs:read`.
     async fn tax(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
         Ok(self.totals(ctx).await?.map(|t| Decimal::money(t.tax)))
     }
@@ -295,17 +304,20 @@ impl PurchaseOrder {
         can_see_costs(ctx).then(|| Decimal::money(self.shipping_value))
     }
 
-    /// subtotal + tax + shipping, rounded to cents; null without `costs:read`.
+    /// subtotal + tax + shipping: the printed parts always add up to it; null without
+    /// `costs:read`.
     async fn total(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
         Ok(self.totals(ctx).await?.map(|t| Decimal::money(t.total)))
     }
 
     /// The total in the base currency; null without `costs:read`.
     async fn base_total(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
-        Ok(self
-            .totals(ctx)
-            .await?
-            .map(|t| Decimal::money(money::to_base(t.total, self.exchange_rate.0))))
+        match self.totals(ctx).await? {
+            Some(t) => money::to_base(t.total, self.exchange_rate.0)
+                .map(|base| Some(Decimal::money(base)))
+                .map_err(|overflow| too_large(&self.number, overflow).into()),
+            None => Ok(None),
+        }
     }
 }
 
@@ -401,10 +413,9 @@ impl PurchaseOrderLine {
             return Ok(None);
         }
         let po = load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await?;
-        Ok(Some(Decimal::quantity(money::to_base(
-            self.unit_cost_value,
-            po.exchange_rate.0,
-        ))))
+        money::to_base(self.unit_cost_value, po.exchange_rate.0)
+            .map(|base| Some(Decimal::quantity(base)))
+            .map_err(|overflow| ApiError::ValueTooLarge(overflow.to_string()).into())
     }
 
     /// The job material this line fills, if any.
@@ -432,9 +443,13 @@ impl PurchaseOrderLine {
         .await
     }
 
-    /// quantity × unit cost; null without `costs:read`.
-    async fn amount(&self, ctx: &Context<'_>) -> Option<Decimal> {
-        can_see_costs(ctx)
-            .then(|| Decimal::money(money::line_amount(self.quantity.0, self.unit_cost_value)))
+    /// quantity × unit cost, exact (only documents round); null without `costs:read`.
+    async fn amount(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
+        if !can_see_costs(ctx) {
+            return Ok(None);
+        }
+        money::line_amount(self.quantity.0, self.unit_cost_value)
+            .map(|amount| Some(Decimal::quantity(amount)))
+            .map_err(|overflow| ApiError::ValueTooLarge(overflow.to_string()).into())
     }
 }

@@ -4,6 +4,7 @@ use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use rust_decimal::Decimal as Exact;
 
 use crate::auth::Permission;
+use crate::domain::money;
 use crate::domain::receiving::{differences, MatchField, MatchLine};
 use crate::error::ApiError;
 use crate::graphql::enums::{BillKind, BillStatus};
@@ -381,12 +382,15 @@ impl Bill {
         can_see_costs(ctx).then(|| Decimal::quantity(self.money.tax_rate))
     }
 
-    /// Σ line amounts; null without `costs:read`.
+    /// The order's received value rounded once to cents, minus the subtotals of its earlier
+    /// open bills: the rounding is carried across an order's bills, so its open bills always
+    /// sum to its received value rounded once; null without `costs:read`.
     async fn subtotal(&self, ctx: &Context<'_>) -> Option<Decimal> {
         can_see_costs(ctx).then(|| Decimal::money(self.money.subtotal))
     }
 
-    /// subtotal × tax rate, rounded to cents; null without `costs:read`.
+    /// Tax carried like the subtotal: round(rounded received value × tax rate) minus the tax
+    /// of the order's earlier open bills; null without `costs:read`.
     async fn tax(&self, ctx: &Context<'_>) -> Option<Decimal> {
         can_see_costs(ctx).then(|| Decimal::money(self.money.tax))
     }
@@ -396,14 +400,20 @@ impl Bill {
         can_see_costs(ctx).then(|| Decimal::money(self.money.freight))
     }
 
-    /// subtotal + tax + freight; null without `costs:read`.
+    /// subtotal + tax + freight: the printed parts always add up to it; null without
+    /// `costs:read`.
     async fn total(&self, ctx: &Context<'_>) -> Option<Decimal> {
         can_see_costs(ctx).then(|| Decimal::money(self.money.total))
     }
 
     /// The total in the base currency; null without `costs:read`.
-    async fn base_total(&self, ctx: &Context<'_>) -> Option<Decimal> {
-        can_see_costs(ctx).then(|| Decimal::money(self.money.total * self.money.exchange_rate))
+    async fn base_total(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
+        if !can_see_costs(ctx) {
+            return Ok(None);
+        }
+        money::to_base(self.money.total, self.money.exchange_rate)
+            .map(|base| Some(Decimal::money(base)))
+            .map_err(|overflow| ApiError::ValueTooLarge(overflow.to_string()).into())
     }
 
     /// The 3-way match against the receipt and the order as they are now.
@@ -477,8 +487,6 @@ pub struct BillLine {
     pub quantity: Decimal,
     #[graphql(skip)]
     pub unit_cost_value: Exact,
-    #[graphql(skip)]
-    pub amount_value: Exact,
 }
 
 impl From<entity::bill_line::Model> for BillLine {
@@ -488,7 +496,6 @@ impl From<entity::bill_line::Model> for BillLine {
             line_id: m.purchase_order_line_id,
             quantity: m.quantity.into(),
             unit_cost_value: m.unit_cost.to_decimal(),
-            amount_value: m.amount.to_decimal(),
         }
     }
 }
@@ -509,8 +516,13 @@ impl BillLine {
         can_see_costs(ctx).then(|| Decimal::quantity(self.unit_cost_value))
     }
 
-    /// quantity × unit cost, rounded to cents; null without `costs:read`.
-    async fn amount(&self, ctx: &Context<'_>) -> Option<Decimal> {
-        can_see_costs(ctx).then(|| Decimal::money(self.amount_value))
+    /// quantity × unit cost, exact (only the bill rounds); null without `costs:read`.
+    async fn amount(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
+        if !can_see_costs(ctx) {
+            return Ok(None);
+        }
+        money::line_amount(self.quantity.0, self.unit_cost_value)
+            .map(|amount| Some(Decimal::quantity(amount)))
+            .map_err(|overflow| ApiError::ValueTooLarge(overflow.to_string()).into())
     }
 }
