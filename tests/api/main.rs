@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse_permissions;
+mod books_history;
 mod cli;
 mod foundation;
 mod helpers;
@@ -13,6 +14,7 @@ mod permissions;
 mod purchasing;
 mod read_graph;
 mod receiving;
+mod serials;
 mod stock;
 mod stress;
 mod subscriptions;
