@@ -47,6 +47,14 @@ pub enum UserErrorCode {
     InsufficientAvailable,
     /// Serial numbers do not match the quantity received or repeat.
     SerialNumbersMismatch,
+    /// A serial number of this product is already in stock (serials are compared without
+    /// regard to case or surrounding spaces).
+    SerialInStock,
+    /// A named serial number is not in stock at that location (never received, gone, elsewhere,
+    /// or for a cancelled receipt: no longer the unit that receipt brought in).
+    SerialNotInStock,
+    /// A product with serialized stock cannot be switched to non-serialized.
+    ProductHasSerializedStock,
     /// The receipt was already cancelled.
     ReceiptAlreadyCanceled,
     /// The same idempotency key was used with different input.

@@ -82,3 +82,39 @@ pub enum DeliveryMethod {
     #[sea_orm(string_value = "MANUAL")]
     Manual,
 }
+
+/// Where a serialized unit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum SerialStatus {
+    /// In stock at its location.
+    #[sea_orm(string_value = "IN_STOCK")]
+    InStock,
+    /// Gone: the receipt that brought it in was cancelled.
+    #[sea_orm(string_value = "RECEIPT_CANCELED")]
+    ReceiptCanceled,
+    /// Gone: written off by an adjustment.
+    #[sea_orm(string_value = "ADJUSTED_OUT")]
+    AdjustedOut,
+}
+
+/// How a serialized unit moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum SerialMovementKind {
+    /// Came in with a receipt.
+    #[sea_orm(string_value = "RECEIVED")]
+    Received,
+    /// Moved between locations.
+    #[sea_orm(string_value = "TRANSFERRED")]
+    Transferred,
+    /// Went out because its receipt was cancelled.
+    #[sea_orm(string_value = "RECEIPT_CANCELED")]
+    ReceiptCanceled,
+    /// Came in with an adjustment up.
+    #[sea_orm(string_value = "ADJUSTED_IN")]
+    AdjustedIn,
+    /// Went out with an adjustment down.
+    #[sea_orm(string_value = "ADJUSTED_OUT")]
+    AdjustedOut,
+}

@@ -20,6 +20,8 @@ pub mod purchase_order_type;
 pub mod receipt;
 pub mod receipt_line;
 pub mod receipt_serial;
+pub mod serial_movement;
+pub mod serial_number;
 pub mod stock_ledger_entry;
 pub mod technician;
 pub mod vendor;

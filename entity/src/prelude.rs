@@ -19,6 +19,8 @@ pub use crate::purchase_order_type::Entity as PurchaseOrderType;
 pub use crate::receipt::Entity as Receipt;
 pub use crate::receipt_line::Entity as ReceiptLine;
 pub use crate::receipt_serial::Entity as ReceiptSerial;
+pub use crate::serial_movement::Entity as SerialMovement;
+pub use crate::serial_number::Entity as SerialNumber;
 pub use crate::stock_ledger_entry::Entity as StockLedgerEntry;
 pub use crate::technician::Entity as Technician;
 pub use crate::vendor::Entity as Vendor;

@@ -10,6 +10,10 @@ pub struct Model {
     pub id: i32,
     pub receipt_id: i32,
     pub purchase_order_line_id: i32,
+    /// The product as received: kept even if the order line changes later.
+    pub product_id: i32,
+    /// The location as received.
+    pub location_id: i32,
     pub quantity: Fixed4,
     pub rejected_quantity: Fixed4,
     pub rejection_reason: Option<String>,

@@ -51,13 +51,19 @@ pub fn check_serials(
             trimmed.len()
         )));
     }
-    let mut distinct = trimmed.clone();
+    // "S1" and " s1" name the same unit.
+    let mut distinct: Vec<String> = trimmed.iter().map(|s| normalize_serial(s)).collect();
     distinct.sort_unstable();
     distinct.dedup();
     if distinct.len() != trimmed.len() {
         return Err(mismatch("serial numbers repeat".to_owned()));
     }
     Ok(trimmed)
+}
+
+/// A serial number as the registry compares it: without surrounding spaces or case.
+pub fn normalize_serial(serial: &str) -> String {
+    serial.trim().to_uppercase()
 }
 
 /// One bill line next to what was received and ordered, for the 3-way match.
@@ -147,6 +153,14 @@ mod tests {
         assert!(check_serials(false, d("2"), &s(&["A", "B"])).is_err());
         assert!(check_serials(false, d("2"), &[]).unwrap().is_empty());
         assert!(check_serials(true, d("0"), &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn serials_differing_only_in_case_or_spaces_are_the_same_unit() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(normalize_serial(" s1 "), normalize_serial("S1"));
+        assert_ne!(normalize_serial("S1"), normalize_serial("S 1"));
+        assert!(check_serials(true, d("2"), &s(&["S1", " s1"])).is_err());
     }
 
     #[test]

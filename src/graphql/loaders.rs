@@ -652,3 +652,39 @@ mod tests {
         drop(started);
     }
 }
+
+by_id_loader!(
+    /// A serialized unit by row id.
+    SerialNumberId => serial_number as crate::graphql::inventory::serials::SerialNumber
+);
+
+/// The movements of a serialized unit, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MovementsOfSerial(pub i32);
+
+impl Loader<MovementsOfSerial> for DbLoader {
+    type Value = Vec<entity::serial_movement::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[MovementsOfSerial],
+    ) -> Result<HashMap<MovementsOfSerial, Self::Value>, Self::Error> {
+        use entity::serial_movement::{Column, Entity};
+        let rows = Entity::find()
+            .filter(Column::SerialNumberId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(Column::Id)
+            .all(self.ready().await)
+            .await
+            .map_err(db_error)?;
+        let mut grouped: HashMap<MovementsOfSerial, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            grouped
+                .entry(MovementsOfSerial(row.serial_number_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(grouped)
+    }
+}

@@ -32,6 +32,7 @@ pub struct Query(
     master_data::MasterDataQuery,
     purchasing::PurchasingQuery,
     inventory::InventoryQuery,
+    inventory::serials::SerialQuery,
     receiving::BillsQuery,
 );
 

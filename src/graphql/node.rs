@@ -8,11 +8,12 @@ use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::graphql::guard::Guarded;
 use crate::graphql::ids::parse_gid;
+use crate::graphql::inventory::serials::SerialNumber;
 use crate::graphql::inventory::types::{InventoryItem, StockLedgerEntry};
 use crate::graphql::loaders::{
     load_one, BillId, BillLineId, BusinessUnitId, InventoryItemId, JobId, JobMaterialId, LineId,
     LocationId, ProductId, ProjectId, PurchaseOrderId, PurchaseOrderTypeId, ReceiptId,
-    ReceiptLineId, TechnicianId, VendorId,
+    ReceiptLineId, SerialNumberId, TechnicianId, VendorId,
 };
 use crate::graphql::master_data::types::{
     BusinessUnit, InventoryLocation, Job, JobMaterial, Product, Project, PurchaseOrderType,
@@ -47,6 +48,7 @@ pub enum Node {
     BillLine(BillLine),
     InventoryItem(InventoryItem),
     StockLedgerEntry(StockLedgerEntry),
+    SerialNumber(SerialNumber),
 }
 
 /// The permission that guards reading a type: the one its fields are guarded by.
@@ -69,6 +71,7 @@ fn permission_for(type_name: &str) -> Option<Permission> {
         "BillLine" => BillLine::READ,
         "InventoryItem" => InventoryItem::READ,
         "StockLedgerEntry" => StockLedgerEntry::READ,
+        "SerialNumber" => SerialNumber::READ,
         _ => return None,
     })
 }
@@ -122,6 +125,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         "InventoryItem" => load_one(ctx, InventoryItemId(key))
             .await?
             .map(Node::InventoryItem),
+        "SerialNumber" => load_one(ctx, SerialNumberId(key))
+            .await?
+            .map(Node::SerialNumber),
         // Single ledger entries are rarely fetched alone; read it directly.
         _ => entity::stock_ledger_entry::Entity::find_by_id(row)
             .one(&state(ctx).db)

@@ -24,6 +24,9 @@ use crate::services::violation;
 struct Charge {
     purchase_order_line_id: i32,
     receipt_line_id: i32,
+    /// Product and location as received, kept on the bill line.
+    product_id: i32,
+    location_id: i32,
     quantity: Fixed4,
     unit_cost: Fixed4,
 }
@@ -73,6 +76,8 @@ async fn current_charges(
             Ok(Charge {
                 purchase_order_line_id: line.id,
                 receipt_line_id: received.id,
+                product_id: received.product_id,
+                location_id: received.location_id,
                 quantity: received.quantity,
                 unit_cost: line.unit_cost,
             })
@@ -234,6 +239,8 @@ async fn write_bill(
             bill_id: Set(saved.id),
             purchase_order_line_id: Set(charge.purchase_order_line_id),
             receipt_line_id: Set(charge.receipt_line_id),
+            product_id: Set(charge.product_id),
+            location_id: Set(charge.location_id),
             quantity: Set(charge.quantity),
             unit_cost: Set(charge.unit_cost),
             amount: Set(stored(round_money(charge.amount().map_err(too_large)?))?),
@@ -298,6 +305,8 @@ pub(crate) async fn credit(
         .map(|l| Charge {
             purchase_order_line_id: l.purchase_order_line_id,
             receipt_line_id: l.receipt_line_id,
+            product_id: l.product_id,
+            location_id: l.location_id,
             quantity: Fixed4(-l.quantity.0),
             unit_cost: l.unit_cost,
         })

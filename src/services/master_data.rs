@@ -501,6 +501,7 @@ pub async fn update_product(
         .one(&txn)
         .await?
         .ok_or_else(|| not_found("input.id", "product"))?;
+    let current_serialized = current.serialized;
     let mut product: ActiveModel = current.into();
     if let Some(description) = &changes.description {
         product.description = Set(check(
@@ -521,6 +522,18 @@ pub async fn update_product(
         product.preferred_vendor_id = Set(check_preferred_vendor(&txn, vendor).await?);
     }
     if let Some(serialized) = changes.serialized {
+        // Units in stock keep their serials: they would lose their identity (and the
+        // registry its meaning) if the product stopped being serialized.
+        if current_serialized
+            && !serialized
+            && crate::services::serials::has_serialized_stock(&txn, id).await?
+        {
+            return Err(ServiceError::user(
+                UserErrorCode::ProductHasSerializedStock,
+                "input.serialized",
+                "the product has serialized stock; write it off or use it up first",
+            ));
+        }
         product.serialized = Set(serialized);
     }
     if let Some(allowance) = changes.over_receipt_allowance_percent {

@@ -9,6 +9,7 @@ pub mod master_data;
 pub mod purchasing;
 pub mod receiving;
 pub mod search;
+pub mod serials;
 pub mod stock;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -783,7 +783,14 @@ pub async fn update_line(
         .map_err(|v| violation(v, "input.quantity"))?;
     }
     rule(Action::UpdateLine, &po, &lines)?;
-    let has_receipts = !line.quantity_received.is_zero();
+    // Ever received, even if every receipt was cancelled or rejected everything: those
+    // receipts and their bills keep this product and location (DOMAIN.md, History).
+    let has_receipts = !line.quantity_received.is_zero()
+        || entity::receipt_line::Entity::find()
+            .filter(entity::receipt_line::Column::PurchaseOrderLineId.eq(line.id))
+            .one(&txn)
+            .await?
+            .is_some();
     let material = entity::job_material::Entity::find()
         .filter(entity::job_material::Column::PurchaseOrderLineId.eq(line.id))
         .one(&txn)

@@ -5,12 +5,13 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::enums::{JobMaterialStatus, PurchaseOrderStatus as Status};
+use entity::enums::{JobMaterialStatus, PurchaseOrderStatus as Status, SerialMovementKind};
 use entity::{bill, purchase_order, purchase_order_line, receipt, receipt_line, Fixed4};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde_json::json;
 
@@ -28,6 +29,7 @@ use crate::services::master_data::not_found;
 use crate::services::purchasing::{
     lines_of, lock_purchase_order, negate, next_counter, record_status_event, rule, touch, UseCase,
 };
+use crate::services::serials;
 use crate::services::{check, fixed, invalid, now};
 
 /// One line of a delivery.
@@ -328,6 +330,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
             entry.serial_numbers.as_deref().unwrap_or_default(),
         )
         .map_err(|v| ServiceError::user(v.code, &f("serialNumbers"), v.message))?;
+        serials::check_in(&txn, product.id, &serials, &f("serialNumbers")).await?;
         let percent = product
             .over_receipt_allowance_percent
             .map(|p| p.to_decimal())
@@ -376,6 +379,9 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         let saved = receipt_line::ActiveModel {
             receipt_id: Set(receipt.id),
             purchase_order_line_id: Set(c.line.id),
+            // Kept with the receipt: the history never reads them through the order line.
+            product_id: Set(c.line.product_id),
+            location_id: Set(c.line.location_id),
             quantity: Set(c.accepted),
             rejected_quantity: Set(c.rejected),
             rejection_reason: Set(c.reason.clone()),
@@ -431,6 +437,17 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
                 memo: None,
             },
             &format!("input.lines.{i}.quantity"),
+        )
+        .await?;
+        // After the item's update, as every use case does: rows are locked item before serial.
+        serials::bring_in(
+            &txn,
+            uc.actor,
+            c.line.product_id,
+            c.line.location_id,
+            &c.serials,
+            serials::Cause::receipt(SerialMovementKind::Received, receipt.id),
+            &format!("input.lines.{i}.serialNumbers"),
         )
         .await?;
     }
@@ -508,6 +525,31 @@ pub async fn cancel_receipt(
         .filter(receipt_line::Column::ReceiptId.eq(receipt.id))
         .all(&txn)
         .await?;
+    // Its units leave stock with it; one moved or written off since must come back first.
+    let mut units: HashMap<i32, Vec<String>> = HashMap::new();
+    for unit in entity::receipt_serial::Entity::find()
+        .filter(entity::receipt_serial::Column::ReceiptLineId.is_in(received.iter().map(|r| r.id)))
+        .order_by_asc(entity::receipt_serial::Column::Id)
+        .all(&txn)
+        .await?
+    {
+        units
+            .entry(unit.receipt_line_id)
+            .or_default()
+            .push(unit.serial_number);
+    }
+    for entry in &received {
+        let named = units.get(&entry.id).map(Vec::as_slice).unwrap_or_default();
+        serials::check_out(
+            &txn,
+            entry.product_id,
+            entry.location_id,
+            named,
+            serials::Leaving::Receipt(receipt.id),
+            "input.receiptId",
+        )
+        .await?;
+    }
     let mut outbox = Outbox::default();
     for entry in received.iter().filter(|r| !r.quantity.is_zero()) {
         let line = by_id
@@ -545,6 +587,17 @@ pub async fn cancel_receipt(
                 document_id: receipt.id,
                 memo: None,
             },
+            "input.receiptId",
+        )
+        .await?;
+        serials::move_out(
+            &txn,
+            uc.actor,
+            entry.product_id,
+            entry.location_id,
+            units.get(&entry.id).map(Vec::as_slice).unwrap_or_default(),
+            serials::Leaving::Receipt(receipt.id),
+            serials::Cause::receipt(SerialMovementKind::ReceiptCanceled, receipt.id),
             "input.receiptId",
         )
         .await?;

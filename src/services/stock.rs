@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use entity::enums::SerialMovementKind;
 use entity::{inventory_item, Fixed4};
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -23,6 +24,7 @@ use crate::services::idempotency::Idempotency;
 use crate::services::inventory::{apply, ensure_item, LedgerReason, Movement, Source};
 use crate::services::master_data::not_found;
 use crate::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
+use crate::services::serials;
 use crate::services::{check, fixed, invalid, now};
 
 async fn active_location(
@@ -193,6 +195,9 @@ pub struct Adjustment {
     /// When given, the adjustment applies only if on hand still is this (a stale count is refused).
     pub expected_on_hand: Option<Decimal>,
     pub memo: Option<String>,
+    /// For a serialized product, one serial per unit: in stock here for a decrease, new (or
+    /// gone) for an increase.
+    pub serial_numbers: Option<Vec<String>>,
     pub idempotency_key: Option<String>,
 }
 
@@ -260,7 +265,7 @@ pub async fn adjust(
             "productId": input.product_id, "locationId": input.location_id,
             "delta": d(input.delta), "countedQuantity": d(input.counted_quantity),
             "reason": input.reason.ledger_name(), "expectedOnHand": d(input.expected_on_hand),
-            "memo": input.memo,
+            "memo": input.memo, "serialNumbers": input.serial_numbers,
         }),
     )?;
     let counted = match (input.delta, input.counted_quantity) {
@@ -293,10 +298,11 @@ pub async fn adjust(
         "input.memo",
     )?;
     let (product_id, location_id, reason) = (input.product_id, input.location_id, input.reason);
+    let named = input.serial_numbers.unwrap_or_default();
     let actor = uc.actor.clone();
     let items = once(uc, idempotency, move |txn, outbox| {
         Box::pin(async move {
-            existing_product(txn, product_id).await?;
+            let product = existing_product(txn, product_id).await?;
             active_location(txn, location_id, "input.locationId").await?;
             ensure_item(txn, product_id, location_id).await?;
             let item = item_at(txn, product_id, location_id).await?;
@@ -315,8 +321,29 @@ pub async fn adjust(
                 Ok(counted) => Fixed4(counted.0 - item.on_hand.0),
                 Err(delta) => delta,
             };
+            // A serialized product moves in whole units, each named (DOMAIN.md, Serial numbers).
+            let units = crate::domain::receiving::check_serials(
+                product.serialized,
+                delta.to_decimal().abs(),
+                &named,
+            )
+            .map_err(|v| ServiceError::user(v.code, "input.serialNumbers", v.message))?;
             if delta.is_zero() {
                 return Ok(vec![item.id]);
+            }
+            if delta.0 > 0 {
+                serials::check_in(txn, product_id, &units, "input.serialNumbers").await?;
+            } else {
+                let leaving = serials::Leaving::AdjustedOut;
+                serials::check_out(
+                    txn,
+                    product_id,
+                    location_id,
+                    &units,
+                    leaving,
+                    "input.serialNumbers",
+                )
+                .await?;
             }
             if item.on_hand.0 + delta.0 < 0 {
                 return Err(ServiceError::user(
@@ -346,6 +373,35 @@ pub async fn adjust(
                 "input",
             )
             .await?;
+            if !units.is_empty() {
+                let entry = serials::last_ledger_entry(txn, product_id, location_id).await?;
+                if delta.0 > 0 {
+                    let cause = serials::Cause::ledger(SerialMovementKind::AdjustedIn, entry);
+                    serials::bring_in(
+                        txn,
+                        &actor,
+                        product_id,
+                        location_id,
+                        &units,
+                        cause,
+                        "input.serialNumbers",
+                    )
+                    .await?;
+                } else {
+                    let cause = serials::Cause::ledger(SerialMovementKind::AdjustedOut, entry);
+                    serials::move_out(
+                        txn,
+                        &actor,
+                        product_id,
+                        location_id,
+                        &units,
+                        serials::Leaving::AdjustedOut,
+                        cause,
+                        "input.serialNumbers",
+                    )
+                    .await?;
+                }
+            }
             Ok(vec![item.id])
         })
     })
@@ -385,7 +441,7 @@ pub async fn transfer(
     let items = once(uc, idempotency, move |txn, outbox| {
         Box::pin(async move {
             let product = existing_product(txn, product_id).await?;
-            crate::domain::receiving::check_serials(
+            let units = crate::domain::receiving::check_serials(
                 product.serialized,
                 quantity.to_decimal(),
                 serial_numbers.as_deref().unwrap_or_default(),
@@ -393,6 +449,16 @@ pub async fn transfer(
             .map_err(|v| ServiceError::user(v.code, "input.serialNumbers", v.message))?;
             active_location(txn, from, "input.fromLocationId").await?;
             active_location(txn, to, "input.toLocationId").await?;
+            let leaving = serials::Leaving::TransferTo(to);
+            serials::check_out(
+                txn,
+                product_id,
+                from,
+                &units,
+                leaving,
+                "input.serialNumbers",
+            )
+            .await?;
             ensure_item(txn, product_id, from).await?;
             let source_item = item_at(txn, product_id, from).await?;
             for (location, delta, reason) in [
@@ -419,6 +485,19 @@ pub async fn transfer(
                 )
                 .await?;
             }
+            // The named units must be in stock at the source; they move with the quantity.
+            let entry = serials::last_ledger_entry(txn, product_id, from).await?;
+            serials::move_out(
+                txn,
+                &actor,
+                product_id,
+                from,
+                &units,
+                serials::Leaving::TransferTo(to),
+                serials::Cause::ledger(SerialMovementKind::Transferred, entry),
+                "input.serialNumbers",
+            )
+            .await?;
             let target = item_at(txn, product_id, to).await?;
             Ok(vec![source_item.id, target.id])
         })

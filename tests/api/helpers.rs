@@ -259,6 +259,8 @@ impl TestApp {
             "receipts",
             "receipt_lines",
             "receipt_serials",
+            "serial_numbers",
+            "serial_movements",
             "bills",
             "bill_lines",
             "inventory_items",
@@ -788,4 +790,94 @@ pub async fn database_url(app: &TestApp) -> String {
         .map(|(base, _)| base)
         .unwrap_or(&server);
     format!("{base}/{name}")
+}
+
+impl TestApp {
+    /// Checks DOMAIN.md's *History* and *Serial numbers* against the stored rows: every bill
+    /// line shows the product and location of the receipt line it bills, every receipt line
+    /// those of its order line (which can no longer change once received); each serialized
+    /// product has exactly as many units in stock at a location as is on hand there, and no
+    /// serial twice.
+    pub async fn assert_history_and_serials_hold(&self) {
+        use entity::enums::SerialStatus;
+        use sea_orm::EntityTrait;
+        use std::collections::{HashMap, HashSet};
+        let db = &self.db;
+        let order_lines: HashMap<i32, entity::purchase_order_line::Model> =
+            entity::purchase_order_line::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.id, l))
+                .collect();
+        let receipt_lines: HashMap<i32, entity::receipt_line::Model> =
+            entity::receipt_line::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.id, l))
+                .collect();
+        for r in receipt_lines.values() {
+            let line = &order_lines[&r.purchase_order_line_id];
+            assert_eq!(
+                (r.product_id, r.location_id),
+                (line.product_id, line.location_id),
+                "receipt line {} vs its order line",
+                r.id
+            );
+        }
+        for b in entity::bill_line::Entity::find().all(db).await.unwrap() {
+            let r = &receipt_lines[&b.receipt_line_id];
+            assert_eq!(
+                (b.product_id, b.location_id),
+                (r.product_id, r.location_id),
+                "bill line {} vs its receipt line",
+                b.id
+            );
+        }
+        let serials = entity::serial_number::Entity::find().all(db).await.unwrap();
+        let mut seen = HashSet::new();
+        let mut in_stock: HashMap<(i32, i32), i64> = HashMap::new();
+        for s in &serials {
+            assert!(
+                seen.insert((s.product_id, s.serial_number.trim().to_uppercase())),
+                "serial {} of product {} twice",
+                s.serial_number,
+                s.product_id
+            );
+            if s.status == SerialStatus::InStock {
+                *in_stock
+                    .entry((s.product_id, s.location_id.unwrap()))
+                    .or_default() += 1;
+            }
+        }
+        let serialized: HashSet<i32> = entity::product::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.serialized)
+            .map(|p| p.id)
+            .collect();
+        for item in entity::inventory_item::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+        {
+            if serialized.contains(&item.product_id) {
+                let units = in_stock
+                    .get(&(item.product_id, item.location_id))
+                    .copied()
+                    .unwrap_or_default();
+                assert_eq!(
+                    item.on_hand.to_decimal(),
+                    rust_decimal::Decimal::from(units),
+                    "serialized item {}: on hand vs units in stock",
+                    item.id
+                );
+            }
+        }
+    }
 }

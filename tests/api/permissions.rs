@@ -66,6 +66,12 @@ fn queries() -> Vec<(&'static str, String, Option<Permission>)> {
             "{ reorderSuggestions { quantity } }".into(),
             Some(InventoryRead),
         ),
+        (
+            "serialNumber",
+            r#"{ serialNumber(productId: "gid://stockgraph/Product/1", number: "S1") { status } }"#
+                .into(),
+            Some(InventoryRead),
+        ),
     ]
 }
 

@@ -1,6 +1,7 @@
 //! Stock: inventory items and their ledger.
 
 pub mod mutations;
+pub mod serials;
 pub mod types;
 
 use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, ID};

@@ -78,6 +78,9 @@ pub struct AdjustInventoryInput {
     pub expected_on_hand: Option<Decimal>,
     /// Free text, kept on the ledger entry.
     pub memo: Option<String>,
+    /// For a serialized product, one serial per unit changed: serials in stock at the location
+    /// for a decrease, new ones (or ones gone before) for an increase.
+    pub serial_numbers: Option<Vec<String>>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
 }
@@ -93,7 +96,7 @@ pub struct TransferInventoryInput {
     pub to_location_id: ID,
     /// How much (> 0).
     pub quantity: Decimal,
-    /// One distinct serial per unit of a serialized product.
+    /// One distinct serial per unit of a serialized product, each in stock at the source.
     pub serial_numbers: Option<Vec<String>>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
@@ -293,6 +296,7 @@ impl InventoryMutation {
                 reason: input.reason.into(),
                 expected_on_hand: input.expected_on_hand.map(|d| d.0),
                 memo: input.memo,
+                serial_numbers: input.serial_numbers,
                 idempotency_key: input.idempotency_key,
             };
             retry_once(|| service::adjust(use_case(ctx, actor), adjustment.clone())).await

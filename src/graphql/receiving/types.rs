@@ -12,9 +12,10 @@ use crate::graphql::guard::{Guarded, Identity, Reads};
 use crate::graphql::ids::to_gid;
 use crate::graphql::loaders::{
     load_many, load_one, load_required, BillId, BillsOfReceipt, LineId, LinesOfBill,
-    LinesOfReceipt, PurchaseOrderId, ReceiptId, SerialsOfReceiptLine, VendorId,
+    LinesOfReceipt, LocationId, ProductId, PurchaseOrderId, ReceiptId, SerialsOfReceiptLine,
+    VendorId,
 };
-use crate::graphql::master_data::types::{Address, Vendor};
+use crate::graphql::master_data::types::{Address, InventoryLocation, Product, Vendor};
 use crate::graphql::purchasing::types::{PurchaseOrder, PurchaseOrderLine};
 use crate::graphql::scalars::{Date, DateTime, Decimal};
 use crate::graphql::{can_see_costs, require};
@@ -128,6 +129,10 @@ pub struct ReceiptLine {
     pub db_id: i32,
     #[graphql(skip)]
     pub line_id: i32,
+    #[graphql(skip)]
+    pub product_id: i32,
+    #[graphql(skip)]
+    pub location_id: i32,
     /// Accepted quantity: entered stock and the bill.
     pub quantity: Decimal,
     /// Delivered but refused.
@@ -144,6 +149,8 @@ impl From<entity::receipt_line::Model> for ReceiptLine {
             id: to_gid("ReceiptLine", m.id),
             db_id: m.id,
             line_id: m.purchase_order_line_id,
+            product_id: m.product_id,
+            location_id: m.location_id,
             quantity: m.quantity.into(),
             rejected_quantity: m.rejected_quantity.into(),
             rejection_reason: m.rejection_reason,
@@ -161,6 +168,17 @@ impl ReceiptLine {
     /// The purchase-order line received.
     async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
         load_required(ctx, LineId(self.line_id)).await
+    }
+
+    /// The product received, as it was received: later edits of the order line never show
+    /// here.
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+        load_required(ctx, ProductId(self.product_id)).await
+    }
+
+    /// The location the goods were received into.
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+        load_required(ctx, LocationId(self.location_id)).await
     }
 
     /// Serial numbers of the accepted units (serialized products).
@@ -483,6 +501,10 @@ pub struct BillLine {
     pub id: ID,
     #[graphql(skip)]
     pub line_id: i32,
+    #[graphql(skip)]
+    pub product_id: i32,
+    #[graphql(skip)]
+    pub location_id: i32,
     /// Quantity billed (negative on a credit).
     pub quantity: Decimal,
     #[graphql(skip)]
@@ -494,6 +516,8 @@ impl From<entity::bill_line::Model> for BillLine {
         BillLine {
             id: to_gid("BillLine", m.id),
             line_id: m.purchase_order_line_id,
+            product_id: m.product_id,
+            location_id: m.location_id,
             quantity: m.quantity.into(),
             unit_cost_value: m.unit_cost.to_decimal(),
         }
@@ -509,6 +533,16 @@ impl BillLine {
     /// The purchase-order line billed.
     async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
         load_required(ctx, LineId(self.line_id)).await
+    }
+
+    /// The product billed, as it was received: later edits of the order line never show here.
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+        load_required(ctx, ProductId(self.product_id)).await
+    }
+
+    /// The location the billed goods were received into.
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+        load_required(ctx, LocationId(self.location_id)).await
     }
 
     /// Unit cost billed; null without `costs:read`.
