@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 pub use sea_orm_migration::MigrationStatus;
 
 mod m20261124_000001_create_schema;
+mod m20261129_000002_idempotency_caller;
 
 /// The ordered list of every migration.
 pub struct Migrator;
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_schema::Migration)]
+        vec![
+            Box::new(m20261124_000001_create_schema::Migration),
+            Box::new(m20261129_000002_idempotency_caller::Migration),
+        ]
     }
 }

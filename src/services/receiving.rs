@@ -221,6 +221,7 @@ async fn book_receipt_line(
 /// writes the ledger, re-derives the status and issues the bill, all in one transaction.
 pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcome, ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         "receivePurchaseOrder",
         input.idempotency_key.as_deref(),
         input.fingerprint(),
@@ -454,6 +455,7 @@ pub async fn cancel_receipt(
     idempotency_key: Option<&str>,
 ) -> Result<ReceiptOutcome, ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         "cancelReceipt",
         idempotency_key,
         json!({ "receiptId": receipt_id }),

@@ -253,6 +253,7 @@ pub async fn adjust(
     input: Adjustment,
 ) -> Result<inventory_item::Model, ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         "adjustInventory",
         input.idempotency_key.as_deref(),
         json!({
@@ -367,6 +368,7 @@ pub async fn transfer(
     idempotency_key: Option<&str>,
 ) -> Result<(inventory_item::Model, inventory_item::Model), ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         "transferInventory",
         idempotency_key,
         json!({ "productId": product_id, "from": from, "to": to,
@@ -462,6 +464,7 @@ pub async fn commit_stock(
     idempotency_key: Option<&str>,
 ) -> Result<inventory_item::Model, ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         kind.operation(),
         idempotency_key,
         json!({ "productId": product_id, "locationId": location_id,

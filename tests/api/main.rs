@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse_permissions;
+mod books_rules;
 mod cli;
 mod foundation;
 mod helpers;
