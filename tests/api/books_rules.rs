@@ -26,6 +26,49 @@ fn receive_input(po: &Value, lines: &[(usize, &str)]) -> Value {
     json!({ "purchaseOrderId": po["id"], "lines": lines })
 }
 
+async fn vendor(app: &TestApp, code: &str) -> String {
+    let address = json!({ "street": "2 B St", "city": "C", "postalCode": "2", "country": "US" });
+    app.ok(
+        "createVendor",
+        json!({ "name": code, "code": code, "address": address }),
+        "vendor { id }",
+    )
+    .await["vendor"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn location(app: &TestApp, code: &str) -> String {
+    app.ok(
+        "createInventoryLocation",
+        json!({ "code": code, "name": code }),
+        "inventoryLocation { id }",
+    )
+    .await["inventoryLocation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn prefer(app: &TestApp, product: &str, vendor: &str) {
+    app.ok(
+        "updateProduct",
+        json!({ "id": product, "preferredVendorId": vendor }),
+        "",
+    )
+    .await;
+}
+
+async fn reorder_point(app: &TestApp, product: &str, location: &str, minimum: &str, maximum: &str) {
+    app.ok(
+        "upsertInventoryItem",
+        json!({ "productId": product, "locationId": location, "minimum": minimum, "maximum": maximum }),
+        "",
+    )
+    .await;
+}
+
 async fn stock(app: &TestApp, product: &str, location: &str, quantity: &str) {
     app.ok(
         "adjustInventory",
@@ -33,6 +76,209 @@ async fn stock(app: &TestApp, product: &str, location: &str, quantity: &str) {
         "",
     )
     .await;
+}
+
+// Finding 7.
+
+#[tokio::test]
+async fn reorder_skips_inactive_vendors_and_locations_and_still_creates_the_other_orders() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let other = vendor(&app, "OTHER").await;
+    let closed = location(&app, "CLOSED-WH").await;
+    prefer(&app, &fx.products[0], &fx.vendor).await;
+    prefer(&app, &fx.products[1], &other).await;
+    reorder_point(&app, &fx.products[0], &fx.location, "5", "10").await;
+    reorder_point(&app, &fx.products[1], &fx.location, "2", "4").await;
+    reorder_point(&app, &fx.products[0], &closed, "1", "3").await;
+    reorder_point(&app, &fx.products[2], &fx.location, "1", "1").await;
+    app.ok("deactivateVendor", json!({ "id": other }), "").await;
+    app.ok("deactivateInventoryLocation", json!({ "id": closed }), "")
+        .await;
+    let done = app
+        .ok(
+            "createReorderPurchaseOrders",
+            json!({}),
+            "purchaseOrders { vendor { id } shipTo { id } lines(first: 10) { nodes { quantity product { id } } } } \
+             skipped { product { id } location { id } quantity skipReason skipMessage }",
+        )
+        .await;
+    let orders = done["purchaseOrders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1, "{done}");
+    assert_eq!(orders[0]["vendor"]["id"], json!(fx.vendor));
+    assert_eq!(orders[0]["lines"]["nodes"][0]["quantity"], "10");
+    let mut skipped: Vec<(String, String, String)> = done["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert!(!s["skipMessage"].as_str().unwrap().is_empty());
+            (
+                s["product"]["id"].as_str().unwrap().to_owned(),
+                s["location"]["id"].as_str().unwrap().to_owned(),
+                s["skipReason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    skipped.sort();
+    let mut expected = vec![
+        (
+            fx.products[1].clone(),
+            fx.location.clone(),
+            "VENDOR_INACTIVE".to_owned(),
+        ),
+        (
+            fx.products[0].clone(),
+            closed.clone(),
+            "LOCATION_INACTIVE".to_owned(),
+        ),
+        (
+            fx.products[2].clone(),
+            fx.location.clone(),
+            "NO_PREFERRED_VENDOR".to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(skipped, expected);
+}
+
+#[tokio::test]
+async fn an_order_the_service_cannot_make_is_skipped_with_its_reason() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    // A vendor billing in another currency needs an exchange rate that a reorder cannot know.
+    let address = json!({ "street": "2 B St", "city": "C", "postalCode": "2", "country": "DE" });
+    let euro = app
+        .ok(
+            "createVendor",
+            json!({ "name": "Euro", "code": "EURO", "address": address, "currency": "EUR" }),
+            "vendor { id }",
+        )
+        .await["vendor"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    prefer(&app, &fx.products[0], &fx.vendor).await;
+    prefer(&app, &fx.products[1], &euro).await;
+    reorder_point(&app, &fx.products[0], &fx.location, "1", "2").await;
+    reorder_point(&app, &fx.products[1], &fx.location, "1", "2").await;
+    let done = app
+        .ok(
+            "createReorderPurchaseOrders",
+            json!({}),
+            "purchaseOrders { vendor { id } } skipped { product { id } skipReason skipMessage }",
+        )
+        .await;
+    assert_eq!(done["purchaseOrders"].as_array().unwrap().len(), 1);
+    assert_eq!(done["purchaseOrders"][0]["vendor"]["id"], json!(fx.vendor));
+    assert_eq!(done["skipped"][0]["product"]["id"], json!(fx.products[1]));
+    assert_eq!(done["skipped"][0]["skipReason"], "ORDER_REFUSED");
+    assert!(done["skipped"][0]["skipMessage"]
+        .as_str()
+        .unwrap()
+        .contains("exchange rate"));
+}
+
+#[tokio::test]
+async fn reorder_suggestions_never_list_inactive_products_or_locations() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let closed = location(&app, "CLOSED-WH").await;
+    reorder_point(&app, &fx.products[0], &fx.location, "5", "10").await;
+    reorder_point(&app, &fx.products[1], &fx.location, "5", "10").await;
+    reorder_point(&app, &fx.products[0], &closed, "5", "10").await;
+    let listed = app
+        .gql("{ reorderSuggestions { product { id } } }", json!({}))
+        .await;
+    assert_eq!(listed["reorderSuggestions"].as_array().unwrap().len(), 3);
+    app.ok("deactivateProduct", json!({ "id": fx.products[1] }), "")
+        .await;
+    app.ok("deactivateInventoryLocation", json!({ "id": closed }), "")
+        .await;
+    let data = app
+        .gql(
+            "{ reorderSuggestions { product { id } location { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["reorderSuggestions"],
+        json!([{ "product": { "id": fx.products[0] }, "location": { "id": fx.location } }])
+    );
+}
+
+// Finding 8.
+
+#[tokio::test]
+async fn reorder_counts_pending_orders_so_asking_twice_orders_nothing_twice() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (bolt, pipe) = (&fx.products[0], &fx.products[1]);
+    prefer(&app, bolt, &fx.vendor).await;
+    prefer(&app, pipe, &fx.vendor).await;
+    reorder_point(&app, bolt, &fx.location, "6", "10").await;
+    reorder_point(&app, pipe, &fx.location, "2", "5").await;
+    stock(&app, bolt, &fx.location, "1").await;
+    // 2 on order (submitted) and 3 pending (not yet submitted): 1 + 2 + 3 = 6 is not below the
+    // minimum of 6 for bolts.
+    submitted(&app, &fx, &[(0, "2", None)]).await;
+    create_po(&app, &fx, &[(0, "3", None)]).await;
+    let suggestions = app
+        .gql(
+            "{ reorderSuggestions { product { id } onHand onOrder pending quantity } }",
+            json!({}),
+        )
+        .await["reorderSuggestions"]
+        .clone();
+    assert_eq!(
+        suggestions,
+        json!([{ "product": { "id": pipe }, "onHand": "0", "onOrder": "0", "pending": "0", "quantity": "5" }])
+    );
+    // One bolt written off: 0 + 2 + 3 = 5 < 6, so 10 − 0 − 2 − 3 = 5 are needed.
+    app.ok(
+        "adjustInventory",
+        json!({ "productId": bolt, "locationId": fx.location, "delta": "-1", "reason": "LOSS" }),
+        "",
+    )
+    .await;
+    let first = app
+        .ok(
+            "createReorderPurchaseOrders",
+            json!({}),
+            "purchaseOrders { lines(first: 10) { nodes { quantity product { id } } } } skipped { quantity }",
+        )
+        .await;
+    assert_eq!(
+        first["purchaseOrders"][0]["lines"]["nodes"],
+        json!([
+            { "quantity": "5", "product": { "id": bolt } },
+            { "quantity": "5", "product": { "id": pipe } }
+        ])
+    );
+    let second = app
+        .ok(
+            "createReorderPurchaseOrders",
+            json!({}),
+            "purchaseOrders { id } skipped { quantity }",
+        )
+        .await;
+    assert_eq!(
+        second["purchaseOrders"],
+        json!([]),
+        "asking twice orders nothing twice"
+    );
+    assert_eq!(second["skipped"], json!([]));
+    let due = app
+        .gql(
+            "{ inventoryItems(filter: { needsReorder: true }) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        due["inventoryItems"]["nodes"],
+        json!([]),
+        "pending counts in the filter too"
+    );
 }
 
 // Idempotency (issue 11 finding 12, issue 12 finding 9).
