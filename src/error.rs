@@ -49,8 +49,15 @@ pub enum UserErrorCode {
     SerialNumbersMismatch,
     /// The receipt was already cancelled.
     ReceiptAlreadyCanceled,
-    /// The same idempotency key was used with different input.
+    /// The same idempotency key was used by this caller for another operation or input.
     IdempotencyConflict,
+    /// Less is reserved than the release asks for.
+    InsufficientReserved,
+    /// Less is picked than the unpick asks for.
+    InsufficientPicked,
+    /// The location holds stock or is the destination of an open order line, so it cannot be
+    /// deactivated.
+    LocationInUse,
 }
 
 /// A business-rule violation returned in a mutation payload; nothing was written.

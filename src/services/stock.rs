@@ -170,6 +170,26 @@ pub enum AdjustmentReason {
 }
 
 impl AdjustmentReason {
+    /// DAMAGE and LOSS only take stock away, FOUND only adds it; COUNT and OTHER go either way.
+    fn check_direction(self, delta: Fixed4) -> Result<(), ServiceError> {
+        let refused = match self {
+            AdjustmentReason::Damage | AdjustmentReason::Loss => delta.0 > 0,
+            AdjustmentReason::Found => delta.0 < 0,
+            AdjustmentReason::Count | AdjustmentReason::Other => false,
+        };
+        if refused {
+            let way = if delta.0 > 0 { "raise" } else { "lower" };
+            return Err(invalid(
+                "input.reason",
+                format!(
+                    "a {} adjustment cannot {way} on hand",
+                    self.ledger_name().trim_start_matches("ADJUSTMENT_")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn ledger_name(self) -> &'static str {
         match self {
             AdjustmentReason::Count => "ADJUSTMENT_COUNT",
@@ -263,12 +283,15 @@ pub async fn adjust(
             "memo": input.memo,
         }),
     )?;
+    let reason = input.reason;
     let counted = match (input.delta, input.counted_quantity) {
         (Some(delta), None) => {
             if delta.is_zero() {
                 return Err(invalid("input.delta", "an adjustment changes something"));
             }
-            Err(fixed(delta, "input.delta")?)
+            let delta = fixed(delta, "input.delta")?;
+            reason.check_direction(delta)?;
+            Err(delta)
         }
         (None, Some(counted)) => {
             let counted = check(
@@ -292,7 +315,13 @@ pub async fn adjust(
         validate::optional_text(input.memo.as_deref(), "memo", 500),
         "input.memo",
     )?;
-    let (product_id, location_id, reason) = (input.product_id, input.location_id, input.reason);
+    if reason == AdjustmentReason::Other && memo.is_none() {
+        return Err(invalid(
+            "input.memo",
+            "an adjustment for another reason needs a memo saying why",
+        ));
+    }
+    let (product_id, location_id) = (input.product_id, input.location_id);
     let actor = uc.actor.clone();
     let items = once(uc, idempotency, move |txn, outbox| {
         Box::pin(async move {
@@ -318,6 +347,7 @@ pub async fn adjust(
             if delta.is_zero() {
                 return Ok(vec![item.id]);
             }
+            reason.check_direction(delta)?;
             if item.on_hand.0 + delta.0 < 0 {
                 return Err(ServiceError::user(
                     UserErrorCode::InsufficientAvailable,

@@ -272,8 +272,8 @@ async fn reservations_and_picks_never_exceed_what_is_available() {
     for (name, quantity, code) in [
         ("reserveInventory", "0.0001", "INSUFFICIENT_AVAILABLE"),
         ("pickInventory", "1", "INSUFFICIENT_AVAILABLE"),
-        ("releaseReservation", "3.5", "INVALID_INPUT"),
-        ("unpickInventory", "2.5", "INVALID_INPUT"),
+        ("releaseReservation", "3.5", "INSUFFICIENT_RESERVED"),
+        ("unpickInventory", "2.5", "INSUFFICIENT_PICKED"),
         ("reserveInventory", "-1", "INVALID_INPUT"),
     ] {
         assert_eq!(
