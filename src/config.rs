@@ -198,6 +198,22 @@ pub struct BusinessConfig {
     /// Default over-receipt allowance, in percent of a line's ordered quantity.
     #[arg(long, env = "STOCKGRAPH_OVER_RECEIPT_PERCENT", default_value = "0")]
     pub over_receipt_percent: rust_decimal::Decimal,
+
+    /// Hours an idempotency key is remembered; a retry after that is a new request.
+    #[arg(
+        long,
+        env = "STOCKGRAPH_IDEMPOTENCY_RETENTION_HOURS",
+        default_value_t = 24
+    )]
+    pub idempotency_retention_hours: u64,
+}
+
+impl BusinessConfig {
+    /// How long idempotency keys are kept.
+    pub fn idempotency_retention(&self) -> chrono::Duration {
+        let hours = i64::try_from(self.idempotency_retention_hours).unwrap_or(i64::MAX);
+        chrono::Duration::try_hours(hours).unwrap_or(chrono::Duration::MAX)
+    }
 }
 
 impl Default for BusinessConfig {
@@ -205,6 +221,7 @@ impl Default for BusinessConfig {
         Self {
             base_currency: "USD".to_owned(),
             over_receipt_percent: rust_decimal::Decimal::ZERO,
+            idempotency_retention_hours: 24,
         }
     }
 }

@@ -57,11 +57,18 @@ pub enum UserErrorCode {
     ProductHasSerializedStock,
     /// The receipt was already cancelled.
     ReceiptAlreadyCanceled,
-    /// The same idempotency key was used with different input.
+    /// The same idempotency key was used by this caller for another operation or input.
     IdempotencyConflict,
     /// A quantity, cost or amount is over its limit (DOMAIN.md, Money and rounding), or a
     /// document's total would be.
     ValueTooLarge,
+    /// Less is reserved than the release asks for.
+    InsufficientReserved,
+    /// Less is picked than the unpick asks for.
+    InsufficientPicked,
+    /// The location holds stock or is the destination of an open order line, so it cannot be
+    /// deactivated.
+    LocationInUse,
 }
 
 /// A business-rule violation returned in a mutation payload; nothing was written.

@@ -242,6 +242,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         .start(conn.clone(), &config.database.database_url, dispatch)
         .await
         .map_err(|e| format!("cannot start event delivery: {e}"))?;
+    spawn_idempotency_pruning(conn.clone(), config.business.idempotency_retention());
     let state = AppState {
         db: conn,
         settings: Arc::new(settings),
@@ -274,6 +275,20 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
 
 /// How long the `serve --demo` token is valid.
 const DEMO_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Forgets expired idempotency keys once an hour, so the table stays as small as the
+/// retention allows (a reused expired key is also forgotten when it is used again).
+fn spawn_idempotency_pruning(db: sea_orm::DatabaseConnection, retention: chrono::Duration) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            let cutoff = stockgraph::services::now() - retention;
+            if let Err(err) = stockgraph::services::idempotency::prune(&db, cutoff).await {
+                tracing::warn!("pruning idempotency keys failed: {err}");
+            }
+        }
+    });
+}
 
 async fn shutdown_signal() {
     let ctrl_c = async {

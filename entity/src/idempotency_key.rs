@@ -7,6 +7,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
+    /// The token subject that sent the key; keys are unique per caller.
+    pub caller: String,
     pub operation: String,
     pub idempotency_key: String,
     pub request_hash: String,

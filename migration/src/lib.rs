@@ -5,6 +5,7 @@ pub use sea_orm_migration::MigrationStatus;
 
 mod m20261124_000001_create_schema;
 mod m20261129_000001_history_and_serials;
+mod m20261129_000002_idempotency_caller;
 
 /// The ordered list of every migration.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_schema::Migration),
             Box::new(m20261129_000001_history_and_serials::Migration),
+            Box::new(m20261129_000002_idempotency_caller::Migration),
         ]
     }
 }

@@ -114,6 +114,16 @@ pub fn search_text(text: &str) -> Result<&str, ApiError> {
     Ok(text)
 }
 
+/// A money input (shipping, tax rate, freight, default cost or tax rate) as the caller may set
+/// it: without `costs:read` it is ignored, as if not sent, the same as unit costs (DOMAIN.md,
+/// Lines). A caller who cannot see money cannot set it either.
+pub fn money_input(
+    ctx: &Context<'_>,
+    value: Option<scalars::Decimal>,
+) -> Option<rust_decimal::Decimal> {
+    value.filter(|_| can_see_costs(ctx)).map(|d| d.0)
+}
+
 /// The configured page-size limit.
 pub fn max_page_size(ctx: &Context<'_>) -> usize {
     state(ctx).settings.limits.max_page_size

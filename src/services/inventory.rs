@@ -234,14 +234,14 @@ fn refusal(
     let show = |q: i64| Fixed4(q).to_decimal();
     if item.picked.0 + movement.picked.0 < 0 {
         return ServiceError::user(
-            UserErrorCode::InvalidInput,
+            UserErrorCode::InsufficientPicked,
             field,
             format!("only {} is picked", item.picked.to_decimal()),
         );
     }
     if item.reserved.0 + movement.reserved.0 < 0 {
         return ServiceError::user(
-            UserErrorCode::InvalidInput,
+            UserErrorCode::InsufficientReserved,
             field,
             format!("only {} is reserved", item.reserved.to_decimal()),
         );

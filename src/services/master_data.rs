@@ -4,7 +4,8 @@
 use entity::enums::{DeliveryMethod, JobMaterialStatus};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, TryIntoModel,
 };
 
 use crate::config::BusinessConfig;
@@ -209,7 +210,7 @@ pub async fn update_vendor(
         .one(&txn)
         .await?
         .ok_or_else(|| not_found("input.id", "vendor"))?;
-    let mut vendor: entity::vendor::ActiveModel = current.into();
+    let mut vendor: entity::vendor::ActiveModel = current.clone().into();
     if let Some(name) = &changes.name {
         vendor.name = Set(check(validate::text(name, "name", 1, 200), "input.name")?);
     }
@@ -241,6 +242,10 @@ pub async fn update_vendor(
     }
     if let Some(active) = changes.active {
         vendor.active = Set(active);
+    }
+    if vendor.clone().try_into_model()? == current {
+        // Nothing differs: nothing is written.
+        return Ok(current);
     }
     vendor.updated_at = Set(now());
     let vendor = vendor.update(&txn).await?;
@@ -348,7 +353,8 @@ pub async fn update_location(
         .one(&txn)
         .await?
         .ok_or_else(|| not_found("input.id", "inventory location"))?;
-    let mut location: ActiveModel = current.into();
+    let current_active = current.active;
+    let mut location: ActiveModel = current.clone().into();
     if let Some(name) = &changes.name {
         location.name = Set(check(validate::text(name, "name", 1, 200), "input.name")?);
     }
@@ -361,12 +367,74 @@ pub async fn update_location(
         location.country = Set(country);
     }
     if let Some(active) = changes.active {
+        if !active && current_active {
+            refuse_if_location_in_use(&txn, id).await?;
+        }
         location.active = Set(active);
+    }
+    if location.clone().try_into_model()? == current {
+        // Nothing differs: nothing is written.
+        return Ok(current);
     }
     location.updated_at = Set(now());
     let location = location.update(&txn).await?;
     commit(txn).await?;
     Ok(location)
+}
+
+/// A location that holds stock (any non-zero quantity) or is the destination of an open order
+/// line cannot be deactivated: its stock could never be moved or written off, and the order
+/// never received.
+async fn refuse_if_location_in_use(txn: &DatabaseTransaction, id: i32) -> Result<(), ServiceError> {
+    use entity::enums::PurchaseOrderStatus as Status;
+    use entity::inventory_item::Column as I;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let stocked = entity::inventory_item::Entity::find()
+        .filter(I::LocationId.eq(id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(I::OnHand.ne(0))
+                .add(I::OnOrder.ne(0))
+                .add(I::Picked.ne(0))
+                .add(I::Reserved.ne(0))
+                .add(I::Backordered.ne(0)),
+        )
+        .one(txn)
+        .await?;
+    if stocked.is_some() {
+        return Err(ServiceError::user(
+            UserErrorCode::LocationInUse,
+            "input.id",
+            "the location still holds stock (on hand, picked, reserved or on order): move or write it off first",
+        ));
+    }
+    use entity::purchase_order_line::Column as L;
+    let open_line = entity::purchase_order_line::Entity::find()
+        .filter(L::LocationId.eq(id))
+        .filter(Expr::col(L::QuantityReceived).lt(Expr::col(L::Quantity)))
+        .filter(
+            L::PurchaseOrderId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(entity::purchase_order::Column::Id)
+                    .from(entity::purchase_order::Entity)
+                    .and_where(entity::purchase_order::Column::Status.is_in([
+                        Status::Pending,
+                        Status::Submitted,
+                        Status::PartiallyReceived,
+                    ]))
+                    .to_owned(),
+            ),
+        )
+        .one(txn)
+        .await?;
+    if open_line.is_some() {
+        return Err(ServiceError::user(
+            UserErrorCode::LocationInUse,
+            "input.id",
+            "an open purchase order line is still to be delivered here: receive, finalize or cancel it first",
+        ));
+    }
+    Ok(())
 }
 
 /// A new product.
@@ -502,7 +570,7 @@ pub async fn update_product(
         .await?
         .ok_or_else(|| not_found("input.id", "product"))?;
     let current_serialized = current.serialized;
-    let mut product: ActiveModel = current.into();
+    let mut product: ActiveModel = current.clone().into();
     if let Some(description) = &changes.description {
         product.description = Set(check(
             validate::text(description, "description", 1, 500),
@@ -541,6 +609,10 @@ pub async fn update_product(
     }
     if let Some(active) = changes.active {
         product.active = Set(active);
+    }
+    if product.clone().try_into_model()? == current {
+        // Nothing differs: nothing is written.
+        return Ok(current);
     }
     product.updated_at = Set(now());
     let product = product.update(&txn).await?;
@@ -769,10 +841,17 @@ pub async fn create_job_material(
     let quantity = check(validate::positive(quantity, "quantity"), "input.quantity")?;
     let quantity = fixed(quantity, "input.quantity")?;
     let txn = begin_write(db).await?;
-    entity::job::Entity::find_by_id(job_id)
+    let job = entity::job::Entity::find_by_id(job_id)
         .one(&txn)
         .await?
         .ok_or_else(|| not_found("input.jobId", "job"))?;
+    if !job.active {
+        return Err(ServiceError::user(
+            UserErrorCode::ReferenceInactive,
+            "input.jobId",
+            format!("job {} is inactive", job.number),
+        ));
+    }
     let product = entity::product::Entity::find_by_id(product_id)
         .one(&txn)
         .await?

@@ -271,13 +271,18 @@ macro_rules! require_active {
     }};
 }
 
-macro_rules! require_exists {
+/// An optional job, project or technician link must name an existing, active record.
+macro_rules! require_active_link {
     ($txn:expr, $module:ident, $id:expr, $field:expr, $what:expr) => {
         if let Some(id) = $id {
-            entity::$module::Entity::find_by_id(id)
-                .one($txn)
-                .await?
-                .ok_or_else(|| not_found($field, $what))?;
+            require_active!(
+                $txn,
+                $module,
+                id,
+                $field,
+                $what,
+                UserErrorCode::ReferenceInactive
+            );
         }
     };
 }
@@ -381,6 +386,14 @@ async fn insert_line(
                     "the job material is already ordered or on another purchase order",
                 ));
             }
+            require_active!(
+                txn,
+                job,
+                material.job_id,
+                &f("jobMaterialId"),
+                "job",
+                UserErrorCode::ReferenceInactive
+            );
             if line.product_id.is_some_and(|p| p != material.product_id) {
                 return Err(reject(
                     UserErrorCode::JobMaterialUnavailable,
@@ -428,8 +441,8 @@ async fn insert_line(
         "inventory location",
         UserErrorCode::LocationInactive
     );
-    require_exists!(txn, job, line.job_id, &f("jobId"), "job");
-    require_exists!(txn, project, line.project_id, &f("projectId"), "project");
+    require_active_link!(txn, job, line.job_id, &f("jobId"), "job");
+    require_active_link!(txn, project, line.project_id, &f("projectId"), "project");
     let unit_cost = match line.unit_cost.filter(|_| uc.can_set_costs) {
         Some(cost) => {
             let cost = check(validate::unit_cost(cost), &f("unitCost"))?;
@@ -557,9 +570,9 @@ pub(crate) async fn create_in(
         "business unit",
         UserErrorCode::ReferenceInactive
     );
-    require_exists!(txn, job, input.job_id, "input.jobId", "job");
-    require_exists!(txn, project, input.project_id, "input.projectId", "project");
-    require_exists!(
+    require_active_link!(txn, job, input.job_id, "input.jobId", "job");
+    require_active_link!(txn, project, input.project_id, "input.projectId", "project");
+    require_active_link!(
         txn,
         technician,
         input.technician_id,
@@ -649,7 +662,8 @@ pub(crate) async fn create_in(
     Ok(po)
 }
 
-/// Edits header fields while the order is not closed, cancelled or exported.
+/// Edits header fields while the order is not closed, cancelled or exported. Only fields whose
+/// value differs are written; an edit that changes nothing writes nothing and keeps the version.
 pub async fn update_header(
     uc: UseCase<'_>,
     id: i32,
@@ -661,25 +675,34 @@ pub async fn update_header(
     let lines = lines_of(&txn, po.id).await?;
     rule(Action::EditHeader, &po, &lines)?;
     let mut model: purchase_order::ActiveModel = po.clone().into();
-    if let Some(date) = changes.expected_date {
+    let mut changed = false;
+    if let Some(date) = changes.expected_date.filter(|d| *d != po.expected_date) {
         model.expected_date = Set(date);
+        changed = true;
     }
     if let Some(memo) = &changes.memo {
-        model.memo = Set(check(
+        let memo = check(
             validate::optional_text(memo.as_deref(), "memo", 2000),
             "input.memo",
-        )?);
+        )?;
+        if memo != po.memo {
+            model.memo = Set(memo);
+            changed = true;
+        }
     }
-    if let Some(job) = changes.job_id {
-        require_exists!(&txn, job, job, "input.jobId", "job");
+    // A link is checked only when it changes: keeping a record that was deactivated since is fine.
+    if let Some(job) = changes.job_id.filter(|j| *j != po.job_id) {
+        require_active_link!(&txn, job, job, "input.jobId", "job");
         model.job_id = Set(job);
+        changed = true;
     }
-    if let Some(project) = changes.project_id {
-        require_exists!(&txn, project, project, "input.projectId", "project");
+    if let Some(project) = changes.project_id.filter(|p| *p != po.project_id) {
+        require_active_link!(&txn, project, project, "input.projectId", "project");
         model.project_id = Set(project);
+        changed = true;
     }
-    if let Some(technician) = changes.technician_id {
-        require_exists!(
+    if let Some(technician) = changes.technician_id.filter(|t| *t != po.technician_id) {
+        require_active_link!(
             &txn,
             technician,
             technician,
@@ -687,26 +710,38 @@ pub async fn update_header(
             "technician"
         );
         model.technician_id = Set(technician);
+        changed = true;
     }
     if let Some(tax) = changes.tax_rate {
-        model.tax_rate = Set(check_po_tax(tax)?);
+        let tax = check_po_tax(tax)?;
+        if tax != po.tax_rate {
+            model.tax_rate = Set(tax);
+            changed = true;
+        }
     }
     if let Some(shipping) = changes.shipping {
-        model.shipping = Set(check_shipping(shipping)?);
+        let shipping = check_shipping(shipping)?;
+        if shipping != po.shipping {
+            model.shipping = Set(shipping);
+            changed = true;
+        }
     }
     if let Some(exchange_rate) = changes.exchange_rate {
-        if po.status != Status::Pending {
-            return Err(reject(
-                UserErrorCode::PoNotEditable,
-                "input.exchangeRate",
-                "the exchange rate can only change while the purchase order is PENDING",
-            ));
+        let exchange_rate = check_exchange_rate(&po.currency, uc.business, Some(exchange_rate))?;
+        if exchange_rate != po.exchange_rate {
+            if po.status != Status::Pending {
+                return Err(reject(
+                    UserErrorCode::PoNotEditable,
+                    "input.exchangeRate",
+                    "the exchange rate can only change while the purchase order is PENDING",
+                ));
+            }
+            model.exchange_rate = Set(exchange_rate);
+            changed = true;
         }
-        model.exchange_rate = Set(check_exchange_rate(
-            &po.currency,
-            uc.business,
-            Some(exchange_rate),
-        )?);
+    }
+    if !changed {
+        return Ok(po);
     }
     let updated = model.update(&txn).await?;
     if changes.tax_rate.is_some() || changes.shipping.is_some() {
@@ -858,23 +893,37 @@ pub async fn update_line(
                 ));
             }
         }
-        model.quantity = Set(quantity);
+        if quantity != line.quantity {
+            model.quantity = Set(quantity);
+        }
     }
     let mut repriced = false;
     if let Some(cost) = changes.unit_cost.filter(|_| uc.can_set_costs) {
         let cost = check(validate::unit_cost(cost), "input.unitCost")?;
         let cost = fixed(cost, "input.unitCost")?;
         repriced = cost != line.unit_cost;
-        model.unit_cost = Set(cost);
+        if repriced {
+            model.unit_cost = Set(cost);
+        }
     }
-    if let Some(arrival) = changes.estimated_arrival {
+    if let Some(arrival) = changes
+        .estimated_arrival
+        .filter(|a| *a != line.estimated_arrival)
+    {
         model.estimated_arrival = Set(arrival);
     }
     if let Some(memo) = &changes.memo {
-        model.memo = Set(check(
+        let memo = check(
             validate::optional_text(memo.as_deref(), "memo", 2000),
             "input.memo",
-        )?);
+        )?;
+        if memo != line.memo {
+            model.memo = Set(memo);
+        }
+    }
+    if !model.is_changed() {
+        // Nothing differs: nothing is written and the order keeps its version.
+        return Ok(line);
     }
     model.updated_at = Set(now());
     let saved = model.update(&txn).await?;
@@ -1016,6 +1065,46 @@ pub async fn submit(
     check_version(&po, expected_version)?;
     let lines = lines_of(&txn, po.id).await?;
     rule(Action::Submit, &po, &lines)?;
+    // An order sent to an inactive vendor, or for stock that could never be received at an
+    // inactive location, would be stuck: refuse it until the master data is active again.
+    require_active!(
+        &txn,
+        vendor,
+        po.vendor_id,
+        "input.purchaseOrderId",
+        "vendor",
+        UserErrorCode::VendorInactive
+    );
+    for line in &lines {
+        let product = entity::product::Entity::find_by_id(line.product_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
+        if !product.active {
+            return Err(reject(
+                UserErrorCode::ProductInactive,
+                "input.purchaseOrderId",
+                format!(
+                    "line {}: product {} is inactive",
+                    line.line_number, product.sku
+                ),
+            ));
+        }
+        let location = entity::inventory_location::Entity::find_by_id(line.location_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
+        if !location.active {
+            return Err(reject(
+                UserErrorCode::LocationInactive,
+                "input.purchaseOrderId",
+                format!(
+                    "line {}: location {} is inactive and could never receive it",
+                    line.line_number, location.code
+                ),
+            ));
+        }
+    }
     let mut outbox = Outbox::default();
     for line in &lines {
         change_on_order(
@@ -1123,4 +1212,83 @@ pub async fn mark_exported(
     touch(&txn, &po, uc.actor, None).await?;
     commit(txn).await?;
     reload(uc.db, id).await
+}
+
+/// The next free backorder number of the original order `root`: `{number}-BO{n}` with `n`
+/// counting up per original order. A number of that form may already be taken (a client may
+/// have chosen it); the count then skips to the next free one instead of failing on the
+/// unique key.
+pub(crate) async fn next_backorder_number(
+    txn: &DatabaseTransaction,
+    root: &purchase_order::Model,
+) -> Result<String, ServiceError> {
+    loop {
+        let n = next_counter(txn, &format!("BO-{}", root.id)).await?;
+        let n = i32::try_from(n)
+            .map_err(|_| ServiceError::Internal("backorder counter overflow".into()))?;
+        let candidate = rules::backorder_number(&root.number, n);
+        if !number_taken(txn, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+}
+
+/// Settles the job material of a line that is closed short (DOMAIN.md, Lines). What the line
+/// received stays on it (FULFILLED); the short quantity follows the backorder line when there
+/// is one (ORDERED there), and otherwise is needed again (NEED_TO_ORDER, off any order). A
+/// material whose line received nothing moves whole.
+pub(crate) async fn settle_short_material(
+    txn: &DatabaseTransaction,
+    line: &purchase_order_line::Model,
+    backorder_line_id: Option<i32>,
+) -> Result<(), ServiceError> {
+    use entity::job_material::{ActiveModel, Column as M, Entity};
+    let Some(material) = Entity::find()
+        .filter(M::PurchaseOrderLineId.eq(line.id))
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let at = now();
+    let (short_status, short_line) = match backorder_line_id {
+        Some(id) => (JobMaterialStatus::Ordered, Some(id)),
+        None => (JobMaterialStatus::NeedToOrder, None),
+    };
+    let received = line.quantity_received;
+    if received.is_zero() || received >= material.quantity {
+        // Nothing to split: the whole material follows the open quantity.
+        let mut whole: ActiveModel = material.into();
+        whole.status = Set(short_status);
+        whole.purchase_order_line_id = Set(short_line);
+        whole.updated_at = Set(at);
+        whole.update(txn).await?;
+        return Ok(());
+    }
+    let short = Fixed4(
+        material
+            .quantity
+            .0
+            .checked_sub(received.0)
+            .ok_or_else(|| ServiceError::Internal("job material quantity overflow".into()))?,
+    );
+    let (job_id, product_id) = (material.job_id, material.product_id);
+    let mut kept: ActiveModel = material.into();
+    kept.quantity = Set(received);
+    kept.status = Set(JobMaterialStatus::Fulfilled);
+    kept.updated_at = Set(at);
+    kept.update(txn).await?;
+    ActiveModel {
+        job_id: Set(job_id),
+        product_id: Set(product_id),
+        quantity: Set(short),
+        status: Set(short_status),
+        purchase_order_line_id: Set(short_line),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
 }

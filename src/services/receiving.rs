@@ -27,7 +27,8 @@ use crate::services::idempotency::Idempotency;
 use crate::services::inventory::{apply, LedgerReason, Movement, Source};
 use crate::services::master_data::not_found;
 use crate::services::purchasing::{
-    lines_of, lock_purchase_order, negate, next_counter, record_status_event, rule, touch, UseCase,
+    lines_of, lock_purchase_order, negate, next_backorder_number, next_counter,
+    record_status_event, rule, settle_short_material, touch, UseCase,
 };
 use crate::services::serials;
 use crate::services::{check, fixed, invalid, now};
@@ -224,6 +225,7 @@ async fn book_receipt_line(
 /// writes the ledger, re-derives the status and issues the bill, all in one transaction.
 pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcome, ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         "receivePurchaseOrder",
         input.idempotency_key.as_deref(),
         input.fingerprint(),
@@ -261,6 +263,15 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     }
     let lines = lines_of(&txn, po.id).await?;
     rule(Action::Receive, &po, &lines)?;
+    if po
+        .submitted_at
+        .is_some_and(|submitted| received_at < submitted)
+    {
+        return Err(invalid(
+            "input.receivedAt",
+            "a receipt cannot be dated before the purchase order was submitted",
+        ));
+    }
     let by_id: HashMap<i32, &purchase_order_line::Model> =
         lines.iter().map(|l| (l.id, l)).collect();
     let mut seen = HashSet::new();
@@ -472,6 +483,7 @@ pub async fn cancel_receipt(
     idempotency_key: Option<&str>,
 ) -> Result<ReceiptOutcome, ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         "cancelReceipt",
         idempotency_key,
         json!({ "receiptId": receipt_id }),
@@ -671,8 +683,7 @@ pub async fn finalize(
             .one(&txn)
             .await?
             .ok_or_else(|| ServiceError::Internal("backorder root vanished".into()))?;
-        let n = next_counter(&txn, &format!("BO-{root_id}")).await?;
-        let number = rules::backorder_number(&root.number, i32::try_from(n).unwrap_or(i32::MAX));
+        let number = next_backorder_number(&txn, &root).await?;
         let line_count = i32::try_from(short.len()).unwrap_or(i32::MAX);
         let mut model: purchase_order::ActiveModel = po.clone().into();
         model.id = sea_orm::ActiveValue::NotSet;
@@ -704,16 +715,8 @@ pub async fn finalize(
             copy.created_at = Set(at);
             copy.updated_at = Set(at);
             let copy = copy.insert(&txn).await?;
-            // The job material follows its open quantity to the backorder.
-            entity::job_material::Entity::update_many()
-                .col_expr(
-                    entity::job_material::Column::PurchaseOrderLineId,
-                    Expr::value(copy.id),
-                )
-                .col_expr(entity::job_material::Column::UpdatedAt, Expr::value(at))
-                .filter(entity::job_material::Column::PurchaseOrderLineId.eq(line.id))
-                .exec(&txn)
-                .await?;
+            // The job material's open quantity follows the line to the backorder.
+            settle_short_material(&txn, line, Some(copy.id)).await?;
             // On-order stays; it is now back-ordered (and no longer so on a closed backorder).
             let backordered = if po.backorder_of_id.is_some() {
                 Fixed4::ZERO
@@ -747,6 +750,7 @@ pub async fn finalize(
         Some(backorder)
     } else {
         for (line, open) in &short {
+            settle_short_material(&txn, line, None).await?;
             apply(
                 &txn,
                 &mut outbox,

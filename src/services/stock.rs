@@ -3,14 +3,14 @@
 //! [`crate::services::inventory::apply`]'s conditional update; on-hand changes write the
 //! ledger.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use entity::enums::SerialMovementKind;
 use entity::{inventory_item, Fixed4};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde_json::json;
 
@@ -173,6 +173,26 @@ pub enum AdjustmentReason {
 }
 
 impl AdjustmentReason {
+    /// DAMAGE and LOSS only take stock away, FOUND only adds it; COUNT and OTHER go either way.
+    fn check_direction(self, delta: Fixed4) -> Result<(), ServiceError> {
+        let refused = match self {
+            AdjustmentReason::Damage | AdjustmentReason::Loss => delta.0 > 0,
+            AdjustmentReason::Found => delta.0 < 0,
+            AdjustmentReason::Count | AdjustmentReason::Other => false,
+        };
+        if refused {
+            let way = if delta.0 > 0 { "raise" } else { "lower" };
+            return Err(invalid(
+                "input.reason",
+                format!(
+                    "a {} adjustment cannot {way} on hand",
+                    self.ledger_name().trim_start_matches("ADJUSTMENT_")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn ledger_name(self) -> &'static str {
         match self {
             AdjustmentReason::Count => "ADJUSTMENT_COUNT",
@@ -259,6 +279,7 @@ pub async fn adjust(
     input: Adjustment,
 ) -> Result<inventory_item::Model, ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         "adjustInventory",
         input.idempotency_key.as_deref(),
         json!({
@@ -268,12 +289,15 @@ pub async fn adjust(
             "memo": input.memo, "serialNumbers": input.serial_numbers,
         }),
     )?;
+    let reason = input.reason;
     let counted = match (input.delta, input.counted_quantity) {
         (Some(delta), None) => {
             if delta.is_zero() {
                 return Err(invalid("input.delta", "an adjustment changes something"));
             }
-            Err(fixed(delta, "input.delta")?)
+            let delta = fixed(delta, "input.delta")?;
+            reason.check_direction(delta)?;
+            Err(delta)
         }
         (None, Some(counted)) => {
             let counted = check(
@@ -297,7 +321,13 @@ pub async fn adjust(
         validate::optional_text(input.memo.as_deref(), "memo", 500),
         "input.memo",
     )?;
-    let (product_id, location_id, reason) = (input.product_id, input.location_id, input.reason);
+    if reason == AdjustmentReason::Other && memo.is_none() {
+        return Err(invalid(
+            "input.memo",
+            "an adjustment for another reason needs a memo saying why",
+        ));
+    }
+    let (product_id, location_id) = (input.product_id, input.location_id);
     let named = input.serial_numbers.unwrap_or_default();
     let actor = uc.actor.clone();
     let items = once(uc, idempotency, move |txn, outbox| {
@@ -331,6 +361,7 @@ pub async fn adjust(
             if delta.is_zero() {
                 return Ok(vec![item.id]);
             }
+            reason.check_direction(delta)?;
             if delta.0 > 0 {
                 serials::check_in(txn, product_id, &units, "input.serialNumbers").await?;
             } else {
@@ -424,6 +455,7 @@ pub async fn transfer(
     idempotency_key: Option<&str>,
 ) -> Result<(inventory_item::Model, inventory_item::Model), ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         "transferInventory",
         idempotency_key,
         json!({ "productId": product_id, "from": from, "to": to,
@@ -542,6 +574,7 @@ pub async fn commit_stock(
     idempotency_key: Option<&str>,
 ) -> Result<inventory_item::Model, ServiceError> {
     let idempotency = Idempotency::new(
+        uc,
         kind.operation(),
         idempotency_key,
         json!({ "productId": product_id, "locationId": location_id,
@@ -599,142 +632,319 @@ pub async fn commit_stock(
         .ok_or_else(|| ServiceError::Internal("item missing".into()))
 }
 
-/// The condition "on hand + on order is below the minimum", for queries over items.
+/// Open quantity on PENDING orders of the item's product and location, as SQL over
+/// `inventory_items`. PENDING orders are not on order yet, but reordering must count them or
+/// asking twice would order everything twice.
+const PENDING_SQL: &str = "COALESCE((SELECT SUM(l.quantity - l.quantity_received) \
+    FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.purchase_order_id \
+    WHERE o.status = 'PENDING' AND l.product_id = inventory_items.product_id \
+    AND l.location_id = inventory_items.location_id), 0)";
+
+/// The condition "on hand + on order + pending is below the minimum", for queries over items.
 pub fn due_for_reorder() -> sea_orm::sea_query::SimpleExpr {
-    use inventory_item::Column;
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    Expr::col(Column::OnHand)
-        .add(Expr::col(Column::OnOrder))
-        .lt(Expr::col(Column::Minimum))
+    sea_orm::sea_query::Expr::cust(format!(
+        "inventory_items.on_hand + inventory_items.on_order + {PENDING_SQL} < inventory_items.minimum"
+    ))
 }
 
-/// The items due for reordering (optionally at one location), oldest first, each with the
-/// quantity that brings it up to its maximum.
-pub async fn reorder_suggestions(
+/// An item due for reordering and what it needs.
+#[derive(Clone, Debug)]
+pub struct Suggestion {
+    pub item: inventory_item::Model,
+    /// Open quantity on PENDING orders of the same product and location.
+    pub pending: Fixed4,
+    /// What to order: maximum − on hand − on order − pending.
+    pub quantity: Fixed4,
+}
+
+/// The open quantities on PENDING orders per (product, location) of these items.
+async fn pending_quantities(
+    db: &impl ConnectionTrait,
+    items: &[inventory_item::Model],
+) -> Result<HashMap<(i32, i32), i64>, ServiceError> {
+    use entity::purchase_order_line::{Column, Entity};
+    let mut pending: HashMap<(i32, i32), i64> = HashMap::new();
+    if items.is_empty() {
+        return Ok(pending);
+    }
+    let lines = Entity::find()
+        .filter(sea_orm::sea_query::Expr::cust(
+            "purchase_order_lines.purchase_order_id IN \
+             (SELECT id FROM purchase_orders WHERE status = 'PENDING')",
+        ))
+        .filter(Column::ProductId.is_in(items.iter().map(|i| i.product_id)))
+        .filter(Column::LocationId.is_in(items.iter().map(|i| i.location_id)))
+        .all(db)
+        .await?;
+    for line in lines {
+        let open = crate::domain::purchasing::open_quantity(line.quantity, line.quantity_received);
+        let sum = pending
+            .entry((line.product_id, line.location_id))
+            .or_default();
+        *sum = sum
+            .checked_add(open.0)
+            .ok_or_else(|| ServiceError::Internal("pending quantity overflow".into()))?;
+    }
+    Ok(pending)
+}
+
+/// Every item due for reordering (optionally at one location), oldest first, whatever the
+/// state of its product and location.
+async fn due_items(
     db: &impl ConnectionTrait,
     location_id: Option<i32>,
-) -> Result<Vec<(inventory_item::Model, Fixed4)>, ServiceError> {
+    only_active: bool,
+) -> Result<Vec<Suggestion>, ServiceError> {
     let mut select = inventory_item::Entity::find().filter(due_for_reorder());
     if let Some(location) = location_id {
         select = select.filter(inventory_item::Column::LocationId.eq(location));
     }
-    Ok(select
+    if only_active {
+        select = select.filter(sea_orm::sea_query::Expr::cust(
+            "inventory_items.product_id IN (SELECT id FROM products WHERE active) \
+             AND inventory_items.location_id IN (SELECT id FROM inventory_locations WHERE active)",
+        ));
+    }
+    let items = select
         .order_by_asc(inventory_item::Column::Id)
         .all(db)
-        .await?
+        .await?;
+    let pending = pending_quantities(db, &items).await?;
+    Ok(items
         .into_iter()
         .filter_map(|item| {
-            let quantity =
-                reorder_quantity(item.on_hand, item.on_order, item.minimum, item.maximum)?;
-            Some((item, quantity))
+            let pending = Fixed4(
+                pending
+                    .get(&(item.product_id, item.location_id))
+                    .copied()
+                    .unwrap_or_default(),
+            );
+            let quantity = reorder_quantity(
+                item.on_hand,
+                item.on_order,
+                pending,
+                item.minimum,
+                item.maximum,
+            )?;
+            Some(Suggestion {
+                item,
+                pending,
+                quantity,
+            })
         })
         .collect())
+}
+
+/// The items due for reordering (optionally at one location), oldest first, each with the
+/// quantity that brings it up to its maximum. Inactive products and locations are never
+/// suggested.
+pub async fn reorder_suggestions(
+    db: &impl ConnectionTrait,
+    location_id: Option<i32>,
+) -> Result<Vec<Suggestion>, ServiceError> {
+    due_items(db, location_id, true).await
+}
+
+/// Why a due item was left out of the reorder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    NoPreferredVendor,
+    VendorInactive,
+    ProductInactive,
+    LocationInactive,
+    /// The order for its vendor and location was refused (the message says why).
+    OrderRefused,
+}
+
+/// A due item that was not ordered, and why.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    pub suggestion: Suggestion,
+    pub reason: SkipReason,
+    pub message: String,
 }
 
 /// What reordering produced.
 #[derive(Clone, Debug, Default)]
 pub struct Reordered {
     pub purchase_orders: Vec<entity::purchase_order::Model>,
-    /// Items due for reordering (with the quantity) whose product has no active preferred vendor.
-    pub skipped: Vec<(inventory_item::Model, Fixed4)>,
+    /// Items due for reordering that no order was made for, with the reason.
+    pub skipped: Vec<Skipped>,
 }
 
-/// The first active record of a reference table, for orders the service writes itself.
-macro_rules! first_active {
-    ($db:expr, $module:ident, $field:expr, $what:expr) => {
-        entity::$module::Entity::find()
-            .filter(entity::$module::Column::Active.eq(true))
-            .order_by_asc(entity::$module::Column::Id)
-            .one($db)
-            .await?
-            .map(|r| r.id)
-            .ok_or_else(|| invalid($field, format!("there is no active {} to use", $what)))?
+/// The given type or business unit must exist and be active; when none is given, the first
+/// active one is used.
+macro_rules! active_or_first {
+    ($db:expr, $module:ident, $given:expr, $field:expr, $what:expr) => {
+        match $given {
+            Some(id) => {
+                let row = entity::$module::Entity::find_by_id(id)
+                    .one($db)
+                    .await?
+                    .ok_or_else(|| not_found($field, $what))?;
+                if !row.active {
+                    return Err(ServiceError::user(
+                        UserErrorCode::ReferenceInactive,
+                        $field,
+                        format!("the {} is inactive", $what),
+                    ));
+                }
+                row.id
+            }
+            None => entity::$module::Entity::find()
+                .filter(entity::$module::Column::Active.eq(true))
+                .order_by_asc(entity::$module::Column::Id)
+                .one($db)
+                .await?
+                .map(|r| r.id)
+                .ok_or_else(|| invalid($field, format!("there is no active {} to use", $what)))?,
+        }
     };
 }
 
 /// Turns reorder suggestions (optionally of one location) into PENDING purchase orders, one per
 /// preferred vendor and location, typed and booked as given (the first active type and business
-/// unit when not).
+/// unit when not). Items whose product or location is inactive, whose product has no active
+/// preferred vendor, or whose order is refused are reported in `skipped`; the other orders are
+/// still created.
 pub async fn create_reorder_orders(
     uc: UseCase<'_>,
     location_id: Option<i32>,
     type_id: Option<i32>,
     business_unit_id: Option<i32>,
 ) -> Result<Reordered, ServiceError> {
-    let type_id = match type_id {
-        Some(id) => id,
-        None => first_active!(
-            uc.db,
-            purchase_order_type,
-            "input.typeId",
-            "purchase order type"
-        ),
-    };
-    let business_unit_id = match business_unit_id {
-        Some(id) => id,
-        None => first_active!(
-            uc.db,
-            business_unit,
-            "input.businessUnitId",
-            "business unit"
-        ),
-    };
-    let due = reorder_suggestions(uc.db, location_id).await?;
-    let products: std::collections::HashMap<i32, entity::product::Model> =
-        entity::product::Entity::find()
-            .filter(entity::product::Column::Id.is_in(due.iter().map(|(item, _)| item.product_id)))
-            .all(uc.db)
+    let txn = begin_write(uc.db).await?;
+    let type_id = active_or_first!(
+        &txn,
+        purchase_order_type,
+        type_id,
+        "input.typeId",
+        "purchase order type"
+    );
+    let business_unit_id = active_or_first!(
+        &txn,
+        business_unit,
+        business_unit_id,
+        "input.businessUnitId",
+        "business unit"
+    );
+    // Read inside the write transaction, so a concurrent reorder cannot count the same need.
+    let due = due_items(&txn, location_id, false).await?;
+    let products: HashMap<i32, entity::product::Model> = entity::product::Entity::find()
+        .filter(entity::product::Column::Id.is_in(due.iter().map(|s| s.item.product_id)))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let locations: HashMap<i32, entity::inventory_location::Model> =
+        entity::inventory_location::Entity::find()
+            .filter(
+                entity::inventory_location::Column::Id
+                    .is_in(due.iter().map(|s| s.item.location_id)),
+            )
+            .all(&txn)
             .await?
             .into_iter()
-            .map(|p| (p.id, p))
+            .map(|l| (l.id, l))
             .collect();
-    let mut groups: BTreeMap<(i32, i32), Vec<NewLine>> = BTreeMap::new();
+    let vendors: HashMap<i32, entity::vendor::Model> = entity::vendor::Entity::find()
+        .filter(
+            entity::vendor::Column::Id
+                .is_in(products.values().filter_map(|p| p.preferred_vendor_id)),
+        )
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    let mut groups: BTreeMap<(i32, i32), Vec<Suggestion>> = BTreeMap::new();
     let mut skipped = Vec::new();
-    for (item, quantity) in due {
-        let vendor = products
-            .get(&item.product_id)
-            .filter(|p| p.active)
-            .and_then(|p| p.preferred_vendor_id);
-        match vendor {
-            Some(vendor) => groups
-                .entry((vendor, item.location_id))
-                .or_default()
-                .push(NewLine {
-                    product_id: Some(item.product_id),
-                    location_id: item.location_id,
-                    quantity: quantity.to_decimal(),
-                    ..Default::default()
-                }),
-            None => skipped.push((item, quantity)),
+    for suggestion in due {
+        let product = products.get(&suggestion.item.product_id);
+        let location = locations.get(&suggestion.item.location_id);
+        let vendor = product
+            .and_then(|p| p.preferred_vendor_id)
+            .and_then(|v| vendors.get(&v));
+        let sku = product.map(|p| p.sku.as_str()).unwrap_or_default();
+        let refusal = match (product, location, vendor) {
+            (Some(p), _, _) if !p.active => Some((
+                SkipReason::ProductInactive,
+                format!("product {sku} is inactive"),
+            )),
+            (_, Some(l), _) if !l.active => Some((
+                SkipReason::LocationInactive,
+                format!("location {} is inactive", l.code),
+            )),
+            (_, _, None) => Some((
+                SkipReason::NoPreferredVendor,
+                format!("product {sku} has no preferred vendor"),
+            )),
+            (_, _, Some(v)) if !v.active => Some((
+                SkipReason::VendorInactive,
+                format!(
+                    "the preferred vendor {} of product {sku} is inactive",
+                    v.code
+                ),
+            )),
+            (_, _, Some(v)) => {
+                groups
+                    .entry((v.id, suggestion.item.location_id))
+                    .or_default()
+                    .push(suggestion.clone());
+                None
+            }
+        };
+        if let Some((reason, message)) = refusal {
+            skipped.push(Skipped {
+                suggestion,
+                reason,
+                message,
+            });
         }
     }
-    // All the orders or none: a refusal on one (an inactive vendor) writes nothing.
-    let txn = begin_write(uc.db).await?;
     let mut outbox = Outbox::default();
     let mut purchase_orders = Vec::new();
-    for (i, ((vendor_id, ship_to_id), lines)) in groups.into_iter().enumerate() {
+    for ((vendor_id, ship_to_id), suggestions) in groups {
         let order = NewPurchaseOrder {
             vendor_id,
             ship_to_id,
             type_id,
             business_unit_id,
             memo: Some("Reorder".to_owned()),
-            lines,
+            lines: suggestions
+                .iter()
+                .map(|s| NewLine {
+                    product_id: Some(s.item.product_id),
+                    location_id: s.item.location_id,
+                    quantity: s.quantity.to_decimal(),
+                    ..Default::default()
+                })
+                .collect(),
             ..Default::default()
         };
-        let po = purchasing::create_in(uc, &txn, &mut outbox, order)
-            .await
-            .map_err(|err| match err {
-                // Point at the order that could not be made.
-                ServiceError::Rejected(mut errors) => {
-                    for error in &mut errors {
-                        error.message = format!("reorder {}: {}", i + 1, error.message);
-                    }
-                    ServiceError::Rejected(errors)
-                }
-                other => other,
-            })?;
-        purchase_orders.push(po);
+        // Each order in its own savepoint: one that is refused (say, its vendor bills in
+        // another currency and needs an exchange rate) is reported and the others still stand.
+        let savepoint = txn.begin().await?;
+        match purchasing::create_in(uc, &savepoint, &mut outbox, order).await {
+            Ok(po) => {
+                commit(savepoint).await?;
+                purchase_orders.push(po);
+            }
+            Err(ServiceError::Rejected(errors)) => {
+                savepoint.rollback().await?;
+                let why = errors
+                    .first()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default();
+                skipped.extend(suggestions.into_iter().map(|suggestion| Skipped {
+                    suggestion,
+                    reason: SkipReason::OrderRefused,
+                    message: format!("the order could not be made: {why}"),
+                }));
+            }
+            Err(other) => return Err(other),
+        }
     }
     commit(txn).await?;
     uc.events.publish(outbox);

@@ -11,6 +11,7 @@ mod abuse_permissions;
 mod abuse_transport;
 mod books_money;
 mod books_history;
+mod books_rules;
 mod cli;
 mod foundation;
 mod helpers;

@@ -290,13 +290,18 @@ async fn receiving_refuses_bad_deliveries_and_writes_nothing() {
             "{code}"
         );
     }
-    // An inactive location receives nothing.
-    app.ok(
-        "deactivateInventoryLocation",
-        json!({ "id": fx.location }),
-        "",
-    )
-    .await;
+    // An inactive location receives nothing. The API refuses to deactivate a location an open
+    // line is bound for (LOCATION_IN_USE), so it is made inactive behind the API's back.
+    {
+        use entity::inventory_location::{Column, Entity};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        Entity::update_many()
+            .col_expr(Column::Active, sea_orm::sea_query::Expr::value(false))
+            .filter(Column::Id.eq(crate::helpers::row_id(&json!(fx.location))))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
     app.refused(
         "receivePurchaseOrder",
         receive_input(&po, &[(0, "1")]),
@@ -697,6 +702,8 @@ async fn bills_carry_vendor_terms_remit_to_and_tax() {
     )
     .await;
     let po = submitted(&app, &fx, &[(2, "3", None)]).await;
+    // A receipt is never dated before its order was submitted.
+    crate::books_rules::backdate_submission(&app, &po, "2026-01-20T00:00:00Z").await;
     let payload = app
         .ok(
             "receivePurchaseOrder",
@@ -907,18 +914,21 @@ async fn job_materials_are_fulfilled_by_receipts_and_follow_backorders() {
         )
         .await["backorder"]
         .clone();
+    // The received unit stays on the closed line; the short 3 follow it to the backorder.
     let (state, line_id) = material_row(&app, &material).await;
-    assert_eq!(state, "Ordered");
-    assert_eq!(Some(crate::helpers::row_id(&line(&bo, 0)["id"])), line_id);
+    assert_eq!(state, "Fulfilled");
+    assert_eq!(Some(crate::helpers::row_id(&line(&po, 0)["id"])), line_id);
+    let short = material_of_line(&app, crate::helpers::row_id(&line(&bo, 0)["id"])).await;
+    assert_eq!(material_row(&app, &short).await.0, "Ordered");
     let done = receive(&app, &bo, &[(0, "3")]).await;
-    assert_eq!(material_row(&app, &material).await.0, "Fulfilled");
+    assert_eq!(material_row(&app, &short).await.0, "Fulfilled");
     app.ok(
         "cancelReceipt",
         json!({ "receiptId": done["receipt"]["id"] }),
         "",
     )
     .await;
-    assert_eq!(material_row(&app, &material).await.0, "Ordered");
+    assert_eq!(material_row(&app, &short).await.0, "Ordered");
     let _ = partial;
 }
 
@@ -934,6 +944,18 @@ async fn finalize_with_backorder(app: &TestApp, id: &Value) -> Value {
     )
     .await["backorder"]
         .clone()
+}
+
+/// The global ID of the job material a line fills.
+async fn material_of_line(app: &TestApp, line_id: i32) -> Value {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let row = entity::job_material::Entity::find()
+        .filter(entity::job_material::Column::PurchaseOrderLineId.eq(line_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    json!(format!("gid://stockgraph/JobMaterial/{}", row.id))
 }
 
 async fn material_row(app: &TestApp, id: &Value) -> (String, Option<i32>) {

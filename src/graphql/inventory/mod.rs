@@ -17,6 +17,7 @@ use crate::graphql::loaders::{load_one, load_required, LocationId, ProductId, Ve
 use crate::graphql::master_data::types::{InventoryLocation, Product, Vendor};
 use crate::graphql::scalars::Decimal;
 use crate::graphql::{require, root_page, state};
+use crate::services::stock::{SkipReason, Skipped, Suggestion};
 use types::InventoryItem;
 
 /// Narrows the inventory-item list; all given conditions must hold.
@@ -28,12 +29,13 @@ pub struct InventoryItemFilter {
     pub product_id: Option<ID>,
     /// On hand below the minimum (true) or not (false).
     pub below_minimum: Option<bool>,
-    /// On hand + on order below the minimum, i.e. due for reordering (true) or not (false).
+    /// On hand + on order + pending below the minimum, i.e. due for reordering (true) or not
+    /// (false).
     pub needs_reorder: Option<bool>,
 }
 
-/// A product at a location whose on hand + on order is below its minimum: a view of stock, so
-/// every field needs `inventory:read`.
+/// A product at a location whose on hand + on order + pending is below its minimum: a view of
+/// stock, so every field needs `inventory:read`.
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(complex, guard = "Reads(Self::READ)")]
 pub struct ReorderSuggestion {
@@ -45,25 +47,76 @@ pub struct ReorderSuggestion {
     pub on_hand: Decimal,
     /// On order now.
     pub on_order: Decimal,
+    /// Open quantity of this product and location on PENDING (not yet submitted) orders.
+    pub pending: Decimal,
     /// The item's minimum.
     pub minimum: Decimal,
     /// The item's maximum, if set.
     pub maximum: Option<Decimal>,
-    /// What to order: up to the maximum (or the minimum when there is none).
+    /// What to order: the maximum (or the minimum when there is none) less on hand, on order
+    /// and pending.
     pub quantity: Decimal,
+    /// Why no order was made for it; only set in `createReorderPurchaseOrders.skipped`.
+    pub skip_reason: Option<ReorderSkipReason>,
+    /// The skip reason in a sentence; only set in `createReorderPurchaseOrders.skipped`.
+    pub skip_message: Option<String>,
+}
+
+/// Why a due item was left out of `createReorderPurchaseOrders`.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReorderSkipReason {
+    /// The product has no preferred vendor.
+    NoPreferredVendor,
+    /// The product's preferred vendor is inactive.
+    VendorInactive,
+    /// The product is inactive.
+    ProductInactive,
+    /// The location is inactive.
+    LocationInactive,
+    /// The order for its vendor and location was refused; the message says why.
+    OrderRefused,
+}
+
+impl From<SkipReason> for ReorderSkipReason {
+    fn from(reason: SkipReason) -> Self {
+        match reason {
+            SkipReason::NoPreferredVendor => Self::NoPreferredVendor,
+            SkipReason::VendorInactive => Self::VendorInactive,
+            SkipReason::ProductInactive => Self::ProductInactive,
+            SkipReason::LocationInactive => Self::LocationInactive,
+            SkipReason::OrderRefused => Self::OrderRefused,
+        }
+    }
 }
 
 impl ReorderSuggestion {
     /// The suggestion for an item due for reordering, with the quantity the service worked out.
-    pub fn new((item, quantity): (entity::inventory_item::Model, entity::Fixed4)) -> Self {
+    pub fn new(suggestion: Suggestion) -> Self {
+        let Suggestion {
+            item,
+            pending,
+            quantity,
+        } = suggestion;
         ReorderSuggestion {
             product_id: item.product_id,
             location_id: item.location_id,
             on_hand: item.on_hand.into(),
             on_order: item.on_order.into(),
+            pending: pending.into(),
             minimum: item.minimum.into(),
             maximum: item.maximum.map(Into::into),
             quantity: quantity.into(),
+            skip_reason: None,
+            skip_message: None,
+        }
+    }
+
+    /// A due item no order was made for, with the reason.
+    pub fn skipped(skipped: Skipped) -> Self {
+        ReorderSuggestion {
+            skip_reason: Some(skipped.reason.into()),
+            skip_message: Some(skipped.message),
+            ..Self::new(skipped.suggestion)
         }
     }
 }
@@ -99,8 +152,9 @@ pub struct InventoryQuery;
 
 #[Object]
 impl InventoryQuery {
-    /// Items due for reordering (on hand + on order below the minimum), optionally at one
-    /// location, with the quantity that brings each to its maximum.
+    /// Items due for reordering (on hand + on order + pending below the minimum), optionally at
+    /// one location, with the quantity that brings each to its maximum. Inactive products and
+    /// locations are never suggested.
     async fn reorder_suggestions(
         &self,
         ctx: &Context<'_>,

@@ -187,8 +187,9 @@ impl ReorderPayload {
         may_read::<PurchaseOrder>(ctx).then(|| self.purchase_orders.clone())
     }
 
-    /// Suggestions left out because their product has no (active) preferred vendor; null when
-    /// the caller may not read stock (`inventory:read`).
+    /// Suggestions no order was made for (inactive product or location, no active preferred
+    /// vendor, or the order refused), each with its `skipReason`; null when the caller may not
+    /// read stock (`inventory:read`).
     async fn skipped(&self, ctx: &Context<'_>) -> Option<Vec<ReorderSuggestion>> {
         may_read::<ReorderSuggestion>(ctx).then(|| self.skipped.clone())
     }
@@ -418,7 +419,8 @@ impl InventoryMutation {
     }
 
     /// Turns the reorder suggestions into PENDING purchase orders, one per preferred vendor and
-    /// location, all or nothing. Needs `purchase_orders:write`.
+    /// location. Items that cannot be ordered are reported in `skipped` and the other orders
+    /// are still created. Needs `purchase_orders:write`.
     async fn create_reorder_purchase_orders(
         &self,
         ctx: &Context<'_>,
@@ -449,7 +451,7 @@ impl InventoryMutation {
             skipped: done
                 .skipped
                 .into_iter()
-                .map(ReorderSuggestion::new)
+                .map(ReorderSuggestion::skipped)
                 .collect(),
             user_errors: Vec::new(),
         })

@@ -13,7 +13,7 @@ use crate::graphql::enums::DeliveryMethod;
 use crate::graphql::ids::{decode_input, decode_input_opt};
 use crate::graphql::payload::{payload, respond};
 use crate::graphql::scalars::Decimal;
-use crate::graphql::{require, state};
+use crate::graphql::{money_input, require, state};
 use crate::services::master_data::{
     self as service, AddressInput as NewAddress, ContactInput as NewContact, LocationChanges,
     NewLocation, NewProduct, NewVendor, ProductChanges, ReferenceKind, VendorChanges,
@@ -80,6 +80,7 @@ pub struct CreateVendorInput {
     /// Primary contact.
     pub contact: Option<ContactInput>,
     /// Default tax rate, a fraction in [0, 1); 0 when omitted.
+    /// Ignored without `costs:read`.
     pub default_tax_rate: Option<Decimal>,
     /// Net payment days; 30 when omitted.
     pub payment_terms_days: Option<i32>,
@@ -101,6 +102,7 @@ pub struct UpdateVendorInput {
     /// Primary contact; `null` removes it.
     pub contact: MaybeUndefined<ContactInput>,
     /// Default tax rate, a fraction in [0, 1).
+    /// Ignored without `costs:read`.
     pub default_tax_rate: Option<Decimal>,
     /// Net payment days.
     pub payment_terms_days: Option<i32>,
@@ -129,6 +131,7 @@ pub struct CreateProductInput {
     /// Unit of measure; `each` when omitted.
     pub unit_of_measure: Option<String>,
     /// Cost used when a line gives none; 0 when omitted.
+    /// Ignored without `costs:read`.
     pub default_unit_cost: Option<Decimal>,
     /// Vendor reorders are placed with.
     pub preferred_vendor_id: Option<ID>,
@@ -148,6 +151,7 @@ pub struct UpdateProductInput {
     /// Unit of measure.
     pub unit_of_measure: Option<String>,
     /// Cost used when a line gives none.
+    /// Ignored without `costs:read`.
     pub default_unit_cost: Option<Decimal>,
     /// Vendor reorders are placed with; `null` removes it.
     pub preferred_vendor_id: MaybeUndefined<ID>,
@@ -358,7 +362,7 @@ impl MasterDataMutation {
             code: input.code,
             address: input.address.into(),
             contact: input.contact.map(Into::into),
-            default_tax_rate: input.default_tax_rate.map(|d| d.0),
+            default_tax_rate: money_input(ctx, input.default_tax_rate),
             payment_terms_days: input.payment_terms_days,
             delivery_method: input.delivery_method.map(Into::into),
             currency: input.currency,
@@ -386,7 +390,7 @@ impl MasterDataMutation {
                 address: input.address.map(Into::into),
                 contact: Option::<Option<ContactInput>>::from(input.contact)
                     .map(|c| c.map(Into::into)),
-                default_tax_rate: input.default_tax_rate.map(|d| d.0),
+                default_tax_rate: money_input(ctx, input.default_tax_rate),
                 payment_terms_days: input.payment_terms_days,
                 delivery_method: input.delivery_method.map(Into::into),
                 currency: input.currency,
@@ -435,7 +439,7 @@ impl MasterDataMutation {
                 sku: input.sku,
                 description: input.description,
                 unit_of_measure: input.unit_of_measure,
-                default_unit_cost: input.default_unit_cost.map(|d| d.0),
+                default_unit_cost: money_input(ctx, input.default_unit_cost),
                 preferred_vendor_id: decode_input_opt(
                     input.preferred_vendor_id.as_ref(),
                     "Vendor",
@@ -474,7 +478,7 @@ impl MasterDataMutation {
             let changes = ProductChanges {
                 description: input.description,
                 unit_of_measure: input.unit_of_measure,
-                default_unit_cost: input.default_unit_cost.map(|d| d.0),
+                default_unit_cost: money_input(ctx, input.default_unit_cost),
                 preferred_vendor_id,
                 serialized: input.serialized,
                 over_receipt_allowance_percent: Option::<Option<Decimal>>::from(

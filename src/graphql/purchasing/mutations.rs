@@ -10,7 +10,7 @@ use crate::graphql::ids::{decode_input, decode_input_opt};
 use crate::graphql::loaders::{load_required, PurchaseOrderId};
 use crate::graphql::payload::{payload, respond};
 use crate::graphql::scalars::{Date, Decimal};
-use crate::graphql::{require, state};
+use crate::graphql::{money_input, require, state};
 use crate::services::purchasing::{
     self as service, HeaderChanges, LineChanges, NewLine, NewPurchaseOrder, UseCase,
 };
@@ -61,8 +61,10 @@ pub struct CreatePurchaseOrderInput {
     /// When the goods are expected.
     pub expected_date: Option<Date>,
     /// Tax rate, a fraction in [0, 1); the vendor's default when omitted.
+    /// Ignored without `costs:read`.
     pub tax_rate: Option<Decimal>,
     /// Shipping charge (>= 0); 0 when omitted.
+    /// Ignored without `costs:read`.
     pub shipping: Option<Decimal>,
     /// Free text.
     pub memo: Option<String>,
@@ -91,8 +93,10 @@ pub struct UpdatePurchaseOrderInput {
     pub technician_id: MaybeUndefined<ID>,
     /// Tax rate, a fraction in [0, 1). A new rate supersedes the order's open bills with
     /// bills taxed at it.
+    /// Ignored without `costs:read`.
     pub tax_rate: Option<Decimal>,
     /// Shipping charge (>= 0).
+    /// Ignored without `costs:read`.
     pub shipping: Option<Decimal>,
     /// Vendor currency → base currency; only while PENDING.
     pub exchange_rate: Option<Decimal>,
@@ -318,8 +322,8 @@ impl PurchasingMutation {
                     "input.technicianId",
                 )?,
                 expected_date: input.expected_date.map(|d| d.0),
-                tax_rate: input.tax_rate.map(|d| d.0),
-                shipping: input.shipping.map(|d| d.0),
+                tax_rate: money_input(ctx, input.tax_rate),
+                shipping: money_input(ctx, input.shipping),
                 memo: input.memo,
                 exchange_rate: input.exchange_rate.map(|d| d.0),
                 lines,
@@ -355,8 +359,8 @@ impl PurchasingMutation {
                     "Technician",
                     "input.technicianId",
                 )?,
-                tax_rate: input.tax_rate.map(|d| d.0),
-                shipping: input.shipping.map(|d| d.0),
+                tax_rate: money_input(ctx, input.tax_rate),
+                shipping: money_input(ctx, input.shipping),
                 exchange_rate: input.exchange_rate.map(|d| d.0),
             };
             retry_once(|| service::update_header(use_case(ctx, actor), id, changes.clone())).await

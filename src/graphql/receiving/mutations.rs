@@ -11,8 +11,8 @@ use crate::graphql::ids::decode_input;
 use crate::graphql::payload::{payload, respond, Payload};
 use crate::graphql::purchasing::mutations::use_case;
 use crate::graphql::purchasing::types::PurchaseOrder;
-use crate::graphql::require;
 use crate::graphql::scalars::{DateTime, Decimal};
+use crate::graphql::{money_input, require};
 use crate::services::receiving::{self as service, NewReceipt, ReceiptOutcome, ReceiveLine};
 use crate::services::retry_once;
 
@@ -43,6 +43,7 @@ pub struct ReceivePurchaseOrderInput {
     /// When the goods arrived; now when omitted.
     pub received_at: Option<DateTime>,
     /// Freight charged for the delivery (>= 0, whole cents); billed with it.
+    /// Ignored without `costs:read`.
     pub freight: Option<Decimal>,
     /// Makes retries safe: the same key and input returns the first result and writes nothing.
     pub idempotency_key: Option<String>,
@@ -212,7 +213,7 @@ impl ReceivingMutation {
                 lines,
                 packing_slip: input.packing_slip,
                 received_at: input.received_at.map(|t| t.0),
-                freight: input.freight.map(|d| d.0),
+                freight: money_input(ctx, input.freight),
                 idempotency_key: input.idempotency_key,
             };
             retry_once(|| service::receive(use_case(ctx, actor), receipt.clone())).await
