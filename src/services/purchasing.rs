@@ -91,6 +91,10 @@ pub struct LineChanges {
     pub unit_cost: Option<Decimal>,
     pub estimated_arrival: Option<Option<NaiveDate>>,
     pub memo: Option<Option<String>>,
+    /// `Some(None)` unlinks the line from its job.
+    pub job_id: Option<Option<i32>>,
+    /// `Some(None)` unlinks the line from its project.
+    pub project_id: Option<Option<i32>>,
 }
 
 /// The opposite quantity.
@@ -325,6 +329,37 @@ fn check_po_tax(value: Decimal) -> Result<Rate8, ServiceError> {
     rate(value, "input.taxRate")
 }
 
+/// Checks the job and project a line is linked to: they exist and are active (a new link to an
+/// inactive record is REFERENCE_INACTIVE), on create, add and update alike.
+async fn check_line_links(
+    txn: &DatabaseTransaction,
+    job: Option<i32>,
+    project: Option<i32>,
+    field: &str,
+) -> Result<(), ServiceError> {
+    if let Some(job) = job {
+        require_active!(
+            txn,
+            job,
+            job,
+            &format!("{field}.jobId"),
+            "job",
+            UserErrorCode::ReferenceInactive
+        );
+    }
+    if let Some(project) = project {
+        require_active!(
+            txn,
+            project,
+            project,
+            &format!("{field}.projectId"),
+            "project",
+            UserErrorCode::ReferenceInactive
+        );
+    }
+    Ok(())
+}
+
 /// Inserts a line after checking its product, material, location, quantity and cost.
 async fn insert_line(
     uc: UseCase<'_>,
@@ -407,8 +442,7 @@ async fn insert_line(
         "inventory location",
         UserErrorCode::LocationInactive
     );
-    require_exists!(txn, job, line.job_id, &f("jobId"), "job");
-    require_exists!(txn, project, line.project_id, &f("projectId"), "project");
+    check_line_links(txn, line.job_id, line.project_id, field).await?;
     let unit_cost = match line.unit_cost.filter(|_| uc.can_set_costs) {
         Some(cost) => {
             let cost = check(validate::non_negative(cost, "unit cost"), &f("unitCost"))?;
@@ -842,6 +876,18 @@ pub async fn update_line(
             validate::optional_text(memo.as_deref(), "memo", 2000),
             "input.memo",
         )?);
+    }
+    let new_job = changes.job_id.flatten().filter(|j| Some(*j) != line.job_id);
+    let new_project = changes
+        .project_id
+        .flatten()
+        .filter(|p| Some(*p) != line.project_id);
+    check_line_links(&txn, new_job, new_project, "input").await?;
+    if let Some(job) = changes.job_id {
+        model.job_id = Set(job);
+    }
+    if let Some(project) = changes.project_id {
+        model.project_id = Set(project);
     }
     model.updated_at = Set(now());
     let saved = model.update(&txn).await?;

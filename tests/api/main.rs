@@ -13,6 +13,7 @@ mod permissions;
 mod purchasing;
 mod read_graph;
 mod receiving;
+mod screens;
 mod stock;
 mod stress;
 mod subscriptions;
