@@ -174,7 +174,7 @@ async fn the_reference_lists_of_a_po_form_page_filter_by_activity_and_text_and_n
         let active = filtered(&app, field, filter_type, json!({ "active": true })).await;
         assert_eq!(active, [first.clone(), second.clone()], "{field}");
         let inactive = filtered(&app, field, filter_type, json!({ "active": false })).await;
-        assert_eq!(inactive, [third.clone()], "{field}");
+        assert_eq!(inactive, vec![third.clone()], "{field}");
 
         let text_of = |input: &Value| {
             input["number"]
@@ -189,7 +189,11 @@ async fn the_reference_lists_of_a_po_form_page_filter_by_activity_and_text_and_n
             json!({ "search": text_of(&inputs[0]) }),
         )
         .await;
-        assert_eq!(by_text, [second.clone()], "{field}: text search, any case");
+        assert_eq!(
+            by_text,
+            vec![second.clone()],
+            "{field}: text search, any case"
+        );
         let both = filtered(
             &app,
             field,
@@ -296,7 +300,7 @@ async fn receipts_are_listed_by_order_vendor_received_date_and_cancellation_and_
     );
     assert_eq!(
         filtered(&app, "receipts", filter, json!({ "vendorId": barn })).await,
-        [barn_receipt.clone()]
+        vec![barn_receipt.clone()]
     );
     assert_eq!(
         filtered(
@@ -306,7 +310,7 @@ async fn receipts_are_listed_by_order_vendor_received_date_and_cancellation_and_
             json!({ "receivedAfter": "2026-01-10", "receivedBefore": "2026-01-19" })
         )
         .await,
-        [january.clone()],
+        vec![january.clone()],
         "both ends of the date range are inclusive days"
     );
     assert_eq!(
@@ -317,11 +321,11 @@ async fn receipts_are_listed_by_order_vendor_received_date_and_cancellation_and_
             json!({ "receivedAfter": "2026-01-20", "receivedBefore": "2026-01-20" })
         )
         .await,
-        [barn_receipt.clone()]
+        vec![barn_receipt.clone()]
     );
     assert_eq!(
         filtered(&app, "receipts", filter, json!({ "cancelled": true })).await,
-        [later.clone()]
+        vec![later.clone()]
     );
     assert_eq!(
         filtered(&app, "receipts", filter, json!({ "cancelled": false })).await,
@@ -383,7 +387,7 @@ async fn job_materials_are_listed_by_job_status_and_product_and_need_purchase_or
             json!({ "status": ["ORDERED"] })
         )
         .await,
-        [a.clone()]
+        vec![a.clone()]
     );
     assert_eq!(
         filtered(
@@ -393,7 +397,7 @@ async fn job_materials_are_listed_by_job_status_and_product_and_need_purchase_or
             json!({ "status": ["NEED_TO_ORDER"], "productId": fx.products[0] })
         )
         .await,
-        [c.clone()]
+        vec![c.clone()]
     );
     refused_without(
         &app,
@@ -559,37 +563,40 @@ async fn purchase_orders_filter_by_job_project_technician_type_business_unit_pro
 
     let filter = "PurchaseOrderFilter";
     let orders = |f: Value| filtered(&app, "purchaseOrders", filter, f);
-    assert_eq!(orders(json!({ "jobId": fx.job })).await, [a.clone()]);
+    assert_eq!(orders(json!({ "jobId": fx.job })).await, vec![a.clone()]);
     assert_eq!(
         orders(json!({ "jobId": job2 })).await,
-        [b.clone()],
+        vec![b.clone()],
         "a line's job counts"
     );
     assert_eq!(
         orders(json!({ "projectId": fx.project })).await,
-        [a.clone()]
+        vec![a.clone()]
     );
     assert_eq!(
         orders(json!({ "projectId": project2 })).await,
-        [b.clone()],
+        vec![b.clone()],
         "a line's project counts"
     );
     assert_eq!(
         orders(json!({ "technicianId": fx.technician })).await,
-        [a.clone()]
+        vec![a.clone()]
     );
-    assert_eq!(orders(json!({ "typeId": other_type })).await, [b.clone()]);
+    assert_eq!(
+        orders(json!({ "typeId": other_type })).await,
+        vec![b.clone()]
+    );
     assert_eq!(
         orders(json!({ "typeId": fx.po_type })).await,
         [a.clone(), c.clone()]
     );
     assert_eq!(
         orders(json!({ "businessUnitId": other_unit })).await,
-        [b.clone()]
+        vec![b.clone()]
     );
     assert_eq!(
         orders(json!({ "productId": fx.products[2] })).await,
-        [b.clone()]
+        vec![b.clone()]
     );
     assert_eq!(
         orders(json!({ "productId": fx.products[0] })).await,
@@ -597,7 +604,7 @@ async fn purchase_orders_filter_by_job_project_technician_type_business_unit_pro
     );
     assert_eq!(
         orders(json!({ "expectedBefore": "2026-06-01" })).await,
-        [a.clone()],
+        vec![a.clone()],
         "strictly before; orders without a date never late"
     );
     assert_eq!(
@@ -761,7 +768,7 @@ async fn bills_filter_by_due_date_and_number_and_sort_and_a_total_sort_needs_cos
     let bills = |f: Value| filtered(&app, "bills", filter, f);
     assert_eq!(
         bills(json!({ "dueAfter": in_45_days })).await,
-        [barn1.clone()]
+        vec![barn1.clone()]
     );
     assert_eq!(
         bills(json!({ "dueBefore": in_45_days })).await,
@@ -770,7 +777,7 @@ async fn bills_filter_by_due_date_and_number_and_sort_and_a_total_sort_needs_cos
     let acme_number = acme_po["number"].as_str().unwrap().to_lowercase();
     assert_eq!(
         bills(json!({ "number": format!("{acme_number}-2") })).await,
-        [acme2.clone()],
+        vec![acme2.clone()],
         "number text, any case"
     );
 
@@ -830,8 +837,8 @@ async fn products_are_listed_by_preferred_vendor() {
             json!({ "preferredVendorId": vendor }),
         )
     };
-    assert_eq!(products(&fx.vendor).await, [fx.products[0].clone()]);
-    assert_eq!(products(&barn).await, [fx.products[2].clone()]);
+    assert_eq!(products(&fx.vendor).await, vec![fx.products[0].clone()]);
+    assert_eq!(products(&barn).await, vec![fx.products[2].clone()]);
 }
 
 const LINE: &str = "line { id job { id number } project { id number } product { id } \

@@ -261,6 +261,7 @@ impl InventoryQuery {
     }
 
     /// Inventory items (stock of a product at a location), oldest first.
+    #[allow(clippy::too_many_arguments)]
     async fn inventory_items(
         &self,
         ctx: &Context<'_>,

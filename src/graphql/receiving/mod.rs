@@ -150,6 +150,7 @@ pub struct BillsQuery;
 #[Object]
 impl BillsQuery {
     /// Vendor bills and credits, oldest first. Needs `bills:read`.
+    #[allow(clippy::too_many_arguments)]
     async fn bills(
         &self,
         ctx: &Context<'_>,
