@@ -15,6 +15,22 @@ pub fn allowance_limit(ordered: Fixed4, percent: Decimal) -> Fixed4 {
     Fixed4::from_decimal(limit).unwrap_or(ordered)
 }
 
+/// The over-receipt allowance (percent) of a product: its own `override_percent`, or the
+/// server's `default_percent` when it has none.
+pub fn over_receipt_percent(
+    override_percent: Option<Decimal>,
+    default_percent: Decimal,
+) -> Decimal {
+    override_percent.unwrap_or(default_percent)
+}
+
+/// The most a line ordering `ordered`, of which `received` is in, may still receive with an
+/// allowance of `percent`: what [`allowance_limit`] leaves, never negative.
+pub fn receivable_quantity(ordered: Fixed4, received: Fixed4, percent: Decimal) -> Fixed4 {
+    let limit = allowance_limit(ordered, percent);
+    Fixed4(limit.0.saturating_sub(received.0).max(0))
+}
+
 /// The serial numbers of `accepted` units: exactly one distinct, non-blank serial per unit of a
 /// serialized product (so a whole number of units), none for other products.
 pub fn check_serials(
@@ -129,6 +145,24 @@ mod tests {
 
     fn f(s: &str) -> Fixed4 {
         Fixed4::from_decimal(d(s)).unwrap()
+    }
+
+    #[test]
+    fn a_products_own_allowance_wins_over_the_default() {
+        assert_eq!(over_receipt_percent(Some(d("5")), d("10")), d("5"));
+        assert_eq!(over_receipt_percent(Some(d("0")), d("10")), d("0"));
+        assert_eq!(over_receipt_percent(None, d("10")), d("10"));
+    }
+
+    #[test]
+    fn the_receivable_quantity_is_what_the_allowance_leaves_and_never_negative() {
+        assert_eq!(receivable_quantity(f("10"), f("4"), d("10")), f("7"));
+        assert_eq!(receivable_quantity(f("10"), f("11"), d("10")), f("0"));
+        assert_eq!(receivable_quantity(f("10"), f("12"), d("10")), f("0"));
+        assert_eq!(
+            receivable_quantity(f("3"), f("0"), d("33.33333")),
+            f("3.9999")
+        );
     }
 
     #[test]

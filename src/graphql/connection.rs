@@ -1,6 +1,6 @@
 //! Relay connections with keyset cursors and a page-size limit.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields};
 use async_graphql::{OutputType, SimpleObject};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -252,9 +252,13 @@ impl SortOrder {
     }
 }
 
+/// A page of `T` whose connection and edge types are named by `N` and `E` (with the defaults,
+/// `Page<T>`: `VendorConnection`, `VendorEdge`).
+pub type NamedPage<T, N, E> = Connection<String, T, ConnectionTotals, EmptyFields, N, E>;
+
 /// Loads one page of `select` in `order`. `total_count` is only computed when the client asked
 /// for it.
-pub async fn paginate<E, T, C>(
+pub async fn paginate<E, T, C, N, E2>(
     db: &C,
     select: Select<E>,
     order: &SortOrder,
@@ -262,12 +266,14 @@ pub async fn paginate<E, T, C>(
     want_total: bool,
     id_of: impl Fn(&E::Model) -> i32,
     convert: impl Fn(E::Model) -> T,
-) -> Result<Page<T>, ApiError>
+) -> Result<NamedPage<T, N, E2>, ApiError>
 where
     E: EntityTrait,
     E::Model: Sync,
     T: OutputType,
     C: ConnectionTrait,
+    N: ConnectionNameType,
+    E2: EdgeNameType,
 {
     let table = E::default().table_name();
     for cursor in [window.after, window.before].into_iter().flatten() {

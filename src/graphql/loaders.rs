@@ -560,6 +560,15 @@ window_loader!(
     LedgerOfItem => stock_ledger_entry by "inventory_item_id", "stock_ledger_entries", id i64
 );
 window_loader!(
+    /// A page of the purchase orders bought for a job: linked on the order or on one of its
+    /// lines (the "table" is the union of both links, each order once per job).
+    PurchaseOrdersOfJob => purchase_order by "job_id",
+    "(SELECT id, job_id FROM purchase_orders WHERE job_id IS NOT NULL \
+     UNION SELECT purchase_order_id AS id, job_id FROM purchase_order_lines \
+     WHERE job_id IS NOT NULL) AS linked",
+    id i32
+);
+window_loader!(
     /// A page of a job's materials.
     MaterialsOfJob => job_material by "job_id", "job_materials", id i32
 );

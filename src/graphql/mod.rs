@@ -30,6 +30,7 @@ pub struct Query(
     node::NodeQuery,
     viewer::ViewerQuery,
     master_data::MasterDataQuery,
+    master_data::ReferenceListsQuery,
     purchasing::PurchasingQuery,
     inventory::InventoryQuery,
     inventory::serials::SerialQuery,
@@ -136,18 +137,20 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
 
 /// One page of a root list: the paging arguments checked against the page-size limit, then
 /// `select` paged in `order` (`totalCount` counted only when the client asked for it).
-pub async fn root_page<E, T>(
+pub async fn root_page<E, T, N, E2>(
     ctx: &Context<'_>,
     args: &connection::PageArgs,
     select: sea_orm::Select<E>,
     order: &connection::SortOrder,
     id_of: impl Fn(&E::Model) -> i32,
     convert: impl Fn(E::Model) -> T,
-) -> async_graphql::Result<connection::Page<T>>
+) -> async_graphql::Result<connection::NamedPage<T, N, E2>>
 where
     E: sea_orm::EntityTrait,
     E::Model: Sync,
     T: async_graphql::OutputType,
+    N: async_graphql::connection::ConnectionNameType,
+    E2: async_graphql::connection::EdgeNameType,
 {
     let window = connection::Window::from_args(args, max_page_size(ctx))?;
     let page = connection::paginate(

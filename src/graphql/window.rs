@@ -4,15 +4,13 @@
 
 use std::collections::HashMap;
 
-use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields};
+use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType};
 use async_graphql::OutputType;
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
 use crate::graphql::connection::{encode_cursor, ConnectionTotals, Window};
 
-/// A page whose connection and edge types are named by `N` and `E` (the defaults derive the
-/// names from the node type: `VendorConnection`, `VendorEdge`).
-pub type NamedPage<T, N, E> = Connection<String, T, ConnectionTotals, EmptyFields, N, E>;
+pub use crate::graphql::connection::NamedPage;
 
 /// One parent's page of children, ids in ascending order.
 #[derive(Clone, Debug)]

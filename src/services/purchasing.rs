@@ -92,6 +92,10 @@ pub struct LineChanges {
     pub unit_cost: Option<Decimal>,
     pub estimated_arrival: Option<Option<NaiveDate>>,
     pub memo: Option<Option<String>>,
+    /// `Some(None)` unlinks the line from its job.
+    pub job_id: Option<Option<i32>>,
+    /// `Some(None)` unlinks the line from its project.
+    pub project_id: Option<Option<i32>>,
 }
 
 /// The opposite quantity.
@@ -351,6 +355,37 @@ async fn check_order_total(txn: &DatabaseTransaction, po_id: i32) -> Result<(), 
     Ok(())
 }
 
+/// Checks the job and project a line is linked to: they exist and are active (a new link to an
+/// inactive record is REFERENCE_INACTIVE), on create, add and update alike.
+async fn check_line_links(
+    txn: &DatabaseTransaction,
+    job: Option<i32>,
+    project: Option<i32>,
+    field: &str,
+) -> Result<(), ServiceError> {
+    if let Some(job) = job {
+        require_active!(
+            txn,
+            job,
+            job,
+            &format!("{field}.jobId"),
+            "job",
+            UserErrorCode::ReferenceInactive
+        );
+    }
+    if let Some(project) = project {
+        require_active!(
+            txn,
+            project,
+            project,
+            &format!("{field}.projectId"),
+            "project",
+            UserErrorCode::ReferenceInactive
+        );
+    }
+    Ok(())
+}
+
 /// Inserts a line after checking its product, material, location, quantity and cost.
 async fn insert_line(
     uc: UseCase<'_>,
@@ -441,8 +476,7 @@ async fn insert_line(
         "inventory location",
         UserErrorCode::LocationInactive
     );
-    require_active_link!(txn, job, line.job_id, &f("jobId"), "job");
-    require_active_link!(txn, project, line.project_id, &f("projectId"), "project");
+    check_line_links(txn, line.job_id, line.project_id, field).await?;
     let unit_cost = match line.unit_cost.filter(|_| uc.can_set_costs) {
         Some(cost) => {
             let cost = check(validate::unit_cost(cost), &f("unitCost"))?;
@@ -920,6 +954,18 @@ pub async fn update_line(
         if memo != line.memo {
             model.memo = Set(memo);
         }
+    }
+    let new_job = changes.job_id.flatten().filter(|j| Some(*j) != line.job_id);
+    let new_project = changes
+        .project_id
+        .flatten()
+        .filter(|p| Some(*p) != line.project_id);
+    check_line_links(&txn, new_job, new_project, "input").await?;
+    if let Some(job) = changes.job_id.filter(|j| *j != line.job_id) {
+        model.job_id = Set(job);
+    }
+    if let Some(project) = changes.project_id.filter(|p| *p != line.project_id) {
+        model.project_id = Set(project);
     }
     if !model.is_changed() {
         // Nothing differs: nothing is written and the order keeps its version.

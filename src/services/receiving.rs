@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::db::begin_write;
 use crate::domain::purchasing::{self as rules, open_quantity, Action};
-use crate::domain::receiving::{allowance_limit, check_serials};
+use crate::domain::receiving::{allowance_limit, check_serials, over_receipt_percent};
 use crate::domain::validate;
 use crate::error::{ServiceError, UserErrorCode};
 use crate::events::Outbox;
@@ -342,10 +342,12 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         )
         .map_err(|v| ServiceError::user(v.code, &f("serialNumbers"), v.message))?;
         serials::check_in(&txn, product.id, &serials, &f("serialNumbers")).await?;
-        let percent = product
-            .over_receipt_allowance_percent
-            .map(|p| p.to_decimal())
-            .unwrap_or(uc.business.over_receipt_percent);
+        let percent = over_receipt_percent(
+            product
+                .over_receipt_allowance_percent
+                .map(|p| p.to_decimal()),
+            uc.business.over_receipt_percent,
+        );
         let limit = allowance_limit(line.quantity, percent);
         if line.quantity_received.0 + accepted.0 > limit.0 {
             return Err(ServiceError::user(

@@ -22,6 +22,7 @@ mod purchasing;
 mod read_graph;
 mod receiving;
 mod serials;
+mod screens;
 mod stock;
 mod stress;
 mod subscriptions;

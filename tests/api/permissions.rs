@@ -46,6 +46,42 @@ fn queries() -> Vec<(&'static str, String, Option<Permission>)> {
             Some(VendorsRead),
         ),
         (
+            "businessUnits",
+            "{ businessUnits { totalCount } }".into(),
+            Some(VendorsRead),
+        ),
+        (
+            "purchaseOrderTypes",
+            "{ purchaseOrderTypes { totalCount } }".into(),
+            Some(VendorsRead),
+        ),
+        ("jobs", "{ jobs { totalCount } }".into(), Some(VendorsRead)),
+        (
+            "projects",
+            "{ projects { totalCount } }".into(),
+            Some(VendorsRead),
+        ),
+        (
+            "technicians",
+            "{ technicians { totalCount } }".into(),
+            Some(VendorsRead),
+        ),
+        (
+            "receipts",
+            "{ receipts { totalCount } }".into(),
+            Some(PurchaseOrdersRead),
+        ),
+        (
+            "jobMaterials",
+            "{ jobMaterials { totalCount } }".into(),
+            Some(PurchaseOrdersRead),
+        ),
+        (
+            "stockLedger",
+            "{ stockLedger { totalCount } }".into(),
+            Some(InventoryRead),
+        ),
+        (
             "purchaseOrder",
             format!("{{ purchaseOrder(id: \"{NO_ID}\") {{ id }} }}"),
             Some(PurchaseOrdersRead),

@@ -4,21 +4,23 @@ pub mod mutations;
 pub mod serials;
 pub mod types;
 
-use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, ID};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
+use chrono::Days;
+use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
-use crate::graphql::connection::{Page, PageArgs, SortOrder};
+use crate::graphql::connection::{NamedPage, Page, PageArgs, SortDirection, SortKey, SortOrder};
 use crate::graphql::guard::{Guarded, Reads};
-use crate::graphql::ids::decode;
+use crate::graphql::ids::{decode, parse_gid};
 use crate::graphql::loaders::{load_one, load_required, LocationId, ProductId, VendorId};
 use crate::graphql::master_data::types::{InventoryLocation, Product, Vendor};
-use crate::graphql::scalars::Decimal;
+use crate::graphql::scalars::{Date, Decimal};
 use crate::graphql::{require, root_page, state};
+use crate::services::search::contains_text;
 use crate::services::stock::{SkipReason, Skipped, Suggestion};
-use types::InventoryItem;
+use types::{InventoryItem, LedgerConnectionName, LedgerEdgeName, StockLedgerEntry};
 
 /// Narrows the inventory-item list; all given conditions must hold.
 #[derive(InputObject, Default)]
@@ -32,6 +34,150 @@ pub struct InventoryItemFilter {
     /// On hand + on order + pending below the minimum, i.e. due for reordering (true) or not
     /// (false).
     pub needs_reorder: Option<bool>,
+    /// Case-insensitive text contained in the product's SKU or description.
+    pub search: Option<String>,
+}
+
+impl InventoryItemFilter {
+    /// The condition on the product's text.
+    fn search_condition(&self) -> Result<Condition, ApiError> {
+        use entity::inventory_item::Column;
+        use entity::product::Column as P;
+        let mut condition = Condition::all();
+        if let Some(text) = self.search.as_deref() {
+            let text = crate::graphql::search_text(text)?;
+            condition = condition.add(
+                Column::ProductId.in_subquery(
+                    SqlQuery::select()
+                        .column(P::Id)
+                        .from(entity::product::Entity)
+                        .cond_where(
+                            Condition::any()
+                                .add(contains_text(P::Sku, text))
+                                .add(contains_text(P::Description, text)),
+                        )
+                        .to_owned(),
+                ),
+            );
+        }
+        Ok(condition)
+    }
+}
+
+/// What inventory items can be sorted by.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InventoryItemSortField {
+    /// The product's SKU.
+    Sku,
+    /// The quantity on hand.
+    OnHand,
+    /// on hand − picked − reserved.
+    Available,
+    /// When it last changed.
+    UpdatedAt,
+}
+
+/// A sort of the inventory-item list; ties are broken by age.
+#[derive(InputObject)]
+pub struct InventoryItemSort {
+    /// The field.
+    pub field: InventoryItemSortField,
+    /// The direction; ascending when omitted.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+impl InventoryItemSort {
+    /// The keyset order of this sort.
+    fn order(&self) -> SortOrder {
+        let direction = self.direction;
+        let key = match self.field {
+            InventoryItemSortField::Sku => SortKey::sql(
+                "(SELECT p.sku FROM products p WHERE p.id = {t}.product_id)",
+                direction,
+            ),
+            InventoryItemSortField::OnHand => SortKey::column("on_hand", direction),
+            InventoryItemSortField::Available => {
+                SortKey::sql("({t}.on_hand - {t}.picked - {t}.reserved)", direction)
+            }
+            InventoryItemSortField::UpdatedAt => SortKey::column("updated_at", direction),
+        };
+        SortOrder::new([key], direction)
+    }
+}
+
+/// Narrows the stock ledger; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct StockLedgerFilter {
+    /// Movements of this product (at any location).
+    pub product_id: Option<ID>,
+    /// Movements at this location (of any product).
+    pub location_id: Option<ID>,
+    /// Any of these reasons (RECEIPT, RECEIPT_CANCELED, TRANSFER_IN, TRANSFER_OUT,
+    /// ADJUSTMENT_COUNT, ADJUSTMENT_DAMAGE, ADJUSTMENT_LOSS, ADJUSTMENT_FOUND, ADJUSTMENT_OTHER).
+    pub reason: Option<Vec<String>>,
+    /// Caused by this document (the global ID of a receipt, an inventory item …).
+    pub source_id: Option<ID>,
+    /// Caused by a document of this type (`Receipt`, `InventoryItem` …).
+    pub source_type: Option<String>,
+    /// Happened on or after this date (UTC).
+    pub occurred_after: Option<Date>,
+    /// Happened on or before this date (UTC).
+    pub occurred_before: Option<Date>,
+}
+
+impl StockLedgerFilter {
+    /// The ledger entries matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
+        use entity::inventory_item::Column as I;
+        use entity::stock_ledger_entry::Column;
+        let items_where = |condition: SimpleExpr| {
+            Column::InventoryItemId.in_subquery(
+                SqlQuery::select()
+                    .column(I::Id)
+                    .from(entity::inventory_item::Entity)
+                    .and_where(condition)
+                    .to_owned(),
+            )
+        };
+        let mut condition = Condition::all();
+        if let Some(product) = &self.product_id {
+            condition = condition.add(items_where(I::ProductId.eq(decode(product, "Product")?)));
+        }
+        if let Some(location) = &self.location_id {
+            let location = decode(location, "InventoryLocation")?;
+            condition = condition.add(items_where(I::LocationId.eq(location)));
+        }
+        if let Some(reasons) = &self.reason {
+            condition = condition.add(Column::Reason.is_in(reasons.iter().map(|r| r.trim())));
+        }
+        if let Some(source) = &self.source_id {
+            let (kind, id) = parse_gid(source.as_str())
+                .and_then(|(kind, id)| Some((kind, i32::try_from(id).ok()?)))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!("`{}` is not a global ID", source.as_str()))
+                })?;
+            condition = condition
+                .add(Column::SourceType.eq(kind))
+                .add(Column::SourceId.eq(id));
+        }
+        if let Some(kind) = self.source_type.as_deref() {
+            condition = condition.add(Column::SourceType.eq(kind.trim()));
+        }
+        if let Some(date) = self.occurred_after {
+            condition = condition.add(Column::OccurredAt.gte(start_of(date.0)));
+        }
+        if let Some(date) = self.occurred_before {
+            let next = date.0.checked_add_days(Days::new(1)).unwrap_or(date.0);
+            condition = condition.add(Column::OccurredAt.lt(start_of(next)));
+        }
+        Ok(condition)
+    }
+}
+
+/// The first instant of `date` (UTC).
+fn start_of(date: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    date.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 /// A product at a location whose on hand + on order + pending is below its minimum: a view of
@@ -171,6 +317,7 @@ impl InventoryQuery {
     }
 
     /// Inventory items (stock of a product at a location), oldest first.
+    #[allow(clippy::too_many_arguments)]
     async fn inventory_items(
         &self,
         ctx: &Context<'_>,
@@ -179,6 +326,7 @@ impl InventoryQuery {
         #[graphql(desc = "Page size, counted back from `before` or the end.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
         filter: Option<InventoryItemFilter>,
+        #[graphql(desc = "The order; oldest first when omitted.")] sort: Option<InventoryItemSort>,
     ) -> async_graphql::Result<Page<InventoryItem>> {
         require(ctx, Permission::InventoryRead)?;
         use entity::inventory_item::{Column, Entity};
@@ -205,13 +353,47 @@ impl InventoryQuery {
             let test = crate::services::stock::due_for_reorder();
             condition = condition.add(if due { test } else { test.not() });
         }
+        let condition = condition.add(filter.search_condition()?);
+        let order = sort.map(|s| s.order()).unwrap_or_default();
         root_page(
             ctx,
             &args,
             Entity::find().filter(condition),
-            &SortOrder::default(),
+            &order,
             |m| m.id,
             InventoryItem::from,
+        )
+        .await
+    }
+
+    /// Stock movements across items (a location's or a day's movements), oldest first;
+    /// filters combine with AND. Needs `inventory:read`.
+    async fn stock_ledger(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size, counted back from `before` or the end.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        #[graphql(desc = "Conditions that must all hold.")] filter: Option<StockLedgerFilter>,
+    ) -> async_graphql::Result<NamedPage<StockLedgerEntry, LedgerConnectionName, LedgerEdgeName>>
+    {
+        require(ctx, Permission::InventoryRead)?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let condition = filter.unwrap_or_default().condition()?;
+        root_page(
+            ctx,
+            &args,
+            entity::stock_ledger_entry::Entity::find().filter(condition),
+            &SortOrder::default(),
+            // Cursors hold 32-bit ids, as the item's own ledger connection does.
+            |m| i32::try_from(m.id).unwrap_or(i32::MAX),
+            StockLedgerEntry::from,
         )
         .await
     }

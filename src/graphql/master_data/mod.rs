@@ -3,14 +3,18 @@
 pub mod mutations;
 pub mod types;
 
-use async_graphql::{Context, Enum, InputObject, Object};
+use async_graphql::{Context, Enum, InputObject, MergedObject, Object, ID};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
+use crate::error::ApiError;
 use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
+use crate::graphql::ids::decode;
 use crate::graphql::{require, root_page};
 use crate::services::search::contains_text;
-use types::{InventoryLocation, Product, Vendor};
+use types::{
+    BusinessUnit, InventoryLocation, Job, Product, Project, PurchaseOrderType, Technician, Vendor,
+};
 
 /// Narrows the vendor list.
 #[derive(InputObject, Default)]
@@ -30,6 +34,65 @@ pub struct ProductFilter {
     pub search: Option<String>,
     /// Only serialized (true) or only unserialized (false) products.
     pub serialized: Option<bool>,
+    /// Only products whose preferred vendor is this one.
+    pub preferred_vendor_id: Option<ID>,
+}
+
+/// Narrows a list of reference records: business units, purchase-order types, jobs, projects,
+/// technicians.
+#[derive(InputObject, Default)]
+pub struct NamedRecordFilter {
+    /// Only active (true) or only inactive (false) records.
+    pub active: Option<bool>,
+    /// Case-insensitive text contained in the name, or in the number for records that have one.
+    pub search: Option<String>,
+}
+
+impl NamedRecordFilter {
+    /// The rows of a table whose `active` column and text `columns` match.
+    fn condition<C: ColumnTrait>(
+        &self,
+        active: C,
+        columns: impl IntoIterator<Item = C>,
+    ) -> Result<Condition, ApiError> {
+        let mut condition = Condition::all();
+        if let Some(wanted) = self.active {
+            condition = condition.add(active.eq(wanted));
+        }
+        if let Some(text) = self.search.as_deref() {
+            let text = crate::graphql::search_text(text)?;
+            condition = condition.add(columns.into_iter().fold(Condition::any(), |any, column| {
+                any.add(contains_text(column, text))
+            }));
+        }
+        Ok(condition)
+    }
+}
+
+impl ProductFilter {
+    /// The products matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
+        use entity::product::Column;
+        let mut condition = Condition::all();
+        if let Some(active) = self.active {
+            condition = condition.add(Column::Active.eq(active));
+        }
+        if let Some(serialized) = self.serialized {
+            condition = condition.add(Column::Serialized.eq(serialized));
+        }
+        if let Some(text) = self.search.as_deref() {
+            let text = crate::graphql::search_text(text)?;
+            condition = condition.add(
+                Condition::any()
+                    .add(contains_text(Column::Sku, text))
+                    .add(contains_text(Column::Description, text)),
+            );
+        }
+        if let Some(vendor) = &self.preferred_vendor_id {
+            condition = condition.add(Column::PreferredVendorId.eq(decode(vendor, "Vendor")?));
+        }
+        Ok(condition)
+    }
 }
 
 /// Narrows the location list.
@@ -61,6 +124,85 @@ pub struct VendorSort {
     #[graphql(default)]
     pub direction: SortDirection,
 }
+
+/// Declares the query object holding the root list of a reference record: `vendors:read`,
+/// oldest first, filtered by activity and by text over `columns`.
+macro_rules! reference_list {
+    ($(#[$doc:meta])* $query:ident: $field:ident => $module:ident as $node:ident by $($column:ident),+) => {
+        #[derive(Default)]
+        pub struct $query;
+
+        #[Object]
+        impl $query {
+            $(#[$doc])*
+            async fn $field(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+                #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+                #[graphql(desc = "Page size, counted back from `before` or the end.")]
+                last: Option<i32>,
+                #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+                #[graphql(desc = "Conditions that must all hold.")]
+                filter: Option<NamedRecordFilter>,
+            ) -> async_graphql::Result<Page<$node>> {
+                require(ctx, Permission::VendorsRead)?;
+                use entity::$module::{Column, Entity};
+                let args = PageArgs {
+                    first,
+                    after,
+                    last,
+                    before,
+                };
+                let condition = filter
+                    .unwrap_or_default()
+                    .condition(Column::Active, [$(Column::$column),+])?;
+                root_page(
+                    ctx,
+                    &args,
+                    Entity::find().filter(condition),
+                    &SortOrder::default(),
+                    |m| m.id,
+                    $node::from,
+                )
+                .await
+            }
+        }
+    };
+}
+
+reference_list!(
+    /// Business units (what a purchase order's costs are booked against), oldest first: the
+    /// choices of `createPurchaseOrder.businessUnitId`. Needs `vendors:read`.
+    BusinessUnitsQuery: business_units => business_unit as BusinessUnit by Name
+);
+reference_list!(
+    /// Purchase-order types, oldest first: the choices of `createPurchaseOrder.typeId`. Needs
+    /// `vendors:read`.
+    PurchaseOrderTypesQuery: purchase_order_types => purchase_order_type as PurchaseOrderType by Name
+);
+reference_list!(
+    /// Jobs, oldest first; the text search covers number and name. Needs `vendors:read`.
+    JobsQuery: jobs => job as Job by Number, Name
+);
+reference_list!(
+    /// Projects, oldest first; the text search covers number and name. Needs `vendors:read`.
+    ProjectsQuery: projects => project as Project by Number, Name
+);
+reference_list!(
+    /// Technicians, oldest first; the text search covers number and name. Needs `vendors:read`.
+    TechniciansQuery: technicians => technician as Technician by Number, Name
+);
+
+/// The root lists of the reference records a purchase-order form chooses from.
+#[derive(MergedObject, Default)]
+pub struct ReferenceListsQuery(
+    BusinessUnitsQuery,
+    PurchaseOrderTypesQuery,
+    JobsQuery,
+    ProjectsQuery,
+    TechniciansQuery,
+);
 
 #[derive(Default)]
 pub struct MasterDataQuery;
@@ -132,23 +274,8 @@ impl MasterDataQuery {
             last,
             before,
         };
-        use entity::product::{Column, Entity};
-        let filter = filter.unwrap_or_default();
-        let mut condition = Condition::all();
-        if let Some(active) = filter.active {
-            condition = condition.add(Column::Active.eq(active));
-        }
-        if let Some(serialized) = filter.serialized {
-            condition = condition.add(Column::Serialized.eq(serialized));
-        }
-        if let Some(text) = filter.search.as_deref() {
-            let text = crate::graphql::search_text(text)?;
-            condition = condition.add(
-                Condition::any()
-                    .add(contains_text(Column::Sku, text))
-                    .add(contains_text(Column::Description, text)),
-            );
-        }
+        use entity::product::Entity;
+        let condition = filter.unwrap_or_default().condition()?;
         let select = Entity::find().filter(condition);
         root_page(
             ctx,

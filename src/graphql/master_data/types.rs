@@ -10,7 +10,8 @@ use crate::graphql::ids::to_gid;
 use crate::graphql::inventory::types::InventoryItem;
 use crate::graphql::loaders::{load_one, load_required, JobId, LineId, ProductId, VendorId};
 use crate::graphql::loaders::{
-    BillsOfVendor, ItemsOfLocation, ItemsOfProduct, MaterialsOfJob, PurchaseOrdersOfVendor,
+    BillsOfVendor, ItemsOfLocation, ItemsOfProduct, MaterialsOfJob, PurchaseOrdersOfJob,
+    PurchaseOrdersOfVendor,
 };
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::purchasing::types::PurchaseOrderLine;
@@ -432,6 +433,31 @@ impl Job {
             },
             |m: &entity::job_material::Model| i64::from(m.id),
             JobMaterial::from,
+        )
+        .await
+    }
+
+    /// The purchase orders bought for it (linked on the order or on one of its lines), oldest
+    /// first. Needs `purchase_orders:read`.
+    async fn purchase_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+    ) -> async_graphql::Result<Page<PurchaseOrder>> {
+        require(ctx, Permission::PurchaseOrdersRead)?;
+        let parent = self.db_id;
+        nested_page(
+            ctx,
+            first,
+            after,
+            |after, limit| PurchaseOrdersOfJob {
+                parent,
+                after,
+                limit,
+            },
+            |m: &entity::purchase_order::Model| i64::from(m.id),
+            PurchaseOrder::from,
         )
         .await
     }

@@ -5,14 +5,15 @@ pub mod types;
 
 use async_graphql::{Context, Enum, InputObject, Object, ID};
 use chrono::{Days, NaiveTime};
-use sea_orm::sea_query::Query as SqlQuery;
+use sea_orm::sea_query::{Query as SqlQuery, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
-use crate::graphql::enums::PurchaseOrderStatus;
+use crate::graphql::enums::{JobMaterialStatus, PurchaseOrderStatus};
 use crate::graphql::ids::decode;
+use crate::graphql::master_data::types::JobMaterial;
 use crate::graphql::scalars::Date;
 use crate::graphql::{require, root_page, state};
 use crate::services::search::contains_text;
@@ -35,6 +36,111 @@ pub struct PurchaseOrderFilter {
     pub exported: Option<bool>,
     /// Case-insensitive text in the number or the vendor's name.
     pub search: Option<String>,
+    /// Bought for this job: on the order or on one of its lines.
+    pub job_id: Option<ID>,
+    /// Bought for this project: on the order or on one of its lines.
+    pub project_id: Option<ID>,
+    /// Bought for this technician.
+    pub technician_id: Option<ID>,
+    /// Of this purchase-order type.
+    pub type_id: Option<ID>,
+    /// Booked against this business unit.
+    pub business_unit_id: Option<ID>,
+    /// With a line of this product.
+    pub product_id: Option<ID>,
+    /// Expected strictly before this date; with `status: [SUBMITTED, PARTIALLY_RECEIVED]` and
+    /// today's date, the late orders. Orders without an expected date never match.
+    pub expected_before: Option<Date>,
+}
+
+/// Orders with a line whose `column` is `value`.
+fn with_line_where(column: entity::purchase_order_line::Column, value: i32) -> SimpleExpr {
+    use entity::purchase_order::Column;
+    use entity::purchase_order_line::Column as L;
+    Column::Id.in_subquery(
+        SqlQuery::select()
+            .column(L::PurchaseOrderId)
+            .from(entity::purchase_order_line::Entity)
+            .and_where(column.eq(value))
+            .to_owned(),
+    )
+}
+
+impl PurchaseOrderFilter {
+    /// The conditions on what an order is linked to (job, project, technician, type, business
+    /// unit, product) and on its expected date.
+    fn links_condition(&self) -> Result<Condition, ApiError> {
+        use entity::purchase_order::Column;
+        use entity::purchase_order_line::Column as L;
+        let mut condition = Condition::all();
+        if let Some(job) = &self.job_id {
+            let job = decode(job, "Job")?;
+            condition = condition.add(
+                Condition::any()
+                    .add(Column::JobId.eq(job))
+                    .add(with_line_where(L::JobId, job)),
+            );
+        }
+        if let Some(project) = &self.project_id {
+            let project = decode(project, "Project")?;
+            condition = condition.add(
+                Condition::any()
+                    .add(Column::ProjectId.eq(project))
+                    .add(with_line_where(L::ProjectId, project)),
+            );
+        }
+        if let Some(technician) = &self.technician_id {
+            condition = condition.add(Column::TechnicianId.eq(decode(technician, "Technician")?));
+        }
+        if let Some(kind) = &self.type_id {
+            condition = condition.add(Column::TypeId.eq(decode(kind, "PurchaseOrderType")?));
+        }
+        if let Some(unit) = &self.business_unit_id {
+            condition = condition.add(Column::BusinessUnitId.eq(decode(unit, "BusinessUnit")?));
+        }
+        if let Some(product) = &self.product_id {
+            condition = condition.add(with_line_where(L::ProductId, decode(product, "Product")?));
+        }
+        if let Some(date) = self.expected_before {
+            condition = condition.add(Column::ExpectedDate.lt(date.0));
+        }
+        Ok(condition)
+    }
+}
+
+/// Narrows the job-material list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct JobMaterialFilter {
+    /// Needed by this job.
+    pub job_id: Option<ID>,
+    /// Any of these statuses.
+    pub status: Option<Vec<JobMaterialStatus>>,
+    /// Of this product.
+    pub product_id: Option<ID>,
+}
+
+impl JobMaterialFilter {
+    /// The job materials matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
+        use entity::job_material::Column;
+        let mut condition = Condition::all();
+        if let Some(job) = &self.job_id {
+            condition = condition.add(Column::JobId.eq(decode(job, "Job")?));
+        }
+        if let Some(statuses) = &self.status {
+            condition = condition.add(
+                Column::Status.is_in(
+                    statuses
+                        .iter()
+                        .map(|s| entity::enums::JobMaterialStatus::from(*s)),
+                ),
+            );
+        }
+        if let Some(product) = &self.product_id {
+            condition = condition.add(Column::ProductId.eq(decode(product, "Product")?));
+        }
+        Ok(condition)
+    }
 }
 
 /// What purchase orders can be sorted by.
@@ -126,6 +232,7 @@ impl PurchasingQuery {
             before,
         };
         let filter = filter.unwrap_or_default();
+        let links = filter.links_condition()?;
         let mut condition = Condition::all();
         if let Some(statuses) = filter.status {
             condition = condition.add(
@@ -185,6 +292,7 @@ impl PurchasingQuery {
                     ),
             );
         }
+        let condition = condition.add(links);
         let select = Entity::find().filter(condition);
         let order = match sort {
             None => SortOrder::default(),
@@ -211,5 +319,35 @@ impl PurchasingQuery {
             }
         };
         root_page(ctx, &args, select, &order, |m| m.id, PurchaseOrder::from).await
+    }
+
+    /// Job materials (what jobs need, and whether a purchase order fills it), oldest first;
+    /// filters combine with AND. Needs `purchase_orders:read`.
+    async fn job_materials(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size, counted back from `before` or the end.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        #[graphql(desc = "Conditions that must all hold.")] filter: Option<JobMaterialFilter>,
+    ) -> async_graphql::Result<Page<JobMaterial>> {
+        require(ctx, Permission::PurchaseOrdersRead)?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let condition = filter.unwrap_or_default().condition()?;
+        root_page(
+            ctx,
+            &args,
+            entity::job_material::Entity::find().filter(condition),
+            &SortOrder::default(),
+            |m| m.id,
+            JobMaterial::from,
+        )
+        .await
     }
 }

@@ -109,9 +109,10 @@ pub struct AddPurchaseOrderLineInput {
     pub purchase_order_id: ID,
     /// The version you read.
     pub expected_version: Option<i32>,
-    /// The product.
-    pub product_id: ID,
-    /// A job material this line fills; its product must be `productId`.
+    /// The product; may be omitted when `jobMaterialId` is given (the material's product is used).
+    pub product_id: Option<ID>,
+    /// A job material this line fills (it must be NEED_TO_ORDER and on no other order); its
+    /// product must be `productId` when both are given.
     pub job_material_id: Option<ID>,
     /// Where the goods go; must be active.
     pub location_id: ID,
@@ -123,6 +124,10 @@ pub struct AddPurchaseOrderLineInput {
     pub estimated_arrival: Option<Date>,
     /// Free text.
     pub memo: Option<String>,
+    /// Job this line is bought for (the job material's job when omitted); must be active.
+    pub job_id: Option<ID>,
+    /// Project this line is bought for; must be active.
+    pub project_id: Option<ID>,
 }
 
 /// Changes to a line; omitted fields stay as they are.
@@ -145,6 +150,10 @@ pub struct UpdatePurchaseOrderLineInput {
     pub estimated_arrival: MaybeUndefined<Date>,
     /// Free text.
     pub memo: MaybeUndefined<String>,
+    /// Job this line is bought for (must be active); `null` unlinks it.
+    pub job_id: MaybeUndefined<ID>,
+    /// Project this line is bought for (must be active); `null` unlinks it.
+    pub project_id: MaybeUndefined<ID>,
 }
 
 /// Removes a line of a PENDING purchase order (never its last one).
@@ -384,15 +393,15 @@ impl PurchasingMutation {
             )?;
             let line = new_line(
                 PurchaseOrderLineInput {
-                    product_id: Some(input.product_id),
+                    product_id: input.product_id,
                     job_material_id: input.job_material_id,
                     location_id: input.location_id,
                     quantity: input.quantity,
                     unit_cost: input.unit_cost,
                     estimated_arrival: input.estimated_arrival,
                     memo: input.memo,
-                    job_id: None,
-                    project_id: None,
+                    job_id: input.job_id,
+                    project_id: input.project_id,
                 },
                 "input",
             )?;
@@ -436,6 +445,8 @@ impl PurchasingMutation {
                 estimated_arrival: Option::<Option<Date>>::from(input.estimated_arrival)
                     .map(|d| d.map(|d| d.0)),
                 memo: input.memo.into(),
+                job_id: optional_id(input.job_id, "Job", "input.jobId")?,
+                project_id: optional_id(input.project_id, "Project", "input.projectId")?,
             };
             retry_once(|| service::update_line(use_case(ctx, actor), line_id, changes.clone()))
                 .await

@@ -6,6 +6,7 @@ use rust_decimal::Decimal as Exact;
 use crate::auth::Permission;
 use crate::domain::money;
 use crate::domain::purchasing::open_quantity;
+use crate::domain::receiving::{over_receipt_percent, receivable_quantity};
 use crate::error::ApiError;
 use crate::graphql::connection::{encode_cursor, ConnectionTotals, Page, PageArgs, Window};
 use crate::graphql::enums::PurchaseOrderStatus;
@@ -23,7 +24,7 @@ use crate::graphql::master_data::types::{
 };
 use crate::graphql::receiving::types::{Bill, Receipt};
 use crate::graphql::scalars::{Date, DateTime, Decimal};
-use crate::graphql::{can_see_costs, max_page_size, require};
+use crate::graphql::{can_see_costs, max_page_size, require, state};
 
 /// An order placed with a vendor for products delivered to inventory locations. Its id, number
 /// and status show wherever it is reached; every other field needs `purchase_orders:read`.
@@ -354,6 +355,10 @@ pub struct PurchaseOrderLine {
     pub estimated_arrival: Option<Date>,
     /// Free text.
     pub memo: Option<String>,
+    #[graphql(skip)]
+    pub job_id: Option<i32>,
+    #[graphql(skip)]
+    pub project_id: Option<i32>,
 }
 
 impl From<entity::purchase_order_line::Model> for PurchaseOrderLine {
@@ -372,7 +377,20 @@ impl From<entity::purchase_order_line::Model> for PurchaseOrderLine {
             quantity_received_units: m.quantity_received,
             estimated_arrival: m.estimated_arrival.map(Date),
             memo: m.memo,
+            job_id: m.job_id,
+            project_id: m.project_id,
         }
+    }
+}
+
+impl PurchaseOrderLine {
+    /// The allowance (percent) receiving applies to this line.
+    async fn allowance_percent(&self, ctx: &Context<'_>) -> async_graphql::Result<Exact> {
+        let product: Product = load_required(ctx, ProductId(self.product_id)).await?;
+        Ok(over_receipt_percent(
+            product.over_receipt_allowance_percent.map(|p| p.0),
+            state(ctx).settings.business.over_receipt_percent,
+        ))
     }
 }
 
@@ -400,6 +418,39 @@ impl PurchaseOrderLine {
     /// Quantity still expected: ordered − received, never negative.
     async fn quantity_open(&self) -> Decimal {
         open_quantity(self.quantity_units, self.quantity_received_units).into()
+    }
+
+    /// The over-receipt allowance that applies to this line, in percent of the ordered
+    /// quantity: the product's own, or the server default when the product has none.
+    async fn over_receipt_allowance_percent(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Decimal> {
+        Ok(Decimal::quantity(self.allowance_percent(ctx).await?))
+    }
+
+    /// The most a receipt may still accept on this line under its over-receipt allowance:
+    /// (ordered × (1 + allowance)) − received, never negative — the limit receiving checks.
+    /// The order must also be in a status that receives (SUBMITTED or PARTIALLY_RECEIVED).
+    async fn receivable_quantity(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
+        let percent = self.allowance_percent(ctx).await?;
+        Ok(receivable_quantity(self.quantity_units, self.quantity_received_units, percent).into())
+    }
+
+    /// The job this line is bought for, if any.
+    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Job>> {
+        match self.job_id {
+            Some(id) => load_one(ctx, JobId(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The project this line is bought for, if any.
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+        match self.project_id {
+            Some(id) => load_one(ctx, ProjectId(id)).await,
+            None => Ok(None),
+        }
     }
 
     /// Cost of one unit in the order's currency; null without `costs:read`.

@@ -3,17 +3,20 @@
 pub mod mutations;
 pub mod types;
 
-use async_graphql::{Context, InputObject, Object, ID};
+use async_graphql::{Context, Enum, InputObject, Object, ID};
 use chrono::Days;
+use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
-use crate::graphql::connection::{Page, PageArgs, SortOrder};
+use crate::error::ApiError;
+use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
 use crate::graphql::enums::{BillKind, BillStatus};
 use crate::graphql::ids::decode;
 use crate::graphql::scalars::Date;
 use crate::graphql::{require, root_page};
-use types::Bill;
+use crate::services::search::contains_text;
+use types::{Bill, Receipt};
 
 /// Narrows the bill list; all given conditions must hold.
 #[derive(InputObject, Default)]
@@ -30,6 +33,115 @@ pub struct BillFilter {
     pub billed_after: Option<Date>,
     /// Dated on or before.
     pub billed_before: Option<Date>,
+    /// Due on or after.
+    pub due_after: Option<Date>,
+    /// Due on or before.
+    pub due_before: Option<Date>,
+    /// Case-insensitive text contained in the bill number.
+    pub number: Option<String>,
+}
+
+impl BillFilter {
+    /// The conditions on due date and number.
+    fn due_and_number_condition(&self) -> Condition {
+        use entity::bill::Column;
+        let mut condition = Condition::all();
+        if let Some(date) = self.due_after {
+            condition = condition.add(Column::DueDate.gte(date.0));
+        }
+        if let Some(date) = self.due_before {
+            condition = condition.add(Column::DueDate.lte(date.0));
+        }
+        if let Some(text) = self.number.as_deref() {
+            condition = condition.add(contains_text(Column::Number, text));
+        }
+        condition
+    }
+}
+
+/// What bills can be sorted by.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BillSortField {
+    /// The bill number.
+    Number,
+    /// The bill date.
+    BillDate,
+    /// The due date.
+    DueDate,
+    /// The total. Needs `costs:read`: an order by hidden totals would reveal them.
+    Total,
+}
+
+/// A sort of the bill list; ties are broken by age.
+#[derive(InputObject)]
+pub struct BillSort {
+    /// The field.
+    pub field: BillSortField,
+    /// The direction; ascending when omitted.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// Narrows the receipt list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ReceiptFilter {
+    /// Of this purchase order.
+    pub purchase_order_id: Option<ID>,
+    /// Of purchase orders placed with this vendor.
+    pub vendor_id: Option<ID>,
+    /// Received on or after this date (UTC).
+    pub received_after: Option<Date>,
+    /// Received on or before this date (UTC).
+    pub received_before: Option<Date>,
+    /// Cancelled (true) or standing (false).
+    pub cancelled: Option<bool>,
+}
+
+impl ReceiptFilter {
+    /// The receipts matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
+        use entity::receipt::Column;
+        let mut condition = Condition::all();
+        if let Some(po) = &self.purchase_order_id {
+            condition = condition.add(Column::PurchaseOrderId.eq(decode(po, "PurchaseOrder")?));
+        }
+        if let Some(vendor) = &self.vendor_id {
+            use entity::purchase_order::Column as P;
+            condition = condition.add(
+                Column::PurchaseOrderId.in_subquery(
+                    SqlQuery::select()
+                        .column(P::Id)
+                        .from(entity::purchase_order::Entity)
+                        .and_where(P::VendorId.eq(decode(vendor, "Vendor")?))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(date) = self.received_after {
+            condition = condition.add(Column::ReceivedAt.gte(start_of(date.0)));
+        }
+        if let Some(date) = self.received_before {
+            condition = condition.add(Column::ReceivedAt.lt(start_of(day_after(date.0))));
+        }
+        if let Some(cancelled) = self.cancelled {
+            condition = condition.add(if cancelled {
+                Column::CanceledAt.is_not_null()
+            } else {
+                Column::CanceledAt.is_null()
+            });
+        }
+        Ok(condition)
+    }
+}
+
+/// The first instant of `date` (UTC).
+fn start_of(date: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    date.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// The next day; the last representable date stays itself.
+fn day_after(date: chrono::NaiveDate) -> chrono::NaiveDate {
+    date.checked_add_days(Days::new(1)).unwrap_or(date)
 }
 
 #[derive(Default)]
@@ -38,6 +150,7 @@ pub struct BillsQuery;
 #[Object]
 impl BillsQuery {
     /// Vendor bills and credits, oldest first. Needs `bills:read`.
+    #[allow(clippy::too_many_arguments)]
     async fn bills(
         &self,
         ctx: &Context<'_>,
@@ -46,8 +159,16 @@ impl BillsQuery {
         #[graphql(desc = "Page size, counted back from `before` or the end.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
         filter: Option<BillFilter>,
+        #[graphql(desc = "The order; oldest first when omitted.")] sort: Option<BillSort>,
     ) -> async_graphql::Result<Page<Bill>> {
         require(ctx, Permission::BillsRead)?;
+        // Paging through bills sorted by a total they cannot see recovers it by bisection.
+        if sort
+            .as_ref()
+            .is_some_and(|s| s.field == BillSortField::Total)
+        {
+            require(ctx, Permission::CostsRead)?;
+        }
         use entity::bill::{Column, Entity};
         let args = PageArgs {
             first,
@@ -77,13 +198,56 @@ impl BillsQuery {
             let next = date.0.checked_add_days(Days::new(1)).unwrap_or(date.0);
             condition = condition.add(Column::BillDate.lt(next));
         }
+        let condition = condition.add(filter.due_and_number_condition());
+        let order = match sort {
+            None => SortOrder::default(),
+            Some(sort) => {
+                let column = match sort.field {
+                    BillSortField::Number => "number",
+                    BillSortField::BillDate => "bill_date",
+                    BillSortField::DueDate => "due_date",
+                    BillSortField::Total => "total",
+                };
+                SortOrder::new([SortKey::column(column, sort.direction)], sort.direction)
+            }
+        };
         root_page(
             ctx,
             &args,
             Entity::find().filter(condition),
-            &SortOrder::default(),
+            &order,
             |m| m.id,
             Bill::from,
+        )
+        .await
+    }
+
+    /// Receipts (the receiving history), oldest first; filters combine with AND. Needs
+    /// `purchase_orders:read`.
+    async fn receipts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 25, at most 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size, counted back from `before` or the end.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        #[graphql(desc = "Conditions that must all hold.")] filter: Option<ReceiptFilter>,
+    ) -> async_graphql::Result<Page<Receipt>> {
+        require(ctx, Permission::PurchaseOrdersRead)?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let condition = filter.unwrap_or_default().condition()?;
+        root_page(
+            ctx,
+            &args,
+            entity::receipt::Entity::find().filter(condition),
+            &SortOrder::default(),
+            |m| m.id,
+            Receipt::from,
         )
         .await
     }
