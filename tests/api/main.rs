@@ -17,6 +17,7 @@ mod foundation;
 mod helpers;
 mod limits;
 mod master_data;
+mod model;
 mod permissions;
 mod purchasing;
 mod read_graph;
