@@ -372,6 +372,9 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         });
     }
 
+    // DOMAIN.md: only accepted quantity is billed, and a receipt that accepts nothing issues no
+    // bill (not a 0.00 one).
+    let accepts_anything = checked.iter().any(|c| !c.accepted.is_zero());
     let n = next_counter(&txn, &format!("RCV-{}", po.id)).await?;
     let receipt = receipt::ActiveModel {
         number: Set(format!("{}-R{n}", po.number)),
@@ -465,13 +468,17 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         .await?;
     }
     settle(uc, &txn, &mut outbox, &po).await?;
-    let bill = bills::issue_for_receipt(&txn, &po, &receipt).await?;
+    let bill_id = if accepts_anything {
+        Some(bills::issue_for_receipt(&txn, &po, &receipt).await?.id)
+    } else {
+        None
+    };
     if let Some(idempotency) = &idempotency {
         idempotency
-            .remember(&txn, json!({ "receiptId": receipt.id, "billId": bill.id }))
+            .remember(&txn, json!({ "receiptId": receipt.id, "billId": bill_id }))
             .await?;
     }
-    let result = outcome(&txn, receipt.id, Some(bill.id)).await?;
+    let result = outcome(&txn, receipt.id, bill_id).await?;
     commit(txn).await?;
     uc.events.publish(outbox);
     Ok(result)
@@ -617,21 +624,26 @@ pub async fn cancel_receipt(
         .await?;
     }
     settle(uc, &txn, &mut outbox, &po).await?;
-    let original = bills::open_bill_of(&txn, receipt.id)
-        .await?
-        .ok_or_else(|| {
-            ServiceError::Internal(format!("receipt {} has no open bill", receipt.id))
-        })?;
-    let credit = bills::credit(&txn, &po, &original).await?;
+    // A receipt that accepted nothing was never billed, so there is nothing to credit.
+    let credit_id = if received.iter().any(|r| !r.quantity.is_zero()) {
+        let original = bills::open_bill_of(&txn, receipt.id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Internal(format!("receipt {} has no open bill", receipt.id))
+            })?;
+        Some(bills::credit(&txn, &po, &original).await?.id)
+    } else {
+        None
+    };
     if let Some(idempotency) = &idempotency {
         idempotency
             .remember(
                 &txn,
-                json!({ "receiptId": receipt.id, "billId": credit.id }),
+                json!({ "receiptId": receipt.id, "billId": credit_id }),
             )
             .await?;
     }
-    let result = outcome(&txn, receipt.id, Some(credit.id)).await?;
+    let result = outcome(&txn, receipt.id, credit_id).await?;
     commit(txn).await?;
     uc.events.publish(outbox);
     Ok(result)

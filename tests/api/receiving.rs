@@ -387,8 +387,53 @@ async fn rejected_quantity_is_recorded_but_neither_stocked_nor_billed() {
             RECEIVE,
         )
         .await;
-    assert_eq!(all_rejected["bill"]["total"], "0.00");
+    assert_eq!(all_rejected["bill"], Value::Null);
     assert_eq!(app.on_hand(&fx.products[1], &fx.location).await, "3");
+    app.assert_books_balance(zero()).await;
+}
+
+#[tokio::test]
+async fn a_receipt_that_accepts_nothing_issues_no_bill_and_its_cancellation_no_credit() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let po = submitted(&app, &fx, &[(1, "5", None)]).await;
+    let bill_ids = |data: &Value| -> Vec<Value> {
+        data["purchaseOrder"]["bills"].as_array().unwrap().to_vec()
+    };
+    const BILLS: &str = "query($id: ID!) { purchaseOrder(id: $id) { bills { id } } }";
+    // One delivery accepted in part (billed), then one refused whole.
+    receive(&app, &po, &[(0, "2")]).await;
+    let refused_whole = app
+        .ok(
+            "receivePurchaseOrder",
+            json!({ "purchaseOrderId": po["id"], "freight": "3.00", "lines": [{
+                "lineId": line(&po, 0)["id"], "quantity": "0", "rejectedQuantity": "3",
+                "rejectionReason": "wrong part" }] }),
+            RECEIVE,
+        )
+        .await;
+    assert_eq!(refused_whole["bill"], Value::Null);
+    let before = app.gql(BILLS, json!({ "id": po["id"] })).await;
+    assert_eq!(
+        bill_ids(&before).len(),
+        1,
+        "only the accepted delivery is billed"
+    );
+    let cancelled = app
+        .ok(
+            "cancelReceipt",
+            json!({ "receiptId": refused_whole["receipt"]["id"] }),
+            "receipt { canceledAt } creditBill { id }",
+        )
+        .await;
+    assert_ne!(cancelled["receipt"]["canceledAt"], Value::Null);
+    assert_eq!(cancelled["creditBill"], Value::Null);
+    let after = app.gql(BILLS, json!({ "id": po["id"] })).await;
+    assert_eq!(
+        bill_ids(&after),
+        bill_ids(&before),
+        "no credit for what was never billed"
+    );
     app.assert_books_balance(zero()).await;
 }
 
