@@ -1118,12 +1118,26 @@ impl World {
         };
         let receipt = self.receipts[r].clone();
         let o = receipt.order;
-        // Where a serial went after its receipt DOMAIN.md does not say; such receipts stay.
+        // Where a serial went after its receipt DOMAIN.md does not say; such receipts stay. So do
+        // receipts one of whose units left stock and came in again with a later receipt: the
+        // unit in stock is then the later receipt's (the service refuses with
+        // SERIAL_NOT_IN_STOCK, README "History and serial numbers").
         if !receipt.canceled {
             for rl in &receipt.lines {
                 let line = &self.orders[o].lines[rl.line];
+                let product = line.product;
+                let received_again = |key: &str| {
+                    self.receipts[r + 1..].iter().any(|later| {
+                        later.lines.iter().any(|ll| {
+                            self.orders[later.order].lines[ll.line].product == product
+                                && ll.serials.iter().any(|s| serial_key(s) == key)
+                        })
+                    })
+                };
                 if rl.serials.iter().any(|s| {
-                    self.in_stock.get(&(line.product, serial_key(s))) != Some(&line.location)
+                    let key = serial_key(s);
+                    self.in_stock.get(&(product, key.clone())) != Some(&line.location)
+                        || received_again(&key)
                 }) {
                     return Vec::new();
                 }
