@@ -25,6 +25,8 @@ pub struct TestApp {
     pub admin: String,
     /// The SQLite file of this test, removed when the test ends.
     sqlite_file: Option<std::path::PathBuf>,
+    /// The PostgreSQL database of this test, dropped when the test ends.
+    pg_database: Option<String>,
 }
 
 impl Drop for TestApp {
@@ -36,6 +38,28 @@ impl Drop for TestApp {
                 file.push(suffix);
                 std::fs::remove_file(file).ok();
             }
+        }
+        // Without this every run leaves a database per test behind (thousands fill the disk).
+        // Drop runs on the test's runtime, so the drop gets a runtime of its own on a thread;
+        // FORCE ends the connections the app still holds.
+        if let (Some(name), Ok(server)) =
+            (self.pg_database.take(), std::env::var("TEST_DATABASE_URL"))
+        {
+            let dropper = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let admin = Database::connect(server.as_str()).await.ok()?;
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                        .ok()?;
+                    admin.close().await.ok()
+                })
+            });
+            dropper.join().ok();
         }
     }
 }
@@ -148,6 +172,10 @@ fn app_serving(db: DatabaseConnection, url: &str, settings: Settings, events: Ev
         .expect("mint");
     TestApp {
         sqlite_file: stockgraph::db::sqlite_path(url),
+        pg_database: url
+            .starts_with("postgres")
+            .then(|| url.rsplit('/').next().unwrap_or_default().to_owned())
+            .filter(|name| name.starts_with("stockgraph_test_")),
         router: router(state.clone()),
         state,
         db,
