@@ -82,10 +82,13 @@ impl ScalarType for Decimal {
     }
 }
 
-/// A moment in time, RFC 3339 in UTC (`2026-11-24T09:30:00Z`).
+/// The `DateTime` scalar; its GraphQL description sits on the `#[Scalar]` impl, where
+/// async-graphql reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
+/// A moment in time, RFC 3339 in UTC (`2026-11-24T09:30:00Z`). Inputs with another offset are
+/// converted to UTC; output is always UTC.
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -104,10 +107,11 @@ impl ScalarType for DateTime {
     }
 }
 
-/// A calendar date, ISO 8601 (`2026-11-24`).
+/// The `Date` scalar; its GraphQL description sits on the `#[Scalar]` impl.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
+/// A calendar date, ISO 8601 (`2026-11-24`), with no time of day or zone.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
