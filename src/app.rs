@@ -98,6 +98,9 @@ pub fn router_with_callers(state: AppState, callers: CallerLimits) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::graphiql::assets_router())
+        .merge(crate::examples::router(
+            server.state.settings.demo_token.clone(),
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(server)
         .layer(axum::middleware::map_response(security_headers))
@@ -117,7 +120,7 @@ async fn security_headers(mut response: Response) -> Response {
 }
 
 /// True when the request's `Host` is `localhost` or a loopback address (with or without port).
-fn loopback_host(headers: &HeaderMap) -> bool {
+pub(crate) fn loopback_host(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
         return false;
     };
