@@ -131,6 +131,8 @@ await orderPage.route('**/graphql', async (route) => {
 await orderPage.click('#receive-submit');
 await until(orderPage, 'the lost answer was not reported as unknown',
   () => document.querySelector('#attempt')?.textContent.includes('same key'));
+// Other quantities now would be a second receipt: the inputs wait for the retry.
+if (!(await quantity(0).evaluate((input) => input.readOnly))) await fail('the inputs stayed editable after a lost answer');
 await orderPage.click('#receive-submit');
 await until(orderPage, 'the retried receipt was not confirmed',
   () => document.querySelector('#result .done .badge')?.dataset.status === 'RECEIVED');

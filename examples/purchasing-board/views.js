@@ -360,13 +360,16 @@ export async function receive(root, { client, id }) {
     if (local.length) { showErrors(form, local, translate); return; }
     if (!input.lines.length) { formError(form, 'Enter a quantity on at least one line.'); return; }
 
+    const retry = attempt.retrying;
     input.idempotencyKey = attempt.keyFor({ ...input, idempotencyKey: undefined });
-    attemptNote.textContent = `${attempt.retrying ? 'Sending' : 'Sending'} with idempotency key ${input.idempotencyKey}…`;
+    attemptNote.textContent = `${retry ? 'Retrying with the same' : 'Sending with'} idempotency key ${input.idempotencyKey}…`;
     button.disabled = true;
+    const editable = (yes) => form.querySelectorAll('input, textarea').forEach((el) => { el.readOnly = !yes; });
     try {
       const { receivePurchaseOrder: answer } = await client.request(RECEIVE, { input });
       attempt.settled();
       attemptNote.textContent = '';
+      editable(true);
       if (answer.userErrors.length) {
         showErrors(form, answer.userErrors, translate);
         button.disabled = false;
@@ -378,8 +381,12 @@ export async function receive(root, { client, id }) {
       form.querySelectorAll('input, textarea').forEach((el) => { el.disabled = true; });
     } catch (e) {
       if (e instanceof NetworkError) {
-        // Unknown outcome: the next click sends the same input with the same key.
-        attemptNote.textContent = `No answer (${e.message}). Press Receive again to retry with the same key.`;
+        // Unknown outcome: the receipt may exist. Only the same input may go again, with the
+        // same key (the service answers a repeat with the first result); other quantities
+        // would be a second receipt, so the inputs are frozen until the user looks again.
+        editable(false);
+        attemptNote.innerHTML = `No answer (${esc(e.message)}). Press Receive again to retry with the same key,
+          or <a href="#/orders/${encodeURIComponent(po.id)}">check the order</a> first.`;
       } else {
         attempt.settled();
         attemptNote.textContent = '';
