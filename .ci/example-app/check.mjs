@@ -92,7 +92,7 @@ await orderPage.click('#receive-link');
 await until(orderPage, 'the receiving screen never opened', () => document.querySelector('#receive-form tbody tr'));
 const quantity = (row) => orderPage.locator(`input[data-field="input.lines.${row}.quantity"]`);
 await quantity(0).fill('1000');
-await quantity(1).fill('');
+await quantity(1).fill('999');
 await orderPage.click('#receive-submit');
 await until(orderPage, 'the over-receipt error never showed next to line 1\'s quantity', () => {
   const input = document.querySelector('input[data-field="input.lines.0.quantity"]');
@@ -100,10 +100,13 @@ await until(orderPage, 'the over-receipt error never showed next to line 1\'s qu
   return input?.getAttribute('aria-invalid') === 'true' && note?.classList.contains('field-error')
     && note.dataset.code === 'OVER_RECEIPT' && note.textContent.length > 20;
 });
+// Every error the service reported sits on a field; none is left over at the top of the form.
+if (await orderPage.locator('#receive-form .form-errors li').count()) await fail('a userError found no field');
 if (shots) await orderPage.screenshot({ path: join(shots, 'example-receiving.png') });
 
 // 5. A partial receipt: the board's badge turns PARTIALLY_RECEIVED while it stays open.
 await quantity(0).fill('4');
+await quantity(1).fill('');
 await orderPage.click('#receive-submit');
 await until(orderPage, 'the partial receipt was not confirmed',
   () => document.querySelector('#result .done .badge')?.dataset.status === 'PARTIALLY_RECEIVED');
