@@ -292,7 +292,7 @@ export async function receive(root, { client, id }) {
   const receivable = RECEIVABLE.includes(po.status);
   root.innerHTML = `
     <section class="receiving">
-      <div class="heading"><h1>Receive ${esc(po.number)} ${badge(po.status)}</h1>
+      <div class="heading"><h1>Receive ${esc(po.number)} <span id="status">${badge(po.status)}</span></h1>
         <a href="#/orders/${encodeURIComponent(po.id)}">Back to the order</a></div>
       <p class="muted">${esc(po.vendor.name)} → ${esc(po.shipTo.name)}. Enter what arrived on each line; leave a line empty to skip it.</p>
       <form id="receive-form" novalidate>
@@ -376,6 +376,7 @@ export async function receive(root, { client, id }) {
         return;
       }
       const receipt = answer.receipt;
+      if (answer.purchaseOrder) root.querySelector('#status').innerHTML = badge(answer.purchaseOrder.status);
       root.querySelector('#result').innerHTML = `<p class="done" role="status">Received ${receipt ? esc(receipt.number) : ''}:
         the order is now ${badge(answer.purchaseOrder?.status ?? '')}. <a href="#/orders/${encodeURIComponent(po.id)}">Open the order</a></p>`;
       form.querySelectorAll('input, textarea').forEach((el) => { el.disabled = true; });
