@@ -560,13 +560,19 @@ async fn the_persisted_query_hash_over_a_websocket_runs_the_stored_document() {
         .await;
     let data = client.next_data().await;
     assert_eq!(data["viewer"]["subject"], "admin");
-    client
+    let id = client
         .subscribe_with(json!({ "extensions": persisted(&sha256_hex("{ __typename }")) }))
         .await;
-    let message = client
-        .message(Duration::from_secs(10))
-        .await
-        .expect("an answer");
+    // The first operation's `complete` may come first.
+    let message = loop {
+        let message = client
+            .message(Duration::from_secs(10))
+            .await
+            .expect("an answer");
+        if message["id"] == id.as_str() {
+            break message;
+        }
+    };
     assert_eq!(message["type"], "error", "{message}");
     assert_eq!(
         message["payload"][0]["message"], "PersistedQueryNotFound",
