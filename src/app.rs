@@ -249,6 +249,12 @@ fn require_actor(server: &Server, headers: &HeaderMap) -> Option<Actor> {
 /// What must hold before a document reaches the parser (a failure is answered with 400):
 /// bounded nesting (deeper documents crash it) and no NUL characters.
 fn precheck(request: &async_graphql::Request) -> Result<(), ApiError> {
+    // GraphQL over HTTP: a request without a document is malformed, not a GraphQL error.
+    if request.query.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "the request has no `query` (nor the hash of a persisted one)".to_owned(),
+        ));
+    }
     crate::prescan::check_document(&request.query)?;
     let variables = serde_json::to_value(&request.variables).unwrap_or_default();
     crate::prescan::check_no_nul(&request.query, &variables)

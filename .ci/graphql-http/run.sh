@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs audit.mjs (the graphql-http audit suite) against a `stockgraph serve --demo` on a throw-away SQLite database.
+# Runs audit.mjs (the graphql-http audit suite) against a `stockgraph serve --demo` on a
+# throw-away SQLite database.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"

@@ -83,8 +83,6 @@ async fn with_the_graphql_response_media_type_a_request_error_is_a_400_without_d
         json!({ "query": "query Q($id: ID!) { node(id: $id) { id } }", "variables": { "id": null } }),
         // No operation of that name.
         json!({ "query": "query A { __typename }", "operationName": "B" }),
-        // No query at all.
-        json!({ "notquery": "{ __typename }" }),
     ];
     for body in request_errors {
         let reply = post_accepting(&app, GRAPHQL_RESPONSE, body.clone()).await;
@@ -182,7 +180,7 @@ async fn null_operation_name_variables_and_extensions_are_accepted() {
 }
 
 #[tokio::test]
-async fn malformed_parameters_and_bodies_are_a_400() {
+async fn malformed_parameters_and_a_missing_query_are_a_400() {
     let app = spawn_app().await;
     let bodies = [
         json!({ "query": 0 }),
@@ -190,6 +188,9 @@ async fn malformed_parameters_and_bodies_are_a_400() {
         json!({ "query": "{ __typename }", "operationName": false }),
         json!({ "query": "{ __typename }", "variables": "string" }),
         json!({ "query": "{ __typename }", "extensions": ["array"] }),
+        // No query at all (a misspelt parameter).
+        json!({ "qeury": "{ __typename }" }),
+        json!({ "query": "  " }),
     ];
     for body in bodies {
         let reply = post_accepting(&app, "application/json", body.clone()).await;
