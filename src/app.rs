@@ -22,6 +22,7 @@ use crate::events::EventBus;
 use crate::graphql::build_schema;
 use crate::graphql::limits::LimitedSchema;
 use crate::graphql::loaders::DbLoader;
+use crate::persisted::Refusal;
 
 /// Settings the running service reads on every request.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +38,8 @@ pub struct Settings {
     /// page then carries it only to requests whose `Host` is a loopback name or address (a DNS
     /// rebinding page on another name gets none).
     pub demo_token: Option<String>,
+    /// CORS, persisted queries and trusted documents.
+    pub protocol: crate::config::ProtocolSettings,
 }
 
 /// What every request can reach.
@@ -62,6 +65,8 @@ struct Server {
     metrics: Arc<crate::metrics::Metrics>,
     /// One permit per WebSocket that has not yet completed `connection_init`.
     pending_ws: Arc<tokio::sync::Semaphore>,
+    /// The automatic-persisted-query store, or the trusted documents.
+    persisted: Arc<crate::persisted::PersistedQueries>,
 }
 
 /// The complete router: `/graphql` (GET, POST, GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`.
@@ -78,7 +83,15 @@ pub fn router(state: AppState) -> Router {
 /// them, e.g. a second listener of the same service).
 pub fn router_with_callers(state: AppState, callers: CallerLimits) -> Router {
     let max_body = state.settings.limits.max_body_bytes;
+    let protocol = &state.settings.protocol;
+    let cors = Arc::new(protocol.cors.clone());
+    let persisted = Arc::new(crate::persisted::PersistedQueries::new(
+        protocol.apq_max_entries,
+        protocol.apq_max_bytes,
+        protocol.trusted_documents.clone(),
+    ));
     let server = Server {
+        persisted,
         schema: LimitedSchema::new(
             build_schema(state.clone()),
             state.settings.limits.clone(),
@@ -103,6 +116,10 @@ pub fn router_with_callers(state: AppState, callers: CallerLimits) -> Router {
         ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(server)
+        .layer(axum::middleware::from_fn_with_state(
+            cors,
+            crate::cors::layer,
+        ))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -154,6 +171,68 @@ fn error_response(status: StatusCode, error: ApiError) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// The answer to a request whose persisted document cannot run, in the media type asked for.
+fn persisted_refusal(headers: &HeaderMap, refusal: &Refusal) -> Response {
+    let graphql_response = accepts(headers, GRAPHQL_RESPONSE_JSON);
+    // APQ clients have always read `PersistedQueryNotFound` from a 200 application/json answer;
+    // with the GraphQL-over-HTTP media type nothing ran, so the status says so.
+    let status = if !graphql_response && *refusal == Refusal::NotFound {
+        StatusCode::OK
+    } else {
+        refusal.status()
+    };
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
+    let body = serde_json::json!({ "errors": [refusal.to_json()] }).to_string();
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
+}
+
+/// Puts the persisted document a request names (`extensions.persistedQuery`) in its query,
+/// stores a new one, or refuses the request (unknown hash, hash mismatch, or, with trusted
+/// documents, anything unregistered). Runs before the prescan, so the limits see the document.
+fn resolve_persisted(server: &Server, request: &mut async_graphql::Request) -> Result<(), Refusal> {
+    server
+        .persisted
+        .resolve(&mut request.query, &request.extensions.0)
+}
+
+/// True when a POST body is declared `application/json` (UTF-8, the default, if a charset is
+/// named). GraphQL over HTTP requires the header; without it a browser form could post here.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|parameter| match parameter.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+                value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            }
+            _ => true,
+        })
+}
+
+/// True for an answer to a request error: the document did not parse or validate, a variable
+/// did not coerce, a limit refused it, or no operation matched. Nothing ran, so there is no
+/// `data`, and no error has a field path (a field error always has one).
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
 /// The caller of a request: `Ok(None)` when no token was sent, an error when a token is bad.
 fn authenticate(keys: &TokenKeys, headers: &HeaderMap) -> Result<Option<Actor>, ApiError> {
     match headers.get(header::AUTHORIZATION) {
@@ -173,6 +252,12 @@ fn require_actor(server: &Server, headers: &HeaderMap) -> Option<Actor> {
 /// What must hold before a document reaches the parser (a failure is answered with 400):
 /// bounded nesting (deeper documents crash it) and no NUL characters.
 fn precheck(request: &async_graphql::Request) -> Result<(), ApiError> {
+    // GraphQL over HTTP: a request without a document is malformed, not a GraphQL error.
+    if request.query.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "the request has no `query` (nor the hash of a persisted one)".to_owned(),
+        ));
+    }
     crate::prescan::check_document(&request.query)?;
     let variables = serde_json::to_value(&request.variables).unwrap_or_default();
     crate::prescan::check_no_nul(&request.query, &variables)
@@ -253,16 +338,36 @@ async fn execute(
             )
         }
     };
-    let content_type = if accepts(headers, GRAPHQL_RESPONSE_JSON) {
-        GRAPHQL_RESPONSE_JSON
-    } else {
-        "application/json"
-    };
     // A database outage is 503 with Retry-After, so clients and proxies know to retry.
     let unavailable = match &response {
         BatchResponse::Single(r) => crate::error::any_unavailable(&r.errors),
         BatchResponse::Batch(all) => all.iter().any(|r| crate::error::any_unavailable(&r.errors)),
     };
+    let graphql_response = accepts(headers, GRAPHQL_RESPONSE_JSON);
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
+    // GraphQL over HTTP: with application/graphql-response+json a request error is a 400 with
+    // no `data` entry. application/json answers keep 200 and `data: null`, as clients of that
+    // media type expect.
+    if graphql_response && !unavailable {
+        if let BatchResponse::Single(single) = &response {
+            if is_request_error(single) {
+                let mut body = serde_json::to_value(&response).unwrap_or_default();
+                if let Some(body) = body.as_object_mut() {
+                    body.remove("data");
+                }
+                return (
+                    StatusCode::BAD_REQUEST,
+                    [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+                    body.to_string(),
+                )
+                    .into_response();
+            }
+        }
+    }
     match serde_json::to_vec(&response) {
         Ok(body) if unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -305,7 +410,15 @@ async fn graphql_post(
     let Some(actor) = require_actor(&server, &headers) else {
         return error_response(StatusCode::UNAUTHORIZED, ApiError::Unauthenticated);
     };
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    if !json_content_type(&headers) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BadRequest(
+                "send the request body as Content-Type: application/json".to_owned(),
+            ),
+        );
+    }
+    let mut batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(err) => {
             return error_response(
@@ -314,6 +427,15 @@ async fn graphql_post(
             )
         }
     };
+    let resolved = match &mut batch {
+        BatchRequest::Single(request) => resolve_persisted(&server, request),
+        BatchRequest::Batch(requests) => requests
+            .iter_mut()
+            .try_for_each(|request| resolve_persisted(&server, request)),
+    };
+    if let Err(refusal) = resolved {
+        return persisted_refusal(&headers, &refusal);
+    }
     execute(&server, &headers, actor, batch).await
 }
 
@@ -373,7 +495,7 @@ async fn graphql_get(
     let Some(actor) = require_actor(&server, &headers) else {
         return error_response(StatusCode::UNAUTHORIZED, ApiError::Unauthenticated);
     };
-    let request = match get_request(&uri) {
+    let mut request = match get_request(&uri) {
         Ok(request) => request,
         Err(err) => {
             return error_response(
@@ -382,6 +504,9 @@ async fn graphql_get(
             )
         }
     };
+    if let Err(refusal) = resolve_persisted(&server, &mut request) {
+        return persisted_refusal(&headers, &refusal);
+    }
     if let Err(error) = precheck(&request) {
         return error_response(StatusCode::BAD_REQUEST, error);
     }
@@ -470,31 +595,59 @@ fn unix_now() -> Duration {
         .unwrap_or_default()
 }
 
-/// The error message answering a `subscribe` whose document must not reach the parser (too
-/// deep, or holding NUL), or `None` for every other message.
-fn refuse_subscribe(message: &[u8]) -> Option<String> {
-    let message: serde_json::Value = serde_json::from_slice(message).ok()?;
-    let kind = message.get("type")?.as_str()?;
-    if kind != "subscribe" && kind != "start" {
-        return None;
+/// Screens a client message before async-graphql reads it: a `subscribe` naming a persisted
+/// document gets that document as its query (trusted-documents mode refuses anything
+/// unregistered), and one whose document must not reach the parser (too deep, or holding NUL)
+/// is refused. `Err` carries the `error` message answering a refused `subscribe`; every other
+/// message passes unchanged.
+fn screen_subscribe(
+    persisted: &crate::persisted::PersistedQueries,
+    bytes: Vec<u8>,
+) -> Result<Vec<u8>, String> {
+    let Ok(mut message) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Ok(bytes);
+    };
+    let kind = message.get("type").and_then(|k| k.as_str());
+    if kind != Some("subscribe") && kind != Some("start") {
+        return Ok(bytes);
     }
-    let payload = message.get("payload")?;
-    let query = payload.get("query")?.as_str()?;
+    let id = message.get("id").cloned();
+    let refuse = |error: serde_json::Value| {
+        serde_json::json!({ "type": "error", "id": id, "payload": [error] }).to_string()
+    };
+    let Some(payload) = message.get_mut("payload").and_then(|p| p.as_object_mut()) else {
+        return Ok(bytes);
+    };
+    let mut query = payload
+        .get("query")
+        .and_then(|q| q.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let extensions: std::collections::HashMap<String, async_graphql::Value> = payload
+        .get("extensions")
+        .and_then(|e| serde_json::from_value(e.clone()).ok())
+        .unwrap_or_default();
+    let named_only = query.is_empty();
+    persisted
+        .resolve(&mut query, &extensions)
+        .map_err(|refusal| refuse(refusal.to_json()))?;
     let variables = payload
         .get("variables")
         .cloned()
         .unwrap_or(serde_json::Value::Null);
-    let error = crate::prescan::check_document(query)
-        .and_then(|()| crate::prescan::check_no_nul(query, &variables))
-        .err()?;
-    Some(
-        serde_json::json!({
-            "type": "error",
-            "id": message.get("id"),
-            "payload": [{ "message": error.message(), "extensions": { "code": error.code() } }],
-        })
-        .to_string(),
-    )
+    crate::prescan::check_document(&query)
+        .and_then(|()| crate::prescan::check_no_nul(&query, &variables))
+        .map_err(|error| {
+            refuse(serde_json::json!({
+                "message": error.message(), "extensions": { "code": error.code() }
+            }))
+        })?;
+    if !named_only {
+        // The text sent is what runs (APQ stored it, or it is a trusted document).
+        return Ok(bytes);
+    }
+    payload.insert("query".to_owned(), serde_json::Value::String(query));
+    Ok(serde_json::to_vec(&message).unwrap_or(bytes))
 }
 
 /// One graphql-transport-ws connection: the token in `connection_init` within the init
@@ -514,6 +667,7 @@ async fn serve_socket(
     let _open = crate::metrics::ConnectionGuard::open(Arc::clone(&server.metrics));
     let running = Arc::clone(&server.metrics.subscriptions);
     let keys = server.state.keys.clone();
+    let persisted = Arc::clone(&server.persisted);
     let db = server.state.db.clone();
     let limits = server.state.settings.limits.clone();
     let transport = &server.state.settings.transport;
@@ -541,16 +695,15 @@ async fn serve_socket(
             };
             // Nothing a client sends once its token has expired runs, even if it arrives
             // before the close below goes out.
-            let bytes =
-                bytes
-                    .filter(|_| !expired())
-                    .and_then(|bytes| match refuse_subscribe(&bytes) {
-                        Some(answer) => {
-                            refusals.send(answer).ok();
-                            None
-                        }
-                        None => Some(bytes),
-                    });
+            let bytes = bytes.filter(|_| !expired()).and_then(|bytes| {
+                match screen_subscribe(&persisted, bytes) {
+                    Ok(bytes) => Some(bytes),
+                    Err(answer) => {
+                        refusals.send(answer).ok();
+                        None
+                    }
+                }
+            });
             futures_util::future::ready(bytes)
         });
     let session_expires = Arc::clone(&expires);

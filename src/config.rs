@@ -188,6 +188,89 @@ impl Default for TransportConfig {
     }
 }
 
+/// GraphQL-over-HTTP conventions of browsers and clients: CORS, persisted queries, trusted
+/// documents.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ProtocolConfig {
+    /// Origins (`scheme://host[:port]`, comma-separated; `*` for any) whose browser pages may
+    /// call the API (CORS). None by default; `--demo` adds `http://localhost:*`,
+    /// `http://127.0.0.1:*` and `http://[::1]:*`.
+    #[arg(long, env = "STOCKGRAPH_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// A JSON manifest of trusted documents (SHA-256 hash → document, as GraphQL Codegen's
+    /// `persisted-documents.json`, or Apollo's persisted query manifest). When set, only these
+    /// operations run, over HTTP and WebSocket alike; everything else is refused with
+    /// `PERSISTED_QUERY_NOT_ALLOWED`.
+    #[arg(long, env = "STOCKGRAPH_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<PathBuf>,
+
+    /// Most documents the automatic-persisted-query store of a process keeps (least recently
+    /// used leave first); 0 stores none, so every hash alone is answered
+    /// `PERSISTED_QUERY_NOT_FOUND`.
+    #[arg(long, env = "STOCKGRAPH_APQ_MAX_ENTRIES", default_value_t = 1000)]
+    pub apq_max_entries: usize,
+
+    /// Most bytes of documents the automatic-persisted-query store keeps.
+    #[arg(long, env = "STOCKGRAPH_APQ_MAX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub apq_max_bytes: usize,
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        Self {
+            cors_allowed_origins: Vec::new(),
+            trusted_documents: None,
+            apq_max_entries: 1000,
+            apq_max_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The protocol settings the running service uses, built from [`ProtocolConfig`].
+#[derive(Clone, Debug)]
+pub struct ProtocolSettings {
+    /// Which browser origins may call the API.
+    pub cors: crate::cors::CorsPolicy,
+    /// Most documents in the automatic-persisted-query store.
+    pub apq_max_entries: usize,
+    /// Most bytes of documents in the automatic-persisted-query store.
+    pub apq_max_bytes: usize,
+    /// Trusted-documents mode: only these operations run.
+    pub trusted_documents: Option<std::sync::Arc<crate::persisted::TrustedDocuments>>,
+}
+
+impl Default for ProtocolSettings {
+    fn default() -> Self {
+        let config = ProtocolConfig::default();
+        Self {
+            cors: crate::cors::CorsPolicy::default(),
+            apq_max_entries: config.apq_max_entries,
+            apq_max_bytes: config.apq_max_bytes,
+            trusted_documents: None,
+        }
+    }
+}
+
+impl ProtocolConfig {
+    /// The settings: the CORS policy (with loopback origins when `demo`) and the trusted
+    /// documents read from their file.
+    pub fn settings(&self, demo: bool) -> Result<ProtocolSettings, String> {
+        let trusted_documents = match &self.trusted_documents {
+            Some(path) => Some(std::sync::Arc::new(
+                crate::persisted::TrustedDocuments::load(path)?,
+            )),
+            None => None,
+        };
+        Ok(ProtocolSettings {
+            cors: crate::cors::CorsPolicy::new(&self.cors_allowed_origins, demo),
+            apq_max_entries: self.apq_max_entries,
+            apq_max_bytes: self.apq_max_bytes,
+            trusted_documents,
+        })
+    }
+}
+
 /// Business settings.
 #[derive(clap::Args, Clone, Debug)]
 pub struct BusinessConfig {
@@ -243,6 +326,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub transport: TransportConfig,
+
+    #[command(flatten)]
+    pub protocol: ProtocolConfig,
 
     /// Address to listen on.
     #[arg(long, env = "STOCKGRAPH_BIND", default_value = "127.0.0.1")]

@@ -181,6 +181,14 @@ async fn run(command: Command) -> Result<(), String> {
 }
 
 async fn serve(config: ServeConfig) -> Result<(), String> {
+    // A bad trusted-documents file stops the start before anything else happens.
+    let protocol = config.protocol.settings(config.demo)?;
+    if let Some(trusted) = &protocol.trusted_documents {
+        tracing::info!(
+            operations = trusted.len(),
+            "trusted documents: only the registered operations run"
+        );
+    }
     let secret =
         secrets::load_or_create(&config.database, &config.auth).map_err(|e| e.to_string())?;
     let conn = db::connect(&config.database.database_url, config.database.pool_size)
@@ -227,6 +235,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         business: config.business.clone(),
         transport: config.transport.clone(),
         demo_token: demo_token.clone(),
+        protocol,
     };
     let listener = tokio::net::TcpListener::bind((config.bind, config.port))
         .await

@@ -20,6 +20,7 @@ mod limits;
 mod master_data;
 mod model;
 mod permissions;
+mod protocol;
 mod purchasing;
 mod read_graph;
 mod receiving;

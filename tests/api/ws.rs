@@ -100,6 +100,22 @@ impl Client {
         id
     }
 
+    /// Starts an operation with a whole `subscribe` payload (e.g. a persisted query's
+    /// `extensions`); returns its id.
+    pub async fn subscribe_with(&mut self, payload: Value) -> String {
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        self.socket
+            .send(Message::Text(
+                json!({ "id": id, "type": "subscribe", "payload": payload })
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .expect("subscribe");
+        id
+    }
+
     /// The next `next`/`error`/`complete` message, answering pings; None after `wait`.
     pub async fn message(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
