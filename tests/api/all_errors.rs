@@ -665,3 +665,50 @@ async fn a_payload_object_the_caller_may_not_read_is_null_without_an_error_and_t
         assert!(payload[object].is_null(), "{name}: {payload}");
     }
 }
+
+#[tokio::test]
+async fn malformed_ids_are_reported_together_on_their_paths() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let mut input = po_input(&fx, &[(0, "1", None), (1, "2", None)]);
+    input["vendorId"] = json!("nope");
+    input["lines"][1]["locationId"] = json!(fx.vendor);
+    input["lines"][1]["jobId"] = json!("gid://stockgraph/Job/x");
+    assert_refused_with(
+        &app,
+        "createPurchaseOrder",
+        input,
+        &[
+            ("input.vendorId", "INVALID_ID"),
+            ("input.lines.1.locationId", "INVALID_ID"),
+            ("input.lines.1.jobId", "INVALID_ID"),
+        ],
+    )
+    .await;
+    let po = submitted(&app, &fx, &[(0, "5", None)]).await;
+    assert_refused_with(
+        &app,
+        "receivePurchaseOrder",
+        json!({ "purchaseOrderId": po["id"], "lines": [
+            { "lineId": "1", "quantity": "1" },
+            { "lineId": line(&po, 0)["id"], "quantity": "1" },
+            { "lineId": po["id"], "quantity": "1" },
+        ] }),
+        &[
+            ("input.lines.0.lineId", "INVALID_ID"),
+            ("input.lines.2.lineId", "INVALID_ID"),
+        ],
+    )
+    .await;
+    assert_refused_with(
+        &app,
+        "transferInventory",
+        json!({ "productId": fx.location, "fromLocationId": "x", "toLocationId": fx.location2,
+                "quantity": "1" }),
+        &[
+            ("input.productId", "INVALID_ID"),
+            ("input.fromLocationId", "INVALID_ID"),
+        ],
+    )
+    .await;
+}

@@ -592,8 +592,16 @@ impl MasterDataMutation {
     ) -> async_graphql::Result<JobMaterialPayload> {
         require(ctx, Permission::PurchaseOrdersWrite)?;
         let result: Result<_, ServiceError> = async {
-            let job = decode_input(&input.job_id, "Job", "input.jobId")?;
-            let product = decode_input(&input.product_id, "Product", "input.productId")?;
+            // Both malformed IDs are reported together.
+            let mut v = crate::services::Violations::new();
+            let job = crate::graphql::ids::gather(&mut v, &input.job_id, "Job", "input.jobId");
+            let product = crate::graphql::ids::gather(
+                &mut v,
+                &input.product_id,
+                "Product",
+                "input.productId",
+            );
+            let (job, product) = v.done((job, product))?;
             retry_once(|| {
                 service::create_job_material(&state(ctx).db, job, product, input.quantity.0)
             })
