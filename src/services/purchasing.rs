@@ -1262,7 +1262,10 @@ pub async fn submit(
     rule(Action::Submit, &po, &lines)?;
     // An order sent to an inactive vendor, or for stock that could never be received at an
     // inactive location, would be stuck: refuse it until the master data is active again.
-    require_active!(
+    // Every inactive record is reported at once.
+    let mut v = Violations::new();
+    gather_active!(
+        v,
         &txn,
         vendor,
         po.vendor_id,
@@ -1276,30 +1279,31 @@ pub async fn submit(
             .await?
             .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
         if !product.active {
-            return Err(reject(
+            v.add(
                 UserErrorCode::ProductInactive,
                 "input.purchaseOrderId",
                 format!(
                     "line {}: product {} is inactive",
                     line.line_number, product.sku
                 ),
-            ));
+            );
         }
         let location = entity::inventory_location::Entity::find_by_id(line.location_id)
             .one(&txn)
             .await?
             .ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
         if !location.active {
-            return Err(reject(
+            v.add(
                 UserErrorCode::LocationInactive,
                 "input.purchaseOrderId",
                 format!(
                     "line {}: location {} is inactive and could never receive it",
                     line.line_number, location.code
                 ),
-            ));
+            );
         }
     }
+    v.finish()?;
     let mut outbox = Outbox::default();
     for line in &lines {
         change_on_order(

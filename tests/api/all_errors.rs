@@ -712,3 +712,35 @@ async fn malformed_ids_are_reported_together_on_their_paths() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn submitting_an_order_reports_every_inactive_record_it_names() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let po = create_po(&app, &fx, &[(0, "1", None), (1, "1", None)]).await;
+    app.ok(
+        "updateVendor",
+        json!({ "id": fx.vendor, "active": false }),
+        "vendor { id }",
+    )
+    .await;
+    for product in [&fx.products[0], &fx.products[1]] {
+        app.ok(
+            "deactivateProduct",
+            json!({ "id": product }),
+            "product { id }",
+        )
+        .await;
+    }
+    assert_refused_with(
+        &app,
+        "submitPurchaseOrder",
+        json!({ "purchaseOrderId": po["id"] }),
+        &[
+            ("input.purchaseOrderId", "VENDOR_INACTIVE"),
+            ("input.purchaseOrderId", "PRODUCT_INACTIVE"),
+            ("input.purchaseOrderId", "PRODUCT_INACTIVE"),
+        ],
+    )
+    .await;
+}
