@@ -711,6 +711,26 @@ async fn malformed_ids_are_reported_together_on_their_paths() {
         ],
     )
     .await;
+    assert_refused_with(
+        &app,
+        "updateProduct",
+        json!({ "id": "x", "preferredVendorId": fx.location, "description": "New" }),
+        &[
+            ("input.id", "INVALID_ID"),
+            ("input.preferredVendorId", "INVALID_ID"),
+        ],
+    )
+    .await;
+    assert_refused_with(
+        &app,
+        "createJobMaterial",
+        json!({ "jobId": fx.project, "productId": "7", "quantity": "1" }),
+        &[
+            ("input.jobId", "INVALID_ID"),
+            ("input.productId", "INVALID_ID"),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
