@@ -3,6 +3,7 @@
 use async_graphql::ID;
 
 use crate::error::{ApiError, ServiceError, UserErrorCode};
+use crate::services::Violations;
 
 const PREFIX: &str = "gid://stockgraph/";
 
@@ -48,6 +49,26 @@ pub fn decode_input_opt(
     field: &str,
 ) -> Result<Option<i32>, ServiceError> {
     id.map(|id| decode_input(id, expected, field)).transpose()
+}
+
+/// Like [`decode_input`], but a malformed ID is recorded in `v` and decoding goes on, so all
+/// of an input's malformed IDs are reported together: the row id, or `None`.
+pub(crate) fn gather(v: &mut Violations, id: &ID, expected: &str, field: &str) -> Option<i32> {
+    // `decode_input` only refuses, so `take` never fails.
+    v.take(decode_input(id, expected, field)).ok().flatten()
+}
+
+/// Like [`gather`] for an optional argument: `Some(None)` when it was not given.
+pub(crate) fn gather_opt(
+    v: &mut Violations,
+    id: Option<&ID>,
+    expected: &str,
+    field: &str,
+) -> Option<Option<i32>> {
+    match id {
+        None => Some(None),
+        Some(id) => gather(v, id, expected, field).map(Some),
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::db::begin_write;
 use crate::domain::validate;
 use crate::error::{ServiceError, UserErrorCode};
 use crate::services::commit;
-use crate::services::{check, fixed, now, rate, unique_violation};
+use crate::services::{check, fixed, now, rate, unique_violation, Violations};
 
 /// A postal address as entered.
 #[derive(Clone, Debug, Default)]
@@ -68,55 +68,66 @@ struct CheckedAddress {
     country: String,
 }
 
-fn check_address(address: &AddressInput, field: &str) -> Result<CheckedAddress, ServiceError> {
-    Ok(CheckedAddress {
-        street: check(
-            validate::text(&address.street, "street", 1, 200),
-            &format!("{field}.street"),
-        )?,
-        city: check(
-            validate::text(&address.city, "city", 1, 100),
-            &format!("{field}.city"),
-        )?,
-        region: check(
-            validate::optional_text(address.region.as_deref(), "region", 100),
-            &format!("{field}.region"),
-        )?,
-        postal_code: check(
-            validate::text(&address.postal_code, "postal code", 1, 20),
-            &format!("{field}.postalCode"),
-        )?,
-        country: check(
-            validate::text(&address.country, "country", 2, 60),
-            &format!("{field}.country"),
-        )?,
+/// Checks every field of an address; `None` when one is bad (each bad field is in `v`).
+fn check_address(
+    v: &mut Violations,
+    address: &AddressInput,
+    field: &str,
+) -> Option<CheckedAddress> {
+    let street = v.check(
+        validate::text(&address.street, "street", 1, 200),
+        &format!("{field}.street"),
+    );
+    let city = v.check(
+        validate::text(&address.city, "city", 1, 100),
+        &format!("{field}.city"),
+    );
+    let region = v.check(
+        validate::optional_text(address.region.as_deref(), "region", 100),
+        &format!("{field}.region"),
+    );
+    let postal_code = v.check(
+        validate::text(&address.postal_code, "postal code", 1, 20),
+        &format!("{field}.postalCode"),
+    );
+    let country = v.check(
+        validate::text(&address.country, "country", 2, 60),
+        &format!("{field}.country"),
+    );
+    Some(CheckedAddress {
+        street: street?,
+        city: city?,
+        region: region?,
+        postal_code: postal_code?,
+        country: country?,
     })
 }
 
 type CheckedContact = (Option<String>, Option<String>, Option<String>);
 
-fn check_contact(contact: Option<&ContactInput>) -> Result<CheckedContact, ServiceError> {
+/// Checks every field of a contact; `None` when one is bad (each bad field is in `v`).
+fn check_contact(v: &mut Violations, contact: Option<&ContactInput>) -> Option<CheckedContact> {
     let Some(contact) = contact else {
-        return Ok((None, None, None));
+        return Some((None, None, None));
     };
-    let name = check(
+    let name = v.check(
         validate::optional_text(contact.name.as_deref(), "contact name", 200),
         "input.contact.name",
-    )?;
+    );
     let email = match contact
         .email
         .as_deref()
         .map(str::trim)
         .filter(|e| !e.is_empty())
     {
-        Some(e) => Some(check(validate::email(e), "input.contact.email")?),
-        None => None,
+        Some(e) => v.check(validate::email(e), "input.contact.email").map(Some),
+        None => Some(None),
     };
-    let phone = check(
+    let phone = v.check(
         validate::optional_text(contact.phone.as_deref(), "contact phone", 40),
         "input.contact.phone",
-    )?;
-    Ok((name, email, phone))
+    );
+    Some((name?, email?, phone?))
 }
 
 fn check_terms(days: i32) -> Result<i32, ServiceError> {
@@ -141,29 +152,36 @@ pub async fn create_vendor(
     business: &BusinessConfig,
     input: NewVendor,
 ) -> Result<entity::vendor::Model, ServiceError> {
-    let code = check(validate::key(&input.code, "code", 50), "input.code")?;
-    let name = check(validate::text(&input.name, "name", 1, 200), "input.name")?;
-    let address = check_address(&input.address, "input.address")?;
-    let (contact_name, contact_email, contact_phone) = check_contact(input.contact.as_ref())?;
-    let tax = check_tax_rate(input.default_tax_rate.unwrap_or_default())?;
-    let terms = check_terms(input.payment_terms_days.unwrap_or(30))?;
-    let currency = check(
+    // Checked in the input's order, the code against the stored vendors too, so every
+    // violation is reported at once.
+    let txn = begin_write(db).await?;
+    let mut v = Violations::new();
+    let name = v.check(validate::text(&input.name, "name", 1, 200), "input.name");
+    let code = v.check(validate::key(&input.code, "code", 50), "input.code");
+    if let Some(code) = &code {
+        if entity::vendor::Entity::find()
+            .filter(entity::vendor::Column::Code.eq(code))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            v.add(
+                UserErrorCode::DuplicateCode,
+                "input.code",
+                format!("a vendor with code {code} already exists"),
+            );
+        }
+    }
+    let address = check_address(&mut v, &input.address, "input.address");
+    let contact = check_contact(&mut v, input.contact.as_ref());
+    let tax = v.take(check_tax_rate(input.default_tax_rate.unwrap_or_default()))?;
+    let terms = v.take(check_terms(input.payment_terms_days.unwrap_or(30)))?;
+    let currency = v.check(
         validate::currency(input.currency.as_deref().unwrap_or(&business.base_currency)),
         "input.currency",
-    )?;
-    let txn = begin_write(db).await?;
-    if entity::vendor::Entity::find()
-        .filter(entity::vendor::Column::Code.eq(&code))
-        .one(&txn)
-        .await?
-        .is_some()
-    {
-        return Err(ServiceError::user(
-            UserErrorCode::DuplicateCode,
-            "input.code",
-            format!("a vendor with code {code} already exists"),
-        ));
-    }
+    );
+    let (code, name, address, (contact_name, contact_email, contact_phone), tax, terms, currency) =
+        v.done((code, name, address, contact, tax, terms, currency))?;
     let at = now();
     let vendor = entity::vendor::ActiveModel {
         code: Set(code),
@@ -211,38 +229,50 @@ pub async fn update_vendor(
         .await?
         .ok_or_else(|| not_found("input.id", "vendor"))?;
     let mut vendor: entity::vendor::ActiveModel = current.clone().into();
+    let mut v = Violations::new();
     if let Some(name) = &changes.name {
-        vendor.name = Set(check(validate::text(name, "name", 1, 200), "input.name")?);
+        if let Some(name) = v.check(validate::text(name, "name", 1, 200), "input.name") {
+            vendor.name = Set(name);
+        }
     }
     if let Some(address) = &changes.address {
-        let a = check_address(address, "input.address")?;
-        vendor.street = Set(a.street);
-        vendor.city = Set(a.city);
-        vendor.region = Set(a.region);
-        vendor.postal_code = Set(a.postal_code);
-        vendor.country = Set(a.country);
+        if let Some(a) = check_address(&mut v, address, "input.address") {
+            vendor.street = Set(a.street);
+            vendor.city = Set(a.city);
+            vendor.region = Set(a.region);
+            vendor.postal_code = Set(a.postal_code);
+            vendor.country = Set(a.country);
+        }
     }
     if let Some(contact) = &changes.contact {
-        let (name, email, phone) = check_contact(contact.as_ref())?;
-        vendor.contact_name = Set(name);
-        vendor.contact_email = Set(email);
-        vendor.contact_phone = Set(phone);
+        if let Some((name, email, phone)) = check_contact(&mut v, contact.as_ref()) {
+            vendor.contact_name = Set(name);
+            vendor.contact_email = Set(email);
+            vendor.contact_phone = Set(phone);
+        }
     }
     if let Some(tax) = changes.default_tax_rate {
-        vendor.default_tax_rate = Set(check_tax_rate(tax)?);
+        if let Some(tax) = v.take(check_tax_rate(tax))? {
+            vendor.default_tax_rate = Set(tax);
+        }
     }
     if let Some(days) = changes.payment_terms_days {
-        vendor.payment_terms_days = Set(check_terms(days)?);
+        if let Some(days) = v.take(check_terms(days))? {
+            vendor.payment_terms_days = Set(days);
+        }
     }
     if let Some(method) = changes.delivery_method {
         vendor.delivery_method = Set(method);
     }
     if let Some(currency) = &changes.currency {
-        vendor.currency = Set(check(validate::currency(currency), "input.currency")?);
+        if let Some(currency) = v.check(validate::currency(currency), "input.currency") {
+            vendor.currency = Set(currency);
+        }
     }
     if let Some(active) = changes.active {
         vendor.active = Set(active);
     }
+    v.finish()?;
     if vendor.clone().try_into_model()? == current {
         // Nothing differs: nothing is written.
         return Ok(current);
@@ -275,10 +305,13 @@ pub struct LocationChanges {
     pub active: Option<bool>,
 }
 
-fn location_address(address: Option<&AddressInput>) -> Result<[Option<String>; 5], ServiceError> {
-    Ok(match address {
+fn location_address(
+    v: &mut Violations,
+    address: Option<&AddressInput>,
+) -> Option<[Option<String>; 5]> {
+    Some(match address {
         Some(a) => {
-            let a = check_address(a, "input.address")?;
+            let a = check_address(v, a, "input.address")?;
             [
                 Some(a.street),
                 Some(a.city),
@@ -297,22 +330,27 @@ pub async fn create_location(
     input: NewLocation,
 ) -> Result<entity::inventory_location::Model, ServiceError> {
     use entity::inventory_location::{ActiveModel, Column, Entity};
-    let code = check(validate::key(&input.code, "code", 50), "input.code")?;
-    let name = check(validate::text(&input.name, "name", 1, 200), "input.name")?;
-    let [street, city, region, postal_code, country] = location_address(input.address.as_ref())?;
     let txn = begin_write(db).await?;
-    if Entity::find()
-        .filter(Column::Code.eq(&code))
-        .one(&txn)
-        .await?
-        .is_some()
-    {
-        return Err(ServiceError::user(
-            UserErrorCode::DuplicateCode,
-            "input.code",
-            format!("a location with code {code} already exists"),
-        ));
+    let mut v = Violations::new();
+    let code = v.check(validate::key(&input.code, "code", 50), "input.code");
+    if let Some(code) = &code {
+        if Entity::find()
+            .filter(Column::Code.eq(code))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            v.add(
+                UserErrorCode::DuplicateCode,
+                "input.code",
+                format!("a location with code {code} already exists"),
+            );
+        }
     }
+    let name = v.check(validate::text(&input.name, "name", 1, 200), "input.name");
+    let address = location_address(&mut v, input.address.as_ref());
+    let (code, name, [street, city, region, postal_code, country]) =
+        v.done((code, name, address))?;
     let at = now();
     let location = ActiveModel {
         code: Set(code),
@@ -355,23 +393,30 @@ pub async fn update_location(
         .ok_or_else(|| not_found("input.id", "inventory location"))?;
     let current_active = current.active;
     let mut location: ActiveModel = current.clone().into();
+    let mut v = Violations::new();
     if let Some(name) = &changes.name {
-        location.name = Set(check(validate::text(name, "name", 1, 200), "input.name")?);
+        if let Some(name) = v.check(validate::text(name, "name", 1, 200), "input.name") {
+            location.name = Set(name);
+        }
     }
     if let Some(address) = &changes.address {
-        let [street, city, region, postal_code, country] = location_address(address.as_ref())?;
-        location.street = Set(street);
-        location.city = Set(city);
-        location.region = Set(region);
-        location.postal_code = Set(postal_code);
-        location.country = Set(country);
+        if let Some([street, city, region, postal_code, country]) =
+            location_address(&mut v, address.as_ref())
+        {
+            location.street = Set(street);
+            location.city = Set(city);
+            location.region = Set(region);
+            location.postal_code = Set(postal_code);
+            location.country = Set(country);
+        }
     }
     if let Some(active) = changes.active {
         if !active && current_active {
-            refuse_if_location_in_use(&txn, id).await?;
+            v.take(refuse_if_location_in_use(&txn, id).await)?;
         }
         location.active = Set(active);
     }
+    v.finish()?;
     if location.clone().try_into_model()? == current {
         // Nothing differs: nothing is written.
         return Ok(current);
@@ -499,12 +544,28 @@ pub async fn create_product(
     input: NewProduct,
 ) -> Result<entity::product::Model, ServiceError> {
     use entity::product::{ActiveModel, Column, Entity};
-    let sku = check(validate::key(&input.sku, "SKU", 50), "input.sku")?;
-    let description = check(
+    let txn = begin_write(db).await?;
+    let mut v = Violations::new();
+    let sku = v.check(validate::key(&input.sku, "SKU", 50), "input.sku");
+    if let Some(sku) = &sku {
+        if Entity::find()
+            .filter(Column::Sku.eq(sku))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            v.add(
+                UserErrorCode::DuplicateCode,
+                "input.sku",
+                format!("a product with SKU {sku} already exists"),
+            );
+        }
+    }
+    let description = v.check(
         validate::text(&input.description, "description", 1, 500),
         "input.description",
-    )?;
-    let unit = check(
+    );
+    let unit = v.check(
         validate::text(
             input.unit_of_measure.as_deref().unwrap_or("each"),
             "unit of measure",
@@ -512,23 +573,13 @@ pub async fn create_product(
             20,
         ),
         "input.unitOfMeasure",
-    )?;
-    let cost = check_cost(input.default_unit_cost.unwrap_or_default())?;
-    let allowance = check_allowance(input.over_receipt_allowance_percent)?;
-    let txn = begin_write(db).await?;
-    let preferred_vendor_id = check_preferred_vendor(&txn, input.preferred_vendor_id).await?;
-    if Entity::find()
-        .filter(Column::Sku.eq(&sku))
-        .one(&txn)
-        .await?
-        .is_some()
-    {
-        return Err(ServiceError::user(
-            UserErrorCode::DuplicateCode,
-            "input.sku",
-            format!("a product with SKU {sku} already exists"),
-        ));
-    }
+    );
+    let cost = v.take(check_cost(input.default_unit_cost.unwrap_or_default()))?;
+    let preferred_vendor_id =
+        v.take(check_preferred_vendor(&txn, input.preferred_vendor_id).await)?;
+    let allowance = v.take(check_allowance(input.over_receipt_allowance_percent))?;
+    let (sku, description, unit, cost, allowance, preferred_vendor_id) =
+        v.done((sku, description, unit, cost, allowance, preferred_vendor_id))?;
     let at = now();
     let product = ActiveModel {
         sku: Set(sku),
@@ -571,23 +622,32 @@ pub async fn update_product(
         .ok_or_else(|| not_found("input.id", "product"))?;
     let current_serialized = current.serialized;
     let mut product: ActiveModel = current.clone().into();
+    let mut v = Violations::new();
     if let Some(description) = &changes.description {
-        product.description = Set(check(
+        if let Some(description) = v.check(
             validate::text(description, "description", 1, 500),
             "input.description",
-        )?);
+        ) {
+            product.description = Set(description);
+        }
     }
     if let Some(unit) = &changes.unit_of_measure {
-        product.unit_of_measure = Set(check(
+        if let Some(unit) = v.check(
             validate::text(unit, "unit of measure", 1, 20),
             "input.unitOfMeasure",
-        )?);
+        ) {
+            product.unit_of_measure = Set(unit);
+        }
     }
     if let Some(cost) = changes.default_unit_cost {
-        product.default_unit_cost = Set(check_cost(cost)?);
+        if let Some(cost) = v.take(check_cost(cost))? {
+            product.default_unit_cost = Set(cost);
+        }
     }
     if let Some(vendor) = changes.preferred_vendor_id {
-        product.preferred_vendor_id = Set(check_preferred_vendor(&txn, vendor).await?);
+        if let Some(vendor) = v.take(check_preferred_vendor(&txn, vendor).await)? {
+            product.preferred_vendor_id = Set(vendor);
+        }
     }
     if let Some(serialized) = changes.serialized {
         // Units in stock keep their serials: they would lose their identity (and the
@@ -596,20 +656,23 @@ pub async fn update_product(
             && !serialized
             && crate::services::serials::has_serialized_stock(&txn, id).await?
         {
-            return Err(ServiceError::user(
+            v.add(
                 UserErrorCode::ProductHasSerializedStock,
                 "input.serialized",
                 "the product has serialized stock; write it off or use it up first",
-            ));
+            );
         }
         product.serialized = Set(serialized);
     }
     if let Some(allowance) = changes.over_receipt_allowance_percent {
-        product.over_receipt_allowance_percent = Set(check_allowance(allowance)?);
+        if let Some(allowance) = v.take(check_allowance(allowance))? {
+            product.over_receipt_allowance_percent = Set(allowance);
+        }
     }
     if let Some(active) = changes.active {
         product.active = Set(active);
     }
+    v.finish()?;
     if product.clone().try_into_model()? == current {
         // Nothing differs: nothing is written.
         return Ok(current);
@@ -784,18 +847,26 @@ pub async fn create_reference(
     number: Option<&str>,
     name: &str,
 ) -> Result<ReferenceRecord, ServiceError> {
-    let name = check(validate::text(name, "name", 1, 200), "input.name")?;
+    let mut v = Violations::new();
     let number = if kind.has_number() {
-        let number = number.ok_or_else(|| {
-            super::invalid(
-                "input.number",
-                format!("a {} needs a number", kind.describe()),
-            )
-        })?;
-        Some(check(validate::key(number, "number", 50), "input.number")?)
+        match number {
+            Some(number) => v
+                .check(validate::key(number, "number", 50), "input.number")
+                .map(Some),
+            None => {
+                v.add(
+                    UserErrorCode::InvalidInput,
+                    "input.number",
+                    format!("a {} needs a number", kind.describe()),
+                );
+                None
+            }
+        }
     } else {
-        None
+        Some(None)
     };
+    let name = v.check(validate::text(name, "name", 1, 200), "input.name");
+    let (name, number) = v.done((name, number))?;
     let txn = begin_write(db).await?;
     let record = match kind {
         ReferenceKind::BusinessUnit => create_business_unit(&txn, number, name).await?,
@@ -838,31 +909,38 @@ pub async fn create_job_material(
     product_id: i32,
     quantity: Decimal,
 ) -> Result<entity::job_material::Model, ServiceError> {
-    let quantity = check(validate::positive(quantity, "quantity"), "input.quantity")?;
-    let quantity = fixed(quantity, "input.quantity")?;
     let txn = begin_write(db).await?;
-    let job = entity::job::Entity::find_by_id(job_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| not_found("input.jobId", "job"))?;
-    if !job.active {
-        return Err(ServiceError::user(
+    let mut v = Violations::new();
+    match entity::job::Entity::find_by_id(job_id).one(&txn).await? {
+        None => v.add(UserErrorCode::NotFound, "input.jobId", "no such job"),
+        Some(job) if !job.active => v.add(
             UserErrorCode::ReferenceInactive,
             "input.jobId",
             format!("job {} is inactive", job.number),
-        ));
+        ),
+        Some(_) => {}
     }
-    let product = entity::product::Entity::find_by_id(product_id)
+    match entity::product::Entity::find_by_id(product_id)
         .one(&txn)
         .await?
-        .ok_or_else(|| not_found("input.productId", "product"))?;
-    if !product.active {
-        return Err(ServiceError::user(
+    {
+        None => v.add(
+            UserErrorCode::NotFound,
+            "input.productId",
+            "no such product",
+        ),
+        Some(product) if !product.active => v.add(
             UserErrorCode::ProductInactive,
             "input.productId",
             format!("product {} is inactive", product.sku),
-        ));
+        ),
+        Some(_) => {}
     }
+    let quantity = match v.check(validate::positive(quantity, "quantity"), "input.quantity") {
+        Some(quantity) => v.take(fixed(quantity, "input.quantity"))?,
+        None => None,
+    };
+    let quantity = v.done(quantity)?;
     let at = now();
     let material = entity::job_material::ActiveModel {
         job_id: Set(job_id),

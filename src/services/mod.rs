@@ -11,6 +11,9 @@ pub mod receiving;
 pub mod search;
 pub mod serials;
 pub mod stock;
+pub(crate) mod violations;
+
+pub(crate) use violations::Violations;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{Fixed4, Rate8};

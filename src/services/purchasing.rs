@@ -22,7 +22,7 @@ use crate::events::{EventBus, EventKind, Outbox};
 use crate::services::commit;
 use crate::services::inventory::change_on_order;
 use crate::services::master_data::not_found;
-use crate::services::{check, fixed, for_update, invalid, now, rate, violation};
+use crate::services::{check, fixed, for_update, invalid, now, rate, violation, Violations};
 
 /// What every use case needs to know about its caller and surroundings.
 #[derive(Clone, Copy)]
@@ -275,11 +275,26 @@ macro_rules! require_active {
     }};
 }
 
-/// An optional job, project or technician link must name an existing, active record.
+/// Like `require_active!`, but a missing or inactive record is recorded in the
+/// [`Violations`] `$v` and the checks go on: the row, or `None`.
+macro_rules! gather_active {
+    ($v:expr, $txn:expr, $module:ident, $id:expr, $field:expr, $what:expr, $code:expr) => {
+        $v.take(
+            async {
+                Ok::<_, ServiceError>(require_active!($txn, $module, $id, $field, $what, $code))
+            }
+            .await,
+        )?
+    };
+}
+
+/// An optional job, project or technician link must name an existing, active record; a
+/// violation is recorded in `$v`.
 macro_rules! require_active_link {
-    ($txn:expr, $module:ident, $id:expr, $field:expr, $what:expr) => {
+    ($v:expr, $txn:expr, $module:ident, $id:expr, $field:expr, $what:expr) => {
         if let Some(id) = $id {
-            require_active!(
+            gather_active!(
+                $v,
                 $txn,
                 $module,
                 id,
@@ -356,15 +371,17 @@ async fn check_order_total(txn: &DatabaseTransaction, po_id: i32) -> Result<(), 
 }
 
 /// Checks the job and project a line is linked to: they exist and are active (a new link to an
-/// inactive record is REFERENCE_INACTIVE), on create, add and update alike.
+/// inactive record is REFERENCE_INACTIVE), on create, add and update alike. Both are checked.
 async fn check_line_links(
     txn: &DatabaseTransaction,
+    v: &mut Violations,
     job: Option<i32>,
     project: Option<i32>,
     field: &str,
 ) -> Result<(), ServiceError> {
     if let Some(job) = job {
-        require_active!(
+        gather_active!(
+            v,
             txn,
             job,
             job,
@@ -374,7 +391,8 @@ async fn check_line_links(
         );
     }
     if let Some(project) = project {
-        require_active!(
+        gather_active!(
+            v,
             txn,
             project,
             project,
@@ -386,89 +404,127 @@ async fn check_line_links(
     Ok(())
 }
 
-/// Inserts a line after checking its product, material, location, quantity and cost.
-async fn insert_line(
+/// A line that passed its checks, ready to be written.
+struct CheckedLine {
+    product_id: i32,
+    location_id: i32,
+    quantity: Fixed4,
+    unit_cost: Fixed4,
+    estimated_arrival: Option<NaiveDate>,
+    memo: Option<String>,
+    job_id: Option<i32>,
+    project_id: Option<i32>,
+    material: Option<entity::job_material::Model>,
+}
+
+/// The job material a line fills: it exists, is still to be ordered, its job is active, and
+/// the line's product and quantity (`None` when the quantity itself was refused) fit it.
+async fn check_job_material(
+    txn: &DatabaseTransaction,
+    id: i32,
+    line: &NewLine,
+    quantity: Option<Fixed4>,
+    field: &str,
+) -> Result<entity::job_material::Model, ServiceError> {
+    let f = |name: &str| format!("{field}.{name}");
+    let material = entity::job_material::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found(&f("jobMaterialId"), "job material"))?;
+    if material.status != JobMaterialStatus::NeedToOrder
+        || material.purchase_order_line_id.is_some()
+    {
+        return Err(reject(
+            UserErrorCode::JobMaterialUnavailable,
+            &f("jobMaterialId"),
+            "the job material is already ordered or on another purchase order",
+        ));
+    }
+    require_active!(
+        txn,
+        job,
+        material.job_id,
+        &f("jobMaterialId"),
+        "job",
+        UserErrorCode::ReferenceInactive
+    );
+    let mut v = Violations::new();
+    if line.product_id.is_some_and(|p| p != material.product_id) {
+        v.add(
+            UserErrorCode::JobMaterialUnavailable,
+            &f("productId"),
+            "the product differs from the job material's product",
+        );
+    }
+    if quantity.is_some_and(|q| q > material.quantity) {
+        v.add(
+            UserErrorCode::JobMaterialUnavailable,
+            &f("quantity"),
+            format!(
+                "the job material needs only {}",
+                material.quantity.to_decimal()
+            ),
+        );
+    }
+    v.finish()?;
+    Ok(material)
+}
+
+/// Checks a line's product, material, location, links, quantity, memo and cost, recording
+/// every violation in `v`; the line when all passed.
+async fn check_line(
     uc: UseCase<'_>,
     txn: &DatabaseTransaction,
-    po: &purchase_order::Model,
-    line_number: i32,
+    v: &mut Violations,
     line: &NewLine,
     field: &str,
-) -> Result<purchase_order_line::Model, ServiceError> {
+) -> Result<Option<CheckedLine>, ServiceError> {
     let f = |name: &str| format!("{field}.{name}");
-    let quantity = check(
+    // The quantity is checked first, since the job material's check needs it, but its
+    // violations are reported in the input's order, after the product and location.
+    let mut quantity_violations = Violations::new();
+    let quantity = match quantity_violations.check(
         validate::positive(line.quantity, "quantity"),
         &f("quantity"),
-    )?;
-    let quantity = fixed(quantity, &f("quantity"))?;
-    let memo = check(
-        validate::optional_text(line.memo.as_deref(), "memo", 2000),
-        &f("memo"),
-    )?;
-    // A job material decides the product; a product given too must match it.
-    let material = match line.job_material_id {
-        Some(id) => {
-            let material = entity::job_material::Entity::find_by_id(id)
-                .one(txn)
-                .await?
-                .ok_or_else(|| not_found(&f("jobMaterialId"), "job material"))?;
-            if material.status != JobMaterialStatus::NeedToOrder
-                || material.purchase_order_line_id.is_some()
-            {
-                return Err(reject(
-                    UserErrorCode::JobMaterialUnavailable,
-                    &f("jobMaterialId"),
-                    "the job material is already ordered or on another purchase order",
-                ));
-            }
-            require_active!(
-                txn,
-                job,
-                material.job_id,
-                &f("jobMaterialId"),
-                "job",
-                UserErrorCode::ReferenceInactive
-            );
-            if line.product_id.is_some_and(|p| p != material.product_id) {
-                return Err(reject(
-                    UserErrorCode::JobMaterialUnavailable,
-                    &f("productId"),
-                    "the product differs from the job material's product",
-                ));
-            }
-            if quantity > material.quantity {
-                return Err(reject(
-                    UserErrorCode::JobMaterialUnavailable,
-                    &f("quantity"),
-                    format!(
-                        "the job material needs only {}",
-                        material.quantity.to_decimal()
-                    ),
-                ));
-            }
-            Some(material)
-        }
+    ) {
+        Some(quantity) => quantity_violations.take(fixed(quantity, &f("quantity")))?,
         None => None,
     };
+    // A job material decides the product; a product given too must match it.
+    let material = match line.job_material_id {
+        Some(id) => v
+            .take(check_job_material(txn, id, line, quantity, field).await)?
+            .map(Some),
+        None => Some(None),
+    };
     let product_id = match (&material, line.product_id) {
-        (Some(m), _) => m.product_id,
-        (None, Some(p)) => p,
-        (None, None) => {
-            return Err(invalid(
+        (Some(Some(m)), _) => Some(m.product_id),
+        (_, Some(p)) => Some(p),
+        // The material was refused: it alone would have named the product.
+        (None, None) => None,
+        (Some(None), None) => {
+            v.add(
+                UserErrorCode::InvalidInput,
                 &f("productId"),
                 "give a productId or a jobMaterialId",
-            ))
+            );
+            None
         }
     };
-    let product = require_active!(
-        txn,
-        product,
-        product_id,
-        &f("productId"),
-        "product",
-        UserErrorCode::ProductInactive
-    );
-    require_active!(
+    let product = match product_id {
+        Some(product_id) => gather_active!(
+            v,
+            txn,
+            product,
+            product_id,
+            &f("productId"),
+            "product",
+            UserErrorCode::ProductInactive
+        ),
+        None => None,
+    };
+    let location = gather_active!(
+        v,
         txn,
         inventory_location,
         line.location_id,
@@ -476,26 +532,64 @@ async fn insert_line(
         "inventory location",
         UserErrorCode::LocationInactive
     );
-    check_line_links(txn, line.job_id, line.project_id, field).await?;
+    v.append(quantity_violations);
     let unit_cost = match line.unit_cost.filter(|_| uc.can_set_costs) {
-        Some(cost) => {
-            let cost = check(validate::unit_cost(cost), &f("unitCost"))?;
-            fixed(cost, &f("unitCost"))?
-        }
-        None => product.default_unit_cost,
+        Some(cost) => match v.check(validate::unit_cost(cost), &f("unitCost")) {
+            Some(cost) => v.take(fixed(cost, &f("unitCost")))?,
+            None => None,
+        },
+        None => product.as_ref().map(|p| p.default_unit_cost),
     };
+    let memo = v.check(
+        validate::optional_text(line.memo.as_deref(), "memo", 2000),
+        &f("memo"),
+    );
+    check_line_links(txn, v, line.job_id, line.project_id, field).await?;
+    let (
+        Some(quantity),
+        Some(memo),
+        Some(material),
+        Some(product),
+        Some(location),
+        Some(unit_cost),
+    ) = (quantity, memo, material, product, location, unit_cost)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(CheckedLine {
+        product_id: product.id,
+        location_id: location.id,
+        quantity,
+        unit_cost,
+        estimated_arrival: line.estimated_arrival,
+        memo,
+        job_id: line.job_id.or(material.as_ref().map(|m| m.job_id)),
+        project_id: line.project_id,
+        material,
+    }))
+}
+
+/// Writes a checked line and claims its job material.
+async fn insert_line(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    line_number: i32,
+    line: CheckedLine,
+    field: &str,
+) -> Result<purchase_order_line::Model, ServiceError> {
+    let f = |name: &str| format!("{field}.{name}");
     let at = now();
     let saved = purchase_order_line::ActiveModel {
         purchase_order_id: Set(po.id),
         line_number: Set(line_number),
-        product_id: Set(product_id),
+        product_id: Set(line.product_id),
         location_id: Set(line.location_id),
-        quantity: Set(quantity),
+        quantity: Set(line.quantity),
         quantity_received: Set(Fixed4::ZERO),
-        unit_cost: Set(unit_cost),
+        unit_cost: Set(line.unit_cost),
         estimated_arrival: Set(line.estimated_arrival),
-        memo: Set(memo),
-        job_id: Set(line.job_id.or(material.as_ref().map(|m| m.job_id))),
+        memo: Set(line.memo),
+        job_id: Set(line.job_id),
         project_id: Set(line.project_id),
         created_at: Set(at),
         updated_at: Set(at),
@@ -503,7 +597,7 @@ async fn insert_line(
     }
     .insert(txn)
     .await?;
-    if let Some(material) = material {
+    if let Some(material) = line.material {
         // Claim the material atomically: only if nobody else has meanwhile.
         let claimed = entity::job_material::Entity::update_many()
             .col_expr(
@@ -548,31 +642,32 @@ pub(crate) async fn create_in(
     outbox: &mut Outbox,
     input: NewPurchaseOrder,
 ) -> Result<purchase_order::Model, ServiceError> {
-    if input.lines.is_empty() {
-        return Err(invalid(
-            "input.lines",
-            "a purchase order needs at least one line",
-        ));
-    }
+    // Every violation of the header and of all lines is gathered before anything is written.
     if input.lines.len() > 500 {
+        // Checking thousands of lines would only lengthen the answer: refused outright.
         return Err(invalid(
             "input.lines",
             "a purchase order holds at most 500 lines",
         ));
     }
-    let number = input
-        .number
-        .as_deref()
-        .map(|n| check(validate::key(n, "number", 40), "input.number"))
-        .transpose()?;
-    let memo = check(
-        validate::optional_text(input.memo.as_deref(), "memo", 2000),
-        "input.memo",
-    )?;
-    let shipping = check_shipping(input.shipping.unwrap_or_default())?;
-    let tax_override = input.tax_rate.map(check_po_tax).transpose()?;
-
-    let vendor = require_active!(
+    let mut v = Violations::new();
+    let number = match input.number.as_deref() {
+        Some(n) => v
+            .check(validate::key(n, "number", 40), "input.number")
+            .map(Some),
+        None => Some(None),
+    };
+    if let Some(Some(number)) = &number {
+        if number_taken(txn, number).await? {
+            v.add(
+                UserErrorCode::DuplicatePoNumber,
+                "input.number",
+                format!("purchase order {number} already exists"),
+            );
+        }
+    }
+    let vendor = gather_active!(
+        v,
         txn,
         vendor,
         input.vendor_id,
@@ -580,7 +675,8 @@ pub(crate) async fn create_in(
         "vendor",
         UserErrorCode::VendorInactive
     );
-    require_active!(
+    gather_active!(
+        v,
         txn,
         inventory_location,
         input.ship_to_id,
@@ -588,7 +684,8 @@ pub(crate) async fn create_in(
         "inventory location",
         UserErrorCode::LocationInactive
     );
-    require_active!(
+    gather_active!(
+        v,
         txn,
         purchase_order_type,
         input.type_id,
@@ -596,7 +693,8 @@ pub(crate) async fn create_in(
         "purchase order type",
         UserErrorCode::ReferenceInactive
     );
-    require_active!(
+    gather_active!(
+        v,
         txn,
         business_unit,
         input.business_unit_id,
@@ -604,29 +702,66 @@ pub(crate) async fn create_in(
         "business unit",
         UserErrorCode::ReferenceInactive
     );
-    require_active_link!(txn, job, input.job_id, "input.jobId", "job");
-    require_active_link!(txn, project, input.project_id, "input.projectId", "project");
+    require_active_link!(v, txn, job, input.job_id, "input.jobId", "job");
     require_active_link!(
+        v,
+        txn,
+        project,
+        input.project_id,
+        "input.projectId",
+        "project"
+    );
+    require_active_link!(
+        v,
         txn,
         technician,
         input.technician_id,
         "input.technicianId",
         "technician"
     );
-    let exchange_rate = check_exchange_rate(&vendor.currency, uc.business, input.exchange_rate)?;
+    let tax_override = match input.tax_rate {
+        Some(tax) => v.take(check_po_tax(tax))?.map(Some),
+        None => Some(None),
+    };
+    let shipping = v.take(check_shipping(input.shipping.unwrap_or_default()))?;
+    let memo = v.check(
+        validate::optional_text(input.memo.as_deref(), "memo", 2000),
+        "input.memo",
+    );
+    // The rate depends on the vendor's currency: checked only once the vendor is known.
+    let exchange_rate = match &vendor {
+        Some(vendor) => v.take(check_exchange_rate(
+            &vendor.currency,
+            uc.business,
+            input.exchange_rate,
+        ))?,
+        None => None,
+    };
+    if input.lines.is_empty() {
+        v.add(
+            UserErrorCode::InvalidInput,
+            "input.lines",
+            "a purchase order needs at least one line",
+        );
+    }
+    let mut lines = Vec::with_capacity(input.lines.len());
+    for (i, line) in input.lines.iter().enumerate() {
+        lines.push(check_line(uc, txn, &mut v, line, &format!("input.lines.{i}")).await?);
+    }
+    let lines: Option<Vec<CheckedLine>> = lines.into_iter().collect();
+    let (number, memo, shipping, tax_override, vendor, exchange_rate, lines) = v.done((
+        number,
+        memo,
+        shipping,
+        tax_override,
+        vendor,
+        exchange_rate,
+        lines,
+    ))?;
 
     let at = now();
     let number = match number {
-        Some(number) => {
-            if number_taken(txn, &number).await? {
-                return Err(reject(
-                    UserErrorCode::DuplicatePoNumber,
-                    "input.number",
-                    format!("purchase order {number} already exists"),
-                ));
-            }
-            number
-        }
+        Some(number) => number,
         None => loop {
             // Numbers given by hand may already hold a generated one: skip past them.
             let candidate = rules::generated_number(
@@ -680,16 +815,8 @@ pub(crate) async fn create_in(
             "a purchase order with this number already exists",
         )
     })?;
-    for (i, line) in input.lines.iter().enumerate() {
-        insert_line(
-            uc,
-            txn,
-            &po,
-            i as i32 + 1,
-            line,
-            &format!("input.lines.{i}"),
-        )
-        .await?;
+    for (i, line) in lines.into_iter().enumerate() {
+        insert_line(txn, &po, i as i32 + 1, line, &format!("input.lines.{i}")).await?;
     }
     check_order_total(txn, po.id).await?;
     record_status_event(txn, outbox, &po, None, Status::Pending, uc.actor).await?;
@@ -710,33 +837,35 @@ pub async fn update_header(
     rule(Action::EditHeader, &po, &lines)?;
     let mut model: purchase_order::ActiveModel = po.clone().into();
     let mut changed = false;
+    let mut v = Violations::new();
     if let Some(date) = changes.expected_date.filter(|d| *d != po.expected_date) {
         model.expected_date = Set(date);
         changed = true;
     }
     if let Some(memo) = &changes.memo {
-        let memo = check(
+        let memo = v.check(
             validate::optional_text(memo.as_deref(), "memo", 2000),
             "input.memo",
-        )?;
-        if memo != po.memo {
+        );
+        if let Some(memo) = memo.filter(|m| *m != po.memo) {
             model.memo = Set(memo);
             changed = true;
         }
     }
     // A link is checked only when it changes: keeping a record that was deactivated since is fine.
     if let Some(job) = changes.job_id.filter(|j| *j != po.job_id) {
-        require_active_link!(&txn, job, job, "input.jobId", "job");
+        require_active_link!(v, &txn, job, job, "input.jobId", "job");
         model.job_id = Set(job);
         changed = true;
     }
     if let Some(project) = changes.project_id.filter(|p| *p != po.project_id) {
-        require_active_link!(&txn, project, project, "input.projectId", "project");
+        require_active_link!(v, &txn, project, project, "input.projectId", "project");
         model.project_id = Set(project);
         changed = true;
     }
     if let Some(technician) = changes.technician_id.filter(|t| *t != po.technician_id) {
         require_active_link!(
+            v,
             &txn,
             technician,
             technician,
@@ -747,33 +876,39 @@ pub async fn update_header(
         changed = true;
     }
     if let Some(tax) = changes.tax_rate {
-        let tax = check_po_tax(tax)?;
-        if tax != po.tax_rate {
+        if let Some(tax) = v.take(check_po_tax(tax))?.filter(|t| *t != po.tax_rate) {
             model.tax_rate = Set(tax);
             changed = true;
         }
     }
     if let Some(shipping) = changes.shipping {
-        let shipping = check_shipping(shipping)?;
-        if shipping != po.shipping {
+        if let Some(shipping) = v
+            .take(check_shipping(shipping))?
+            .filter(|s| *s != po.shipping)
+        {
             model.shipping = Set(shipping);
             changed = true;
         }
     }
     if let Some(exchange_rate) = changes.exchange_rate {
-        let exchange_rate = check_exchange_rate(&po.currency, uc.business, Some(exchange_rate))?;
-        if exchange_rate != po.exchange_rate {
+        let exchange_rate = v.take(check_exchange_rate(
+            &po.currency,
+            uc.business,
+            Some(exchange_rate),
+        ))?;
+        if let Some(exchange_rate) = exchange_rate.filter(|r| *r != po.exchange_rate) {
             if po.status != Status::Pending {
-                return Err(reject(
+                v.add(
                     UserErrorCode::PoNotEditable,
                     "input.exchangeRate",
                     "the exchange rate can only change while the purchase order is PENDING",
-                ));
+                );
             }
             model.exchange_rate = Set(exchange_rate);
             changed = true;
         }
     }
+    v.finish()?;
     if !changed {
         return Ok(po);
     }
@@ -805,7 +940,10 @@ pub async fn add_line(
     if lines.len() >= 500 {
         return Err(invalid("input", "a purchase order holds at most 500 lines"));
     }
-    let saved = insert_line(uc, &txn, &po, po.next_line_number, &line, "input").await?;
+    let mut v = Violations::new();
+    let checked = check_line(uc, &txn, &mut v, &line, "input").await?;
+    let checked = v.done(checked)?;
+    let saved = insert_line(&txn, &po, po.next_line_number, checked, "input").await?;
     check_order_total(&txn, po.id).await?;
     purchase_order::Entity::update_many()
         .col_expr(
@@ -867,77 +1005,87 @@ pub async fn update_line(
     let mut model: purchase_order_line::ActiveModel = line.clone().into();
     let mut product_id = line.product_id;
     let mut location_id = line.location_id;
+    let mut v = Violations::new();
     if let Some(new_product) = changes.product_id.filter(|p| *p != line.product_id) {
         if has_receipts {
-            return Err(reject(
+            v.add(
                 UserErrorCode::LineHasReceipts,
                 "input.productId",
                 "the product of a line with receipts cannot change",
-            ));
-        }
-        if material.is_some() {
-            return Err(reject(
+            );
+        } else if material.is_some() {
+            v.add(
                 UserErrorCode::JobMaterialUnavailable,
                 "input.productId",
                 "the line fills a job material; its product is the material's",
-            ));
+            );
+        } else {
+            gather_active!(
+                v,
+                &txn,
+                product,
+                new_product,
+                "input.productId",
+                "product",
+                UserErrorCode::ProductInactive
+            );
         }
-        require_active!(
-            &txn,
-            product,
-            new_product,
-            "input.productId",
-            "product",
-            UserErrorCode::ProductInactive
-        );
         product_id = new_product;
         model.product_id = Set(new_product);
     }
     if let Some(new_location) = changes.location_id.filter(|l| *l != line.location_id) {
         if has_receipts {
-            return Err(reject(
+            v.add(
                 UserErrorCode::LineHasReceipts,
                 "input.locationId",
                 "the location of a line with receipts cannot change",
-            ));
+            );
+        } else {
+            gather_active!(
+                v,
+                &txn,
+                inventory_location,
+                new_location,
+                "input.locationId",
+                "inventory location",
+                UserErrorCode::LocationInactive
+            );
         }
-        require_active!(
-            &txn,
-            inventory_location,
-            new_location,
-            "input.locationId",
-            "inventory location",
-            UserErrorCode::LocationInactive
-        );
         location_id = new_location;
         model.location_id = Set(new_location);
     }
     let mut quantity = line.quantity;
     if let Some(new_quantity) = changes.quantity {
-        quantity = fixed(new_quantity, "input.quantity")?;
-        if let Some(material) = &material {
-            if quantity > material.quantity {
-                return Err(reject(
-                    UserErrorCode::JobMaterialUnavailable,
-                    "input.quantity",
-                    format!(
-                        "the job material needs only {}",
-                        material.quantity.to_decimal()
-                    ),
-                ));
+        if let Some(new_quantity) = v.take(fixed(new_quantity, "input.quantity"))? {
+            quantity = new_quantity;
+            if let Some(material) = &material {
+                if quantity > material.quantity {
+                    v.add(
+                        UserErrorCode::JobMaterialUnavailable,
+                        "input.quantity",
+                        format!(
+                            "the job material needs only {}",
+                            material.quantity.to_decimal()
+                        ),
+                    );
+                }
             }
-        }
-        if quantity != line.quantity {
-            model.quantity = Set(quantity);
+            if quantity != line.quantity {
+                model.quantity = Set(quantity);
+            }
         }
     }
     let mut repriced = false;
     if let Some(cost) = changes.unit_cost.filter(|_| uc.can_set_costs) {
-        let cost = check(validate::unit_cost(cost), "input.unitCost")?;
-        let cost = fixed(cost, "input.unitCost")?;
-        repriced = cost != line.unit_cost;
-        if repriced {
-            model.unit_cost = Set(cost);
+        let cost = match v.check(validate::unit_cost(cost), "input.unitCost") {
+            Some(cost) => v.take(fixed(cost, "input.unitCost"))?,
+            None => None,
+        };
+        if let Some(cost) = cost {
+            repriced = cost != line.unit_cost;
+            if repriced {
+                model.unit_cost = Set(cost);
+            }
         }
     }
     if let Some(arrival) = changes
@@ -947,11 +1095,11 @@ pub async fn update_line(
         model.estimated_arrival = Set(arrival);
     }
     if let Some(memo) = &changes.memo {
-        let memo = check(
+        let memo = v.check(
             validate::optional_text(memo.as_deref(), "memo", 2000),
             "input.memo",
-        )?;
-        if memo != line.memo {
+        );
+        if let Some(memo) = memo.filter(|m| *m != line.memo) {
             model.memo = Set(memo);
         }
     }
@@ -960,7 +1108,8 @@ pub async fn update_line(
         .project_id
         .flatten()
         .filter(|p| Some(*p) != line.project_id);
-    check_line_links(&txn, new_job, new_project, "input").await?;
+    check_line_links(&txn, &mut v, new_job, new_project, "input").await?;
+    v.finish()?;
     if let Some(job) = changes.job_id.filter(|j| *j != line.job_id) {
         model.job_id = Set(job);
     }
@@ -1113,7 +1262,10 @@ pub async fn submit(
     rule(Action::Submit, &po, &lines)?;
     // An order sent to an inactive vendor, or for stock that could never be received at an
     // inactive location, would be stuck: refuse it until the master data is active again.
-    require_active!(
+    // Every inactive record is reported at once.
+    let mut v = Violations::new();
+    gather_active!(
+        v,
         &txn,
         vendor,
         po.vendor_id,
@@ -1127,30 +1279,31 @@ pub async fn submit(
             .await?
             .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
         if !product.active {
-            return Err(reject(
+            v.add(
                 UserErrorCode::ProductInactive,
                 "input.purchaseOrderId",
                 format!(
                     "line {}: product {} is inactive",
                     line.line_number, product.sku
                 ),
-            ));
+            );
         }
         let location = entity::inventory_location::Entity::find_by_id(line.location_id)
             .one(&txn)
             .await?
             .ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
         if !location.active {
-            return Err(reject(
+            v.add(
                 UserErrorCode::LocationInactive,
                 "input.purchaseOrderId",
                 format!(
                     "line {}: location {} is inactive and could never receive it",
                     line.line_number, location.code
                 ),
-            ));
+            );
         }
     }
+    v.finish()?;
     let mut outbox = Outbox::default();
     for line in &lines {
         change_on_order(

@@ -31,7 +31,7 @@ use crate::services::purchasing::{
     record_status_event, rule, settle_short_material, touch, UseCase,
 };
 use crate::services::serials;
-use crate::services::{check, fixed, invalid, now};
+use crate::services::{fixed, invalid, now, Violations};
 
 /// One line of a delivery.
 #[derive(Clone, Debug, Default)]
@@ -230,28 +230,20 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         input.idempotency_key.as_deref(),
         input.fingerprint(),
     )?;
-    if input.lines.is_empty() {
-        return Err(invalid("input.lines", "a receipt needs at least one line"));
-    }
     if input.lines.len() > 500 {
+        // Checking thousands of lines would only lengthen the answer: refused outright.
         return Err(invalid("input.lines", "a receipt holds at most 500 lines"));
     }
-    let packing_slip = check(
-        validate::optional_text(input.packing_slip.as_deref(), "packing slip", 100),
-        "input.packingSlip",
-    )?;
-    let freight = check(
-        validate::money(input.freight.unwrap_or_default(), "freight"),
-        "input.freight",
-    )?;
-    let freight = fixed(freight, "input.freight")?;
-    let received_at = input.received_at.unwrap_or_else(now);
-    if received_at > now() + chrono::Duration::minutes(5) {
-        return Err(invalid(
-            "input.receivedAt",
-            "a receipt cannot be in the future",
-        ));
+    // Every violation of the header and of all lines is gathered before anything is written.
+    let mut v = Violations::new();
+    if input.lines.is_empty() {
+        v.add(
+            UserErrorCode::InvalidInput,
+            "input.lines",
+            "a receipt needs at least one line",
+        );
     }
+    let received_at = input.received_at.unwrap_or_else(now);
 
     let txn = begin_write(uc.db).await?;
     let po = lock_purchase_order(&txn, input.purchase_order_id, "input.purchaseOrderId").await?;
@@ -263,60 +255,71 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     }
     let lines = lines_of(&txn, po.id).await?;
     rule(Action::Receive, &po, &lines)?;
-    if po
-        .submitted_at
-        .is_some_and(|submitted| received_at < submitted)
-    {
-        return Err(invalid(
-            "input.receivedAt",
-            "a receipt cannot be dated before the purchase order was submitted",
-        ));
-    }
     let by_id: HashMap<i32, &purchase_order_line::Model> =
         lines.iter().map(|l| (l.id, l)).collect();
     let mut seen = HashSet::new();
     let mut checked = Vec::with_capacity(input.lines.len());
     for (i, entry) in input.lines.iter().enumerate() {
         let f = |name: &str| format!("input.lines.{i}.{name}");
-        let line = by_id
-            .get(&entry.line_id)
-            .copied()
-            .ok_or_else(|| not_found(&f("lineId"), "line of this purchase order"))?;
-        if !seen.insert(line.id) {
-            return Err(invalid(
-                &f("lineId"),
-                "a line may appear only once in a receipt",
-            ));
-        }
-        let accepted = check(
+        // The line must be one of this order's, named once; the checks of what depends on it
+        // wait for that.
+        let line = match by_id.get(&entry.line_id).copied() {
+            None => {
+                v.add(
+                    UserErrorCode::NotFound,
+                    &f("lineId"),
+                    "no such line of this purchase order",
+                );
+                None
+            }
+            Some(line) if !seen.insert(line.id) => {
+                v.add(
+                    UserErrorCode::InvalidInput,
+                    &f("lineId"),
+                    "a line may appear only once in a receipt",
+                );
+                None
+            }
+            Some(line) => Some(line),
+        };
+        let accepted = match v.check(
             validate::non_negative(entry.quantity, "quantity"),
             &f("quantity"),
-        )?;
-        let accepted = fixed(accepted, &f("quantity"))?;
-        let rejected = check(
+        ) {
+            Some(accepted) => v.take(fixed(accepted, &f("quantity")))?,
+            None => None,
+        };
+        let rejected = match v.check(
             validate::non_negative(
                 entry.rejected_quantity.unwrap_or_default(),
                 "rejected quantity",
             ),
             &f("rejectedQuantity"),
-        )?;
-        let rejected = fixed(rejected, &f("rejectedQuantity"))?;
-        if accepted.is_zero() && rejected.is_zero() {
-            return Err(invalid(
+        ) {
+            Some(rejected) => v.take(fixed(rejected, &f("rejectedQuantity")))?,
+            None => None,
+        };
+        if accepted.is_some_and(|a| a.is_zero()) && rejected.is_some_and(|r| r.is_zero()) {
+            v.add(
+                UserErrorCode::InvalidInput,
                 &f("quantity"),
                 "receive a quantity greater than zero",
-            ));
+            );
         }
-        let reason = check(
+        let reason = v.check(
             validate::optional_text(entry.rejection_reason.as_deref(), "rejection reason", 500),
             &f("rejectionReason"),
-        )?;
-        if !rejected.is_zero() && reason.is_none() {
-            return Err(invalid(
+        );
+        if rejected.is_some_and(|r| !r.is_zero()) && reason.as_ref().is_some_and(Option::is_none) {
+            v.add(
+                UserErrorCode::InvalidInput,
                 &f("rejectionReason"),
                 "say why the quantity was rejected",
-            ));
+            );
         }
+        let Some(line) = line else {
+            continue;
+        };
         let product = entity::product::Entity::find_by_id(line.product_id)
             .one(&txn)
             .await?
@@ -326,22 +329,30 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
             .await?
             .ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
         if !location.active {
-            return Err(ServiceError::user(
+            v.add(
                 UserErrorCode::LocationInactive,
                 &f("lineId"),
                 format!(
                     "location {} is inactive: nothing can be received there",
                     location.code
                 ),
-            ));
+            );
         }
-        let serials = check_serials(
-            product.serialized,
-            accepted.to_decimal(),
-            entry.serial_numbers.as_deref().unwrap_or_default(),
-        )
-        .map_err(|v| ServiceError::user(v.code, &f("serialNumbers"), v.message))?;
-        serials::check_in(&txn, product.id, &serials, &f("serialNumbers")).await?;
+        // The accepted quantity decides the serials expected and the allowance left.
+        let Some(accepted) = accepted else {
+            continue;
+        };
+        let serials = v.check(
+            check_serials(
+                product.serialized,
+                accepted.to_decimal(),
+                entry.serial_numbers.as_deref().unwrap_or_default(),
+            ),
+            &f("serialNumbers"),
+        );
+        if let Some(serials) = &serials {
+            v.take(serials::check_in(&txn, product.id, serials, &f("serialNumbers")).await)?;
+        }
         let percent = over_receipt_percent(
             product
                 .over_receipt_allowance_percent
@@ -350,7 +361,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         );
         let limit = allowance_limit(line.quantity, percent);
         if line.quantity_received.0 + accepted.0 > limit.0 {
-            return Err(ServiceError::user(
+            v.add(
                 UserErrorCode::OverReceipt,
                 &f("quantity"),
                 format!(
@@ -360,8 +371,11 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
                     line.quantity_received.to_decimal(),
                     limit.to_decimal()
                 ),
-            ));
+            );
         }
+        let (Some(rejected), Some(reason), Some(serials)) = (rejected, reason, serials) else {
+            continue;
+        };
         checked.push(Checked {
             line,
             accepted,
@@ -371,6 +385,35 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
             limit,
         });
     }
+    // The header after the lines, as in the input.
+    let packing_slip = v.check(
+        validate::optional_text(input.packing_slip.as_deref(), "packing slip", 100),
+        "input.packingSlip",
+    );
+    if received_at > now() + chrono::Duration::minutes(5) {
+        v.add(
+            UserErrorCode::InvalidInput,
+            "input.receivedAt",
+            "a receipt cannot be in the future",
+        );
+    } else if po
+        .submitted_at
+        .is_some_and(|submitted| received_at < submitted)
+    {
+        v.add(
+            UserErrorCode::InvalidInput,
+            "input.receivedAt",
+            "a receipt cannot be dated before the purchase order was submitted",
+        );
+    }
+    let freight = match v.check(
+        validate::money(input.freight.unwrap_or_default(), "freight"),
+        "input.freight",
+    ) {
+        Some(freight) => v.take(fixed(freight, "input.freight"))?,
+        None => None,
+    };
+    let (packing_slip, freight) = v.done((packing_slip, freight))?;
 
     // DOMAIN.md: only accepted quantity is billed, and a receipt that accepts nothing issues no
     // bill (not a 0.00 one).
@@ -559,18 +602,23 @@ pub async fn cancel_receipt(
             .or_default()
             .push(unit.serial_number);
     }
+    // Every line's missing units are reported at once.
+    let mut v = Violations::new();
     for entry in &received {
         let named = units.get(&entry.id).map(Vec::as_slice).unwrap_or_default();
-        serials::check_out(
-            &txn,
-            entry.product_id,
-            entry.location_id,
-            named,
-            serials::Leaving::Receipt(receipt.id),
-            "input.receiptId",
-        )
-        .await?;
+        v.take(
+            serials::check_out(
+                &txn,
+                entry.product_id,
+                entry.location_id,
+                named,
+                serials::Leaving::Receipt(receipt.id),
+                "input.receiptId",
+            )
+            .await,
+        )?;
     }
+    v.finish()?;
     let mut outbox = Outbox::default();
     for entry in received.iter().filter(|r| !r.quantity.is_zero()) {
         let line = by_id

@@ -15,6 +15,7 @@ use sea_orm::{
 
 use crate::auth::Actor;
 use crate::error::{ServiceError, UserErrorCode};
+use crate::services::Violations;
 use crate::services::{now, unique_violation};
 
 pub use crate::domain::receiving::normalize_serial as normalize;
@@ -303,6 +304,8 @@ pub async fn check_out(
         return Ok(());
     }
     let known = entries(txn, product_id, serials.iter().map(|s| normalize(s))).await?;
+    // Every missing unit is reported, in the order named.
+    let mut v = Violations::new();
     for serial in serials {
         let entry = known.get(&normalize(serial));
         let here = entry.is_some_and(|e| {
@@ -314,10 +317,12 @@ pub async fn check_out(
                 }
         });
         if !here {
-            return Err(not_in_stock(txn, entry, serial, location_id, leaving, field).await);
+            v.take(Err::<(), _>(
+                not_in_stock(txn, entry, serial, location_id, leaving, field).await,
+            ))?;
         }
     }
-    Ok(())
+    v.finish()
 }
 
 /// Checks, without changing anything, that no named unit is in stock already.
@@ -331,13 +336,22 @@ pub async fn check_in(
         return Ok(());
     }
     let known = entries(txn, product_id, serials.iter().map(|s| normalize(s))).await?;
-    for entry in known.values() {
+    // Every unit already in stock is reported, in the order named.
+    let mut v = Violations::new();
+    for serial in serials {
+        let Some(entry) = known.get(&normalize(serial)) else {
+            continue;
+        };
         if entry.status == SerialStatus::InStock {
             let at_location = location_code(txn, entry.location_id).await;
-            return Err(in_stock_already(&entry.serial_number, &at_location, field));
+            v.take(Err::<(), _>(in_stock_already(
+                &entry.serial_number,
+                &at_location,
+                field,
+            )))?;
         }
     }
-    Ok(())
+    v.finish()
 }
 
 /// The newest stock-ledger entry of (product, location): the one the movement just wrote.

@@ -25,7 +25,7 @@ use crate::services::inventory::{apply, ensure_item, LedgerReason, Movement, Sou
 use crate::services::master_data::not_found;
 use crate::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
 use crate::services::serials;
-use crate::services::{check, fixed, invalid, now};
+use crate::services::{fixed, invalid, now, Violations};
 
 async fn active_location(
     txn: &impl ConnectionTrait,
@@ -108,35 +108,43 @@ pub async fn upsert_item(
     uc: UseCase<'_>,
     input: ItemSettings,
 ) -> Result<inventory_item::Model, ServiceError> {
-    let minimum = input
-        .minimum
-        .map(|m| {
-            let m = check(validate::non_negative(m, "minimum"), "input.minimum")?;
-            fixed(m, "input.minimum")
-        })
-        .transpose()?;
+    let mut v = Violations::new();
+    // `Some(None)`: not given (the item's value stays).
+    let minimum = match input.minimum {
+        Some(m) => match v.check(validate::non_negative(m, "minimum"), "input.minimum") {
+            Some(m) => v.take(fixed(m, "input.minimum"))?.map(Some),
+            None => None,
+        },
+        None => Some(None),
+    };
+    // `Some(None)`: not given; `Some(Some(None))`: cleared.
     let maximum = match input.maximum {
-        Some(Some(m)) => {
-            let m = check(validate::non_negative(m, "maximum"), "input.maximum")?;
-            Some(Some(fixed(m, "input.maximum")?))
-        }
-        Some(None) => Some(None),
-        None => None,
+        Some(Some(m)) => match v.check(validate::non_negative(m, "maximum"), "input.maximum") {
+            Some(m) => v.take(fixed(m, "input.maximum"))?.map(|m| Some(Some(m))),
+            None => None,
+        },
+        Some(None) => Some(Some(None)),
+        None => Some(None),
     };
-    let text = |value: Option<Option<String>>, what: &str, field: &str| {
-        value
-            .map(|v| check(validate::optional_text(v.as_deref(), what, 50), field))
-            .transpose()
+    let mut text = |value: Option<Option<String>>, what: &str, field: &str| match value {
+        Some(value) => v
+            .check(validate::optional_text(value.as_deref(), what, 50), field)
+            .map(Some),
+        None => Some(None),
     };
-    let bin = text(input.bin, "bin", "input.bin")?;
+    let bin = text(input.bin, "bin", "input.bin");
     let reference = text(
         input.reference_number,
         "reference number",
         "input.referenceNumber",
-    )?;
+    );
     let txn = begin_write(uc.db).await?;
-    existing_product(&txn, input.product_id).await?;
-    active_location(&txn, input.location_id, "input.locationId").await?;
+    // In the input's order: product, location, then the settings.
+    let mut found = Violations::new();
+    found.take(existing_product(&txn, input.product_id).await)?;
+    found.take(active_location(&txn, input.location_id, "input.locationId").await)?;
+    found.append(v);
+    let (minimum, maximum, bin, reference) = found.done((minimum, maximum, bin, reference))?;
     ensure_item(&txn, input.product_id, input.location_id).await?;
     let item = item_at(&txn, input.product_id, input.location_id).await?;
     let new_minimum = minimum.unwrap_or(item.minimum);
@@ -290,50 +298,69 @@ pub async fn adjust(
         }),
     )?;
     let reason = input.reason;
+    // Every violation of the input and of the product and location is gathered first; those
+    // of the quantities and memo are reported after the product's and location's, as in the
+    // input.
+    let mut v = Violations::new();
+    // `Ok(counted)` or `Err(delta)`.
     let counted = match (input.delta, input.counted_quantity) {
         (Some(delta), None) => {
             if delta.is_zero() {
-                return Err(invalid("input.delta", "an adjustment changes something"));
+                v.add(
+                    UserErrorCode::InvalidInput,
+                    "input.delta",
+                    "an adjustment changes something",
+                );
+                None
+            } else {
+                match v.take(fixed(delta, "input.delta"))? {
+                    Some(delta) => v.take(reason.check_direction(delta))?.map(|()| Err(delta)),
+                    None => None,
+                }
             }
-            let delta = fixed(delta, "input.delta")?;
-            reason.check_direction(delta)?;
-            Err(delta)
         }
-        (None, Some(counted)) => {
-            let counted = check(
-                validate::non_negative(counted, "counted quantity"),
-                "input.countedQuantity",
-            )?;
-            Ok(fixed(counted, "input.countedQuantity")?)
-        }
+        (None, Some(counted)) => match v.check(
+            validate::non_negative(counted, "counted quantity"),
+            "input.countedQuantity",
+        ) {
+            Some(counted) => v.take(fixed(counted, "input.countedQuantity"))?.map(Ok),
+            None => None,
+        },
         _ => {
-            return Err(invalid(
+            v.add(
+                UserErrorCode::InvalidInput,
                 "input",
                 "give exactly one of delta and countedQuantity",
-            ))
+            );
+            None
         }
     };
-    let expected = input
-        .expected_on_hand
-        .map(|e| fixed(e, "input.expectedOnHand"))
-        .transpose()?;
-    let memo = check(
+    let expected = match input.expected_on_hand {
+        Some(e) => v.take(fixed(e, "input.expectedOnHand"))?.map(Some),
+        None => Some(None),
+    };
+    let memo = v.check(
         validate::optional_text(input.memo.as_deref(), "memo", 500),
         "input.memo",
-    )?;
-    if reason == AdjustmentReason::Other && memo.is_none() {
-        return Err(invalid(
+    );
+    if reason == AdjustmentReason::Other && memo.as_ref().is_some_and(Option::is_none) {
+        v.add(
+            UserErrorCode::InvalidInput,
             "input.memo",
             "an adjustment for another reason needs a memo saying why",
-        ));
+        );
     }
     let (product_id, location_id) = (input.product_id, input.location_id);
     let named = input.serial_numbers.unwrap_or_default();
     let actor = uc.actor.clone();
     let items = once(uc, idempotency, move |txn, outbox| {
         Box::pin(async move {
-            let product = existing_product(txn, product_id).await?;
-            active_location(txn, location_id, "input.locationId").await?;
+            let mut found = Violations::new();
+            let product = found.take(existing_product(txn, product_id).await)?;
+            found.take(active_location(txn, location_id, "input.locationId").await)?;
+            found.append(v);
+            let (counted, expected, memo, product) =
+                found.done((counted, expected, memo, product))?;
             ensure_item(txn, product_id, location_id).await?;
             let item = item_at(txn, product_id, location_id).await?;
             if expected.is_some_and(|e| e != item.on_hand) {
@@ -461,26 +488,43 @@ pub async fn transfer(
         json!({ "productId": product_id, "from": from, "to": to,
                 "quantity": d(Some(quantity)), "serialNumbers": serial_numbers }),
     )?;
-    let quantity = check(validate::positive(quantity, "quantity"), "input.quantity")?;
-    let quantity = fixed(quantity, "input.quantity")?;
+    // Every violation of the input and of the product and locations is gathered first.
+    let mut v = Violations::new();
+    let quantity = match v.check(validate::positive(quantity, "quantity"), "input.quantity") {
+        Some(quantity) => v.take(fixed(quantity, "input.quantity"))?,
+        None => None,
+    };
     if from == to {
-        return Err(invalid(
+        v.add(
+            UserErrorCode::InvalidInput,
             "input.toLocationId",
             "a transfer needs two different locations",
-        ));
+        );
     }
     let actor = uc.actor.clone();
     let items = once(uc, idempotency, move |txn, outbox| {
         Box::pin(async move {
-            let product = existing_product(txn, product_id).await?;
-            let units = crate::domain::receiving::check_serials(
-                product.serialized,
-                quantity.to_decimal(),
-                serial_numbers.as_deref().unwrap_or_default(),
-            )
-            .map_err(|v| ServiceError::user(v.code, "input.serialNumbers", v.message))?;
-            active_location(txn, from, "input.fromLocationId").await?;
-            active_location(txn, to, "input.toLocationId").await?;
+            // In the input's order: product, locations, quantity, serials.
+            let mut found = Violations::new();
+            let product = found.take(existing_product(txn, product_id).await)?;
+            found.take(active_location(txn, from, "input.fromLocationId").await)?;
+            if to != from {
+                found.take(active_location(txn, to, "input.toLocationId").await)?;
+            }
+            found.append(v);
+            // The serials expected follow from the product and the quantity.
+            let units = match (&product, quantity) {
+                (Some(product), Some(quantity)) => found.check(
+                    crate::domain::receiving::check_serials(
+                        product.serialized,
+                        quantity.to_decimal(),
+                        serial_numbers.as_deref().unwrap_or_default(),
+                    ),
+                    "input.serialNumbers",
+                ),
+                _ => None,
+            };
+            let (quantity, units) = found.done((quantity, units))?;
             let leaving = serials::Leaving::TransferTo(to);
             serials::check_out(
                 txn,
@@ -580,19 +624,31 @@ pub async fn commit_stock(
         json!({ "productId": product_id, "locationId": location_id,
                 "quantity": d(Some(quantity)), "jobId": job_id }),
     )?;
-    let quantity = check(validate::positive(quantity, "quantity"), "input.quantity")?;
-    let quantity = fixed(quantity, "input.quantity")?;
+    // Every violation of the input and of the product, location and job is gathered first.
+    let mut v = Violations::new();
+    let quantity = match v.check(validate::positive(quantity, "quantity"), "input.quantity") {
+        Some(quantity) => v.take(fixed(quantity, "input.quantity"))?,
+        None => None,
+    };
     let actor = uc.actor.clone();
     let items = once(uc, idempotency, move |txn, outbox| {
         Box::pin(async move {
-            existing_product(txn, product_id).await?;
+            // In the input's order: product, location, quantity, job.
+            let mut found = Violations::new();
+            found.take(existing_product(txn, product_id).await)?;
+            found.take(active_location(txn, location_id, "input.locationId").await)?;
+            found.append(v);
+            let mut v = found;
             if let Some(job) = job_id {
-                entity::job::Entity::find_by_id(job)
+                if entity::job::Entity::find_by_id(job)
                     .one(txn)
                     .await?
-                    .ok_or_else(|| not_found("input.jobId", "job"))?;
+                    .is_none()
+                {
+                    v.add(UserErrorCode::NotFound, "input.jobId", "no such job");
+                }
             }
-            active_location(txn, location_id, "input.locationId").await?;
+            let quantity = v.done(quantity)?;
             let movement = match kind {
                 Commitment::Reserve => Movement {
                     reserved: quantity,

@@ -8,14 +8,14 @@ use super::ReorderSuggestion;
 use crate::auth::Permission;
 use crate::error::ServiceError;
 use crate::graphql::guard::may_read;
-use crate::graphql::ids::{decode_input, decode_input_opt};
+use crate::graphql::ids::{decode_input_opt, gather, gather_opt};
 use crate::graphql::payload::{payload, respond};
 use crate::graphql::purchasing::mutations::use_case;
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::require;
 use crate::graphql::scalars::Decimal;
-use crate::services::retry_once;
 use crate::services::stock::{self as service, Adjustment, Commitment, ItemSettings};
+use crate::services::{retry_once, Violations};
 
 /// Why on-hand is adjusted.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,9 +228,17 @@ impl InventoryMutation {
     ) -> async_graphql::Result<InventoryItemPayload> {
         let actor = require(ctx, Permission::InventoryWrite)?;
         let result = async {
-            let product = decode_input(&product_id, "Product", "input.productId")?;
-            let location = decode_input(&location_id, "InventoryLocation", "input.locationId")?;
-            let job = decode_input_opt(job_id.as_ref(), "Job", "input.jobId")?;
+            // All malformed IDs are reported together.
+            let mut v = Violations::new();
+            let product = gather(&mut v, &product_id, "Product", "input.productId");
+            let location = gather(
+                &mut v,
+                &location_id,
+                "InventoryLocation",
+                "input.locationId",
+            );
+            let job = gather_opt(&mut v, job_id.as_ref(), "Job", "input.jobId");
+            let (product, location, job) = v.done((product, location, job))?;
             retry_once(|| {
                 service::commit_stock(
                     use_case(ctx, actor),
@@ -259,13 +267,18 @@ impl InventoryMutation {
     ) -> async_graphql::Result<InventoryItemPayload> {
         let actor = require(ctx, Permission::InventoryWrite)?;
         let result = async {
+            let mut v = Violations::new();
+            let product_id = gather(&mut v, &input.product_id, "Product", "input.productId");
+            let location_id = gather(
+                &mut v,
+                &input.location_id,
+                "InventoryLocation",
+                "input.locationId",
+            );
+            let (product_id, location_id) = v.done((product_id, location_id))?;
             let settings = ItemSettings {
-                product_id: decode_input(&input.product_id, "Product", "input.productId")?,
-                location_id: decode_input(
-                    &input.location_id,
-                    "InventoryLocation",
-                    "input.locationId",
-                )?,
+                product_id,
+                location_id,
                 minimum: input.minimum.map(|d| d.0),
                 maximum: Option::<Option<Decimal>>::from(input.maximum).map(|m| m.map(|d| d.0)),
                 bin: input.bin.into(),
@@ -285,13 +298,18 @@ impl InventoryMutation {
     ) -> async_graphql::Result<InventoryItemPayload> {
         let actor = require(ctx, Permission::InventoryWrite)?;
         let result = async {
+            let mut v = Violations::new();
+            let product_id = gather(&mut v, &input.product_id, "Product", "input.productId");
+            let location_id = gather(
+                &mut v,
+                &input.location_id,
+                "InventoryLocation",
+                "input.locationId",
+            );
+            let (product_id, location_id) = v.done((product_id, location_id))?;
             let adjustment = Adjustment {
-                product_id: decode_input(&input.product_id, "Product", "input.productId")?,
-                location_id: decode_input(
-                    &input.location_id,
-                    "InventoryLocation",
-                    "input.locationId",
-                )?,
+                product_id,
+                location_id,
                 delta: input.delta.map(|d| d.0),
                 counted_quantity: input.counted_quantity.map(|d| d.0),
                 reason: input.reason.into(),
@@ -314,17 +332,21 @@ impl InventoryMutation {
     ) -> async_graphql::Result<TransferPayload> {
         let actor = require(ctx, Permission::InventoryWrite)?;
         let result: Result<_, ServiceError> = async {
-            let product = decode_input(&input.product_id, "Product", "input.productId")?;
-            let from = decode_input(
+            let mut v = Violations::new();
+            let product = gather(&mut v, &input.product_id, "Product", "input.productId");
+            let from = gather(
+                &mut v,
                 &input.from_location_id,
                 "InventoryLocation",
                 "input.fromLocationId",
-            )?;
-            let to = decode_input(
+            );
+            let to = gather(
+                &mut v,
                 &input.to_location_id,
                 "InventoryLocation",
                 "input.toLocationId",
-            )?;
+            );
+            let (product, from, to) = v.done((product, from, to))?;
             retry_once(|| {
                 service::transfer(
                     use_case(ctx, actor),

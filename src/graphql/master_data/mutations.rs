@@ -465,16 +465,21 @@ impl MasterDataMutation {
     ) -> async_graphql::Result<ProductPayload> {
         require(ctx, Permission::VendorsWrite)?;
         let result = async {
-            let id = decode_input(&input.id, "Product", "input.id")?;
+            // Both malformed IDs are reported together.
+            let mut v = crate::services::Violations::new();
+            let id = crate::graphql::ids::gather(&mut v, &input.id, "Product", "input.id");
             let preferred_vendor_id = match Option::<Option<ID>>::from(input.preferred_vendor_id) {
-                None => None,
-                Some(None) => Some(None),
-                Some(Some(vendor)) => Some(Some(decode_input(
+                None => Some(None),
+                Some(None) => Some(Some(None)),
+                Some(Some(vendor)) => crate::graphql::ids::gather(
+                    &mut v,
                     &vendor,
                     "Vendor",
                     "input.preferredVendorId",
-                )?)),
+                )
+                .map(|vendor| Some(Some(vendor))),
             };
+            let (id, preferred_vendor_id) = v.done((id, preferred_vendor_id))?;
             let changes = ProductChanges {
                 description: input.description,
                 unit_of_measure: input.unit_of_measure,
@@ -592,8 +597,16 @@ impl MasterDataMutation {
     ) -> async_graphql::Result<JobMaterialPayload> {
         require(ctx, Permission::PurchaseOrdersWrite)?;
         let result: Result<_, ServiceError> = async {
-            let job = decode_input(&input.job_id, "Job", "input.jobId")?;
-            let product = decode_input(&input.product_id, "Product", "input.productId")?;
+            // Both malformed IDs are reported together.
+            let mut v = crate::services::Violations::new();
+            let job = crate::graphql::ids::gather(&mut v, &input.job_id, "Job", "input.jobId");
+            let product = crate::graphql::ids::gather(
+                &mut v,
+                &input.product_id,
+                "Product",
+                "input.productId",
+            );
+            let (job, product) = v.done((job, product))?;
             retry_once(|| {
                 service::create_job_material(&state(ctx).db, job, product, input.quantity.0)
             })

@@ -6,7 +6,7 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object, ID};
 use super::types::{PurchaseOrder, PurchaseOrderLine};
 use crate::auth::{Actor, Permission};
 use crate::error::ServiceError;
-use crate::graphql::ids::{decode_input, decode_input_opt};
+use crate::graphql::ids::{decode_input, gather, gather_opt};
 use crate::graphql::loaders::{load_required, PurchaseOrderId};
 use crate::graphql::payload::{payload, respond};
 use crate::graphql::scalars::{Date, Decimal};
@@ -14,7 +14,7 @@ use crate::graphql::{money_input, require, state};
 use crate::services::purchasing::{
     self as service, HeaderChanges, LineChanges, NewLine, NewPurchaseOrder, UseCase,
 };
-use crate::services::retry_once;
+use crate::services::{retry_once, Violations};
 
 /// A line of a new purchase order.
 #[derive(InputObject)]
@@ -221,45 +221,58 @@ pub(crate) fn use_case<'a>(ctx: &Context<'a>, actor: &'a Actor) -> UseCase<'a> {
     }
 }
 
+/// An ID that may be left out (`None`), cleared (`Some(None)`) or set; a malformed one is
+/// recorded in `v` (the outer `Option` is then `None`).
 fn optional_id(
+    v: &mut Violations,
     value: MaybeUndefined<ID>,
     type_name: &str,
     field: &str,
-) -> Result<Option<Option<i32>>, ServiceError> {
+) -> Option<Option<Option<i32>>> {
     match Option::<Option<ID>>::from(value) {
-        None => Ok(None),
-        Some(None) => Ok(Some(None)),
-        Some(Some(id)) => Ok(Some(Some(decode_input(&id, type_name, field)?))),
+        None => Some(None),
+        Some(None) => Some(Some(None)),
+        Some(Some(id)) => gather(v, &id, type_name, field).map(|id| Some(Some(id))),
     }
 }
 
-fn new_line(line: PurchaseOrderLineInput, field: &str) -> Result<NewLine, ServiceError> {
-    Ok(NewLine {
-        product_id: decode_input_opt(
-            line.product_id.as_ref(),
-            "Product",
-            &format!("{field}.productId"),
-        )?,
-        job_material_id: decode_input_opt(
-            line.job_material_id.as_ref(),
-            "JobMaterial",
-            &format!("{field}.jobMaterialId"),
-        )?,
-        location_id: decode_input(
-            &line.location_id,
-            "InventoryLocation",
-            &format!("{field}.locationId"),
-        )?,
+/// A line as the service takes it; its malformed IDs are recorded in `v`, all of them.
+fn new_line(v: &mut Violations, line: PurchaseOrderLineInput, field: &str) -> Option<NewLine> {
+    let product_id = gather_opt(
+        v,
+        line.product_id.as_ref(),
+        "Product",
+        &format!("{field}.productId"),
+    );
+    let job_material_id = gather_opt(
+        v,
+        line.job_material_id.as_ref(),
+        "JobMaterial",
+        &format!("{field}.jobMaterialId"),
+    );
+    let location_id = gather(
+        v,
+        &line.location_id,
+        "InventoryLocation",
+        &format!("{field}.locationId"),
+    );
+    let job_id = gather_opt(v, line.job_id.as_ref(), "Job", &format!("{field}.jobId"));
+    let project_id = gather_opt(
+        v,
+        line.project_id.as_ref(),
+        "Project",
+        &format!("{field}.projectId"),
+    );
+    Some(NewLine {
+        product_id: product_id?,
+        job_material_id: job_material_id?,
+        location_id: location_id?,
         quantity: line.quantity.0,
         unit_cost: line.unit_cost.map(|d| d.0),
         estimated_arrival: line.estimated_arrival.map(|d| d.0),
         memo: line.memo,
-        job_id: decode_input_opt(line.job_id.as_ref(), "Job", &format!("{field}.jobId"))?,
-        project_id: decode_input_opt(
-            line.project_id.as_ref(),
-            "Project",
-            &format!("{field}.projectId"),
-        )?,
+        job_id: job_id?,
+        project_id: project_id?,
     })
 }
 
@@ -303,33 +316,70 @@ impl PurchasingMutation {
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = async {
-            let lines = input
+            // All malformed IDs of the header and lines are reported together.
+            let mut v = Violations::new();
+            let vendor_id = gather(&mut v, &input.vendor_id, "Vendor", "input.vendorId");
+            let ship_to_id = gather(
+                &mut v,
+                &input.ship_to_id,
+                "InventoryLocation",
+                "input.shipToId",
+            );
+            let type_id = gather(&mut v, &input.type_id, "PurchaseOrderType", "input.typeId");
+            let business_unit_id = gather(
+                &mut v,
+                &input.business_unit_id,
+                "BusinessUnit",
+                "input.businessUnitId",
+            );
+            let job_id = gather_opt(&mut v, input.job_id.as_ref(), "Job", "input.jobId");
+            let project_id = gather_opt(
+                &mut v,
+                input.project_id.as_ref(),
+                "Project",
+                "input.projectId",
+            );
+            let technician_id = gather_opt(
+                &mut v,
+                input.technician_id.as_ref(),
+                "Technician",
+                "input.technicianId",
+            );
+            let lines: Vec<Option<NewLine>> = input
                 .lines
                 .into_iter()
                 .enumerate()
-                .map(|(i, line)| new_line(line, &format!("input.lines.{i}")))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|(i, line)| new_line(&mut v, line, &format!("input.lines.{i}")))
+                .collect();
+            let lines: Option<Vec<NewLine>> = lines.into_iter().collect();
+            let (
+                vendor_id,
+                ship_to_id,
+                type_id,
+                business_unit_id,
+                job_id,
+                project_id,
+                technician_id,
+                lines,
+            ) = v.done((
+                vendor_id,
+                ship_to_id,
+                type_id,
+                business_unit_id,
+                job_id,
+                project_id,
+                technician_id,
+                lines,
+            ))?;
             let new = NewPurchaseOrder {
                 number: input.number,
-                vendor_id: decode_input(&input.vendor_id, "Vendor", "input.vendorId")?,
-                ship_to_id: decode_input(&input.ship_to_id, "InventoryLocation", "input.shipToId")?,
-                type_id: decode_input(&input.type_id, "PurchaseOrderType", "input.typeId")?,
-                business_unit_id: decode_input(
-                    &input.business_unit_id,
-                    "BusinessUnit",
-                    "input.businessUnitId",
-                )?,
-                job_id: decode_input_opt(input.job_id.as_ref(), "Job", "input.jobId")?,
-                project_id: decode_input_opt(
-                    input.project_id.as_ref(),
-                    "Project",
-                    "input.projectId",
-                )?,
-                technician_id: decode_input_opt(
-                    input.technician_id.as_ref(),
-                    "Technician",
-                    "input.technicianId",
-                )?,
+                vendor_id,
+                ship_to_id,
+                type_id,
+                business_unit_id,
+                job_id,
+                project_id,
+                technician_id,
                 expected_date: input.expected_date.map(|d| d.0),
                 tax_rate: money_input(ctx, input.tax_rate),
                 shipping: money_input(ctx, input.shipping),
@@ -351,23 +401,31 @@ impl PurchasingMutation {
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = async {
-            let id = decode_input(
+            let mut v = Violations::new();
+            let id = gather(
+                &mut v,
                 &input.purchase_order_id,
                 "PurchaseOrder",
                 "input.purchaseOrderId",
-            )?;
+            );
+            let job_id = optional_id(&mut v, input.job_id, "Job", "input.jobId");
+            let project_id = optional_id(&mut v, input.project_id, "Project", "input.projectId");
+            let technician_id = optional_id(
+                &mut v,
+                input.technician_id,
+                "Technician",
+                "input.technicianId",
+            );
+            let (id, job_id, project_id, technician_id) =
+                v.done((id, job_id, project_id, technician_id))?;
             let changes = HeaderChanges {
                 expected_version: input.expected_version,
                 expected_date: Option::<Option<Date>>::from(input.expected_date)
                     .map(|d| d.map(|d| d.0)),
                 memo: input.memo.into(),
-                job_id: optional_id(input.job_id, "Job", "input.jobId")?,
-                project_id: optional_id(input.project_id, "Project", "input.projectId")?,
-                technician_id: optional_id(
-                    input.technician_id,
-                    "Technician",
-                    "input.technicianId",
-                )?,
+                job_id,
+                project_id,
+                technician_id,
                 tax_rate: money_input(ctx, input.tax_rate),
                 shipping: money_input(ctx, input.shipping),
                 exchange_rate: input.exchange_rate.map(|d| d.0),
@@ -386,12 +444,15 @@ impl PurchasingMutation {
     ) -> async_graphql::Result<PurchaseOrderLinePayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = async {
-            let po_id = decode_input(
+            let mut v = Violations::new();
+            let po_id = gather(
+                &mut v,
                 &input.purchase_order_id,
                 "PurchaseOrder",
                 "input.purchaseOrderId",
-            )?;
+            );
             let line = new_line(
+                &mut v,
                 PurchaseOrderLineInput {
                     product_id: input.product_id,
                     job_material_id: input.job_material_id,
@@ -404,7 +465,8 @@ impl PurchasingMutation {
                     project_id: input.project_id,
                 },
                 "input",
-            )?;
+            );
+            let (po_id, line) = v.done((po_id, line))?;
             retry_once(|| {
                 service::add_line(
                     use_case(ctx, actor),
@@ -427,26 +489,35 @@ impl PurchasingMutation {
     ) -> async_graphql::Result<PurchaseOrderLinePayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = async {
-            let line_id = decode_input(&input.line_id, "PurchaseOrderLine", "input.lineId")?;
+            let mut v = Violations::new();
+            let line_id = gather(&mut v, &input.line_id, "PurchaseOrderLine", "input.lineId");
+            let product_id = gather_opt(
+                &mut v,
+                input.product_id.as_ref(),
+                "Product",
+                "input.productId",
+            );
+            let location_id = gather_opt(
+                &mut v,
+                input.location_id.as_ref(),
+                "InventoryLocation",
+                "input.locationId",
+            );
+            let job_id = optional_id(&mut v, input.job_id, "Job", "input.jobId");
+            let project_id = optional_id(&mut v, input.project_id, "Project", "input.projectId");
+            let (line_id, product_id, location_id, job_id, project_id) =
+                v.done((line_id, product_id, location_id, job_id, project_id))?;
             let changes = LineChanges {
                 expected_version: input.expected_version,
-                product_id: decode_input_opt(
-                    input.product_id.as_ref(),
-                    "Product",
-                    "input.productId",
-                )?,
-                location_id: decode_input_opt(
-                    input.location_id.as_ref(),
-                    "InventoryLocation",
-                    "input.locationId",
-                )?,
+                product_id,
+                location_id,
                 quantity: input.quantity.map(|d| d.0),
                 unit_cost: input.unit_cost.map(|d| d.0),
                 estimated_arrival: Option::<Option<Date>>::from(input.estimated_arrival)
                     .map(|d| d.map(|d| d.0)),
                 memo: input.memo.into(),
-                job_id: optional_id(input.job_id, "Job", "input.jobId")?,
-                project_id: optional_id(input.project_id, "Project", "input.projectId")?,
+                job_id,
+                project_id,
             };
             retry_once(|| service::update_line(use_case(ctx, actor), line_id, changes.clone()))
                 .await

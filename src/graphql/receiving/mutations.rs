@@ -7,14 +7,14 @@ use super::types::{Bill, Receipt};
 use crate::auth::Permission;
 use crate::error::{ServiceError, UserError};
 use crate::graphql::guard::readable;
-use crate::graphql::ids::decode_input;
+use crate::graphql::ids::{decode_input, gather};
 use crate::graphql::payload::{payload, respond, Payload};
 use crate::graphql::purchasing::mutations::use_case;
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::scalars::{DateTime, Decimal};
 use crate::graphql::{money_input, require};
 use crate::services::receiving::{self as service, NewReceipt, ReceiptOutcome, ReceiveLine};
-use crate::services::retry_once;
+use crate::services::{retry_once, Violations};
 
 /// The quantity of one line in a delivery.
 #[derive(InputObject)]
@@ -186,30 +186,38 @@ impl ReceivingMutation {
     ) -> async_graphql::Result<ReceivePayload> {
         let actor = require(ctx, Permission::ReceivingWrite)?;
         let result = async {
-            let lines = input
+            // All malformed IDs are reported together.
+            let mut v = Violations::new();
+            let purchase_order_id = gather(
+                &mut v,
+                &input.purchase_order_id,
+                "PurchaseOrder",
+                "input.purchaseOrderId",
+            );
+            let lines: Vec<Option<ReceiveLine>> = input
                 .lines
                 .into_iter()
                 .enumerate()
                 .map(|(i, line)| {
-                    Ok::<_, ServiceError>(ReceiveLine {
-                        line_id: decode_input(
-                            &line.line_id,
-                            "PurchaseOrderLine",
-                            &format!("input.lines.{i}.lineId"),
-                        )?,
+                    let line_id = gather(
+                        &mut v,
+                        &line.line_id,
+                        "PurchaseOrderLine",
+                        &format!("input.lines.{i}.lineId"),
+                    );
+                    Some(ReceiveLine {
+                        line_id: line_id?,
                         quantity: line.quantity.0,
                         rejected_quantity: line.rejected_quantity.map(|d| d.0),
                         rejection_reason: line.rejection_reason,
                         serial_numbers: line.serial_numbers,
                     })
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect();
+            let lines: Option<Vec<ReceiveLine>> = lines.into_iter().collect();
+            let (purchase_order_id, lines) = v.done((purchase_order_id, lines))?;
             let receipt = NewReceipt {
-                purchase_order_id: decode_input(
-                    &input.purchase_order_id,
-                    "PurchaseOrder",
-                    "input.purchaseOrderId",
-                )?,
+                purchase_order_id,
                 lines,
                 packing_slip: input.packing_slip,
                 received_at: input.received_at.map(|t| t.0),
