@@ -22,6 +22,7 @@ mod permissions;
 mod purchasing;
 mod read_graph;
 mod receiving;
+mod receiving_cost;
 mod screens;
 mod serials;
 mod stock;
