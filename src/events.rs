@@ -115,10 +115,54 @@ impl Outbox {
         }
         .insert(txn)
         .await?;
+        self.notify(txn).await?;
+        self.0 += 1;
+        Ok(())
+    }
+
+    /// Writes one event row per `(entity id, payload)` of the same kind in one multi-row
+    /// statement, in the order given (outbox ids follow it).
+    pub async fn record_all(
+        &mut self,
+        txn: &impl ConnectionTrait,
+        kind: EventKind,
+        entity_type: &str,
+        events: Vec<(i32, serde_json::Value)>,
+        actor: &str,
+    ) -> Result<(), ServiceError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        let count = events.len();
+        let rows: Vec<entity::event::ActiveModel> = events
+            .into_iter()
+            .map(|(entity_id, payload)| entity::event::ActiveModel {
+                kind: Set(kind.as_str().to_owned()),
+                entity_type: Set(entity_type.to_owned()),
+                entity_id: Set(entity_id),
+                payload: Set(payload.to_string()),
+                actor: Set(actor.to_owned()),
+                occurred_at: Set(at),
+                ..Default::default()
+            })
+            .collect();
+        for chunk in rows.chunks(500) {
+            entity::event::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(txn)
+                .await?;
+        }
+        self.notify(txn).await?;
+        self.0 += count;
+        Ok(())
+    }
+
+    /// On PostgreSQL queues a `NOTIFY`, sent only if the transaction (or savepoint) commits;
+    /// one per call, since a savepoint rolled back takes its notification with it.
+    async fn notify(&self, txn: &impl ConnectionTrait) -> Result<(), ServiceError> {
         if txn.get_database_backend() == DbBackend::Postgres {
             txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
         }
-        self.0 += 1;
         Ok(())
     }
 

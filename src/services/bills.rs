@@ -16,6 +16,7 @@ use sea_orm::{
 
 use crate::domain::money::{self, round_money, Overflow};
 use crate::error::ServiceError;
+use crate::services::inventory::ROWS_PER_INSERT;
 use crate::services::now;
 use crate::services::purchasing::next_counter;
 use crate::services::violation;
@@ -92,6 +93,11 @@ async fn received_value(txn: &DatabaseTransaction, po_id: i32) -> Result<Decimal
         .filter(purchase_order_line::Column::PurchaseOrderId.eq(po_id))
         .all(txn)
         .await?;
+    value_received(&lines)
+}
+
+/// The exact value of these lines' received quantities at their unit costs.
+fn value_received(lines: &[purchase_order_line::Model]) -> Result<Decimal, ServiceError> {
     money::value(
         lines
             .iter()
@@ -234,8 +240,9 @@ async fn write_bill(
     }
     .insert(txn)
     .await?;
+    let mut rows = Vec::with_capacity(charges.len());
     for charge in charges {
-        bill_line::ActiveModel {
+        rows.push(bill_line::ActiveModel {
             bill_id: Set(saved.id),
             purchase_order_line_id: Set(charge.purchase_order_line_id),
             receipt_line_id: Set(charge.receipt_line_id),
@@ -245,21 +252,40 @@ async fn write_bill(
             unit_cost: Set(charge.unit_cost),
             amount: Set(stored(round_money(charge.amount().map_err(too_large)?))?),
             ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        });
+    }
+    // Multi-row: a bill's lines cost one statement, not one each.
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        bill_line::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
     }
     Ok(saved)
 }
 
-/// Issues the bill of a new receipt (the receipt's quantities already count as received).
-pub(crate) async fn issue_for_receipt(
+/// Issues the bill of a receipt this transaction just wrote, from what the use case holds
+/// rather than by reading it back: the receipt's lines as inserted (priced at the order lines'
+/// costs) and the order's lines with the receipt's quantities already counted.
+pub(crate) async fn issue_for_new_receipt(
     txn: &DatabaseTransaction,
     po: &purchase_order::Model,
     receipt: &receipt::Model,
+    received: &[receipt_line::Model],
+    lines_after: &[purchase_order_line::Model],
 ) -> Result<bill::Model, ServiceError> {
-    let charges = current_charges(txn, receipt.id).await?;
-    let received = received_value(txn, po.id).await?;
+    let mut charges: Vec<Charge> = received
+        .iter()
+        .filter(|r| r.quantity > Fixed4::ZERO)
+        .map(|r| Charge {
+            purchase_order_line_id: r.purchase_order_line_id,
+            receipt_line_id: r.id,
+            product_id: r.product_id,
+            location_id: r.location_id,
+            quantity: r.quantity,
+            unit_cost: r.unit_cost,
+        })
+        .collect();
+    charges.sort_by_key(|c| c.receipt_line_id);
     write_bill(
         txn,
         po,
@@ -268,7 +294,7 @@ pub(crate) async fn issue_for_receipt(
         None,
         &charges,
         receipt.freight,
-        received,
+        value_received(lines_after)?,
         Issue::Dated(receipt.received_at.date_naive()),
     )
     .await

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use entity::enums::{JobMaterialStatus, PurchaseOrderStatus as Status, SerialMovementKind};
 use entity::{bill, purchase_order, purchase_order_line, receipt, receipt_line, Fixed4};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 use serde_json::json;
 
@@ -24,7 +24,9 @@ use crate::events::Outbox;
 use crate::services::bills;
 use crate::services::commit;
 use crate::services::idempotency::Idempotency;
-use crate::services::inventory::{apply, LedgerReason, Movement, Source};
+use crate::services::inventory::{
+    apply, apply_all, LedgerReason, Move, Movement, Source, ROWS_PER_INSERT,
+};
 use crate::services::master_data::not_found;
 use crate::services::purchasing::{
     lines_of, lock_purchase_order, negate, next_backorder_number, next_counter,
@@ -129,55 +131,202 @@ fn replayed(stored: &serde_json::Value) -> Result<(i32, Option<i32>), ServiceErr
     Ok((receipt, bill))
 }
 
-/// Re-derives the status from the lines after quantities moved, bumps the version, records a
-/// status event when it changed, and keeps job materials in step (FULFILLED exactly while their
-/// line is fully received).
+/// Re-derives the status from the lines after quantities moved (`lines`, as this transaction
+/// left them: nothing is read back), bumps the version, records a status event when it
+/// changed, and keeps job materials in step (FULFILLED exactly while their line is fully
+/// received). Returns the order as written.
 async fn settle(
     uc: UseCase<'_>,
     txn: &DatabaseTransaction,
     outbox: &mut Outbox,
     po: &purchase_order::Model,
-) -> Result<Status, ServiceError> {
-    let lines = lines_of(txn, po.id).await?;
+    lines: &[purchase_order_line::Model],
+) -> Result<purchase_order::Model, ServiceError> {
     let quantities: Vec<_> = lines
         .iter()
         .map(|l| (l.quantity.to_decimal(), l.quantity_received.to_decimal()))
         .collect();
     let derived = rules::derive_receiving_status(&quantities);
-    if derived == po.status {
-        touch(txn, po, uc.actor, None).await?;
+    let written = if derived == po.status {
+        touch_returning(txn, po, uc.actor, None).await?
     } else {
-        touch(txn, po, uc.actor, Some(derived)).await?;
+        let written = touch_returning(txn, po, uc.actor, Some(derived)).await?;
         record_status_event(txn, outbox, po, Some(po.status), derived, uc.actor).await?;
-    }
+        written
+    };
     use entity::job_material::Column as M;
     let (complete, open): (Vec<_>, Vec<_>) = lines
         .iter()
         .partition(|l| l.quantity_received >= l.quantity);
-    for (ids, from, to) in [
-        (
-            complete,
-            JobMaterialStatus::Ordered,
-            JobMaterialStatus::Fulfilled,
-        ),
-        (
-            open,
-            JobMaterialStatus::Fulfilled,
-            JobMaterialStatus::Ordered,
-        ),
-    ] {
-        if ids.is_empty() {
-            continue;
-        }
-        entity::job_material::Entity::update_many()
-            .col_expr(M::Status, Expr::value(to))
-            .col_expr(M::UpdatedAt, Expr::value(now()))
-            .filter(M::Status.eq(from))
-            .filter(M::PurchaseOrderLineId.is_in(ids.iter().map(|l| l.id)))
-            .exec(txn)
-            .await?;
+    let complete: Vec<i32> = complete.iter().map(|l| l.id).collect();
+    let open: Vec<i32> = open.iter().map(|l| l.id).collect();
+    // Both directions in one statement: ORDERED materials of complete lines become FULFILLED,
+    // FULFILLED ones of open lines ORDERED again.
+    entity::job_material::Entity::update_many()
+        .col_expr(
+            M::Status,
+            CaseStatement::new()
+                .case(
+                    M::PurchaseOrderLineId.is_in(complete.clone()),
+                    Expr::value(JobMaterialStatus::Fulfilled),
+                )
+                .finally(Expr::value(JobMaterialStatus::Ordered))
+                .into(),
+        )
+        .col_expr(M::UpdatedAt, Expr::value(now()))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(M::Status.eq(JobMaterialStatus::Ordered))
+                        .add(M::PurchaseOrderLineId.is_in(complete)),
+                )
+                .add(
+                    Condition::all()
+                        .add(M::Status.eq(JobMaterialStatus::Fulfilled))
+                        .add(M::PurchaseOrderLineId.is_in(open)),
+                ),
+        )
+        .exec(txn)
+        .await?;
+    Ok(written)
+}
+
+/// [`touch`] that returns the order as written (`RETURNING`), so the use case answers with it
+/// without reading it again.
+async fn touch_returning(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    actor: &crate::auth::Actor,
+    status: Option<Status>,
+) -> Result<purchase_order::Model, ServiceError> {
+    let mut update = purchase_order::Entity::update_many()
+        .col_expr(
+            purchase_order::Column::Version,
+            Expr::col(purchase_order::Column::Version).add(1),
+        )
+        .col_expr(
+            purchase_order::Column::UpdatedBy,
+            Expr::value(actor.subject.clone()),
+        )
+        .col_expr(purchase_order::Column::UpdatedAt, Expr::value(now()));
+    if let Some(status) = status {
+        update = update.col_expr(purchase_order::Column::Status, Expr::value(status));
     }
-    Ok(derived)
+    update
+        .filter(purchase_order::Column::Id.eq(po.id))
+        .filter(purchase_order::Column::Version.eq(po.version))
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ServiceError::user(
+                UserErrorCode::StaleVersion,
+                "input",
+                "the purchase order changed meanwhile: reload it and try again",
+            )
+        })
+}
+
+/// What a change of `received` (accepted units, negative when a receipt is cancelled) on a
+/// line read before the change does to its item: on hand moves by it, on order (and
+/// back-ordered, on a backorder) by the change of the line's open quantity.
+fn receipt_movement(
+    po: &purchase_order::Model,
+    line: &purchase_order_line::Model,
+    received: Fixed4,
+) -> Movement {
+    let before = open_quantity(line.quantity, line.quantity_received);
+    let after = open_quantity(line.quantity, Fixed4(line.quantity_received.0 + received.0));
+    let on_order = Fixed4(after.0 - before.0);
+    let backordered = if po.backorder_of_id.is_some() {
+        on_order
+    } else {
+        Fixed4::ZERO
+    };
+    Movement {
+        on_hand: received,
+        on_order,
+        backordered,
+        ..Default::default()
+    }
+}
+
+/// Every line of the order with its product and location, in line-number order: all that
+/// receiving validates, in one statement.
+async fn lines_with_products(
+    txn: &DatabaseTransaction,
+    po_id: i32,
+) -> Result<
+    Vec<(
+        purchase_order_line::Model,
+        entity::product::Model,
+        entity::inventory_location::Model,
+    )>,
+    ServiceError,
+> {
+    purchase_order_line::Entity::find()
+        .filter(purchase_order_line::Column::PurchaseOrderId.eq(po_id))
+        .order_by_asc(purchase_order_line::Column::LineNumber)
+        .find_also_related(entity::product::Entity)
+        .find_also_related(entity::inventory_location::Entity)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|(line, product, location)| {
+            let product =
+                product.ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
+            let location =
+                location.ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
+            Ok((line, product, location))
+        })
+        .collect()
+}
+
+/// Raises the received quantity of every line the receipt accepts something on, in one
+/// conditional statement: each by its accepted quantity, and only while it stays within its
+/// allowance. Returns the lines as written.
+async fn raise_received(
+    txn: &DatabaseTransaction,
+    checked: &[Checked<'_>],
+) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
+    use purchase_order_line::Column as L;
+    let moving: Vec<(usize, &Checked<'_>)> = checked
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.accepted.is_zero())
+        .collect();
+    if moving.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut by = CaseStatement::new();
+    let mut limit = CaseStatement::new();
+    for (_, c) in &moving {
+        by = by.case(L::Id.eq(c.line.id), Expr::val(c.accepted.0));
+        limit = limit.case(L::Id.eq(c.line.id), Expr::val(c.limit.0));
+    }
+    let raised = Expr::col(L::QuantityReceived).add(by.finally(Expr::val(0i64)));
+    let written = purchase_order_line::Entity::update_many()
+        .col_expr(L::QuantityReceived, raised.clone())
+        .col_expr(L::UpdatedAt, Expr::value(now()))
+        .filter(L::Id.is_in(moving.iter().map(|(_, c)| c.line.id)))
+        .filter(raised.lte(limit.finally(Expr::val(0i64))))
+        .exec_with_returning(txn)
+        .await?;
+    // A line missing from the rows written is one a writer that bypassed the order's lock
+    // received meanwhile.
+    if let Some((i, _)) = moving
+        .iter()
+        .find(|(_, c)| !written.iter().any(|w| w.id == c.line.id))
+    {
+        return Err(ServiceError::user(
+            UserErrorCode::OverReceipt,
+            &format!("input.lines.{i}.quantity"),
+            "the line was received meanwhile; this would exceed its allowance",
+        ));
+    }
+    Ok(written)
 }
 
 /// Books a change of `received` (accepted units, negative when a receipt is cancelled) on a
@@ -194,20 +343,7 @@ async fn book_receipt_line(
     source: Source<'_>,
     field: &str,
 ) -> Result<(), ServiceError> {
-    let before = open_quantity(line.quantity, line.quantity_received);
-    let after = open_quantity(line.quantity, Fixed4(line.quantity_received.0 + received.0));
-    let on_order = Fixed4(after.0 - before.0);
-    let backordered = if po.backorder_of_id.is_some() {
-        on_order
-    } else {
-        Fixed4::ZERO
-    };
-    let movement = Movement {
-        on_hand: received,
-        on_order,
-        backordered,
-        ..Default::default()
-    };
+    let movement = receipt_movement(po, line, received);
     apply(
         txn,
         outbox,
@@ -253,10 +389,13 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
             return outcome(&txn, receipt, bill).await;
         }
     }
-    let lines = lines_of(&txn, po.id).await?;
+    let rows = lines_with_products(&txn, po.id).await?;
+    let lines: Vec<purchase_order_line::Model> = rows.iter().map(|(l, _, _)| l.clone()).collect();
     rule(Action::Receive, &po, &lines)?;
     let by_id: HashMap<i32, &purchase_order_line::Model> =
         lines.iter().map(|l| (l.id, l)).collect();
+    let related: HashMap<i32, (&entity::product::Model, &entity::inventory_location::Model)> =
+        rows.iter().map(|(l, p, loc)| (l.id, (p, loc))).collect();
     let mut seen = HashSet::new();
     let mut checked = Vec::with_capacity(input.lines.len());
     for (i, entry) in input.lines.iter().enumerate() {
@@ -320,14 +459,10 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         let Some(line) = line else {
             continue;
         };
-        let product = entity::product::Entity::find_by_id(line.product_id)
-            .one(&txn)
-            .await?
+        let (product, location) = related
+            .get(&line.id)
+            .copied()
             .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
-        let location = entity::inventory_location::Entity::find_by_id(line.location_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
         if !location.active {
             v.add(
                 UserErrorCode::LocationInactive,
@@ -434,8 +569,11 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     .insert(&txn)
     .await?;
     let mut outbox = Outbox::default();
-    for (i, c) in checked.iter().enumerate() {
-        let saved = receipt_line::ActiveModel {
+    // The receipt's lines in one multi-row statement; each order line appears once, so the
+    // rows returned are matched back by it.
+    let rows: Vec<receipt_line::ActiveModel> = checked
+        .iter()
+        .map(|c| receipt_line::ActiveModel {
             receipt_id: Set(receipt.id),
             purchase_order_line_id: Set(c.line.id),
             // Kept with the receipt: the history never reads them through the order line.
@@ -446,59 +584,66 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
             rejection_reason: Set(c.reason.clone()),
             unit_cost: Set(c.line.unit_cost),
             ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        for serial in &c.serials {
-            entity::receipt_serial::ActiveModel {
-                receipt_line_id: Set(saved.id),
-                serial_number: Set(serial.clone()),
-                ..Default::default()
-            }
-            .insert(&txn)
+        })
+        .collect();
+    let mut saved: Vec<receipt_line::Model> = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        saved.extend(
+            receipt_line::Entity::insert_many(chunk.to_vec())
+                .exec_with_returning(&txn)
+                .await?,
+        );
+    }
+    let saved_id: HashMap<i32, i32> = saved
+        .iter()
+        .map(|r| (r.purchase_order_line_id, r.id))
+        .collect();
+    let mut units = Vec::new();
+    for c in &checked {
+        let receipt_line_id = saved_id
+            .get(&c.line.id)
+            .copied()
+            .ok_or_else(|| ServiceError::Internal("receipt line not written".into()))?;
+        units.extend(
+            c.serials
+                .iter()
+                .map(|serial| entity::receipt_serial::ActiveModel {
+                    receipt_line_id: Set(receipt_line_id),
+                    serial_number: Set(serial.clone()),
+                    ..Default::default()
+                }),
+        );
+    }
+    for chunk in units.chunks(ROWS_PER_INSERT) {
+        entity::receipt_serial::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
             .await?;
-        }
+    }
+    let raised = raise_received(&txn, &checked).await?;
+    let source = Source {
+        reason: LedgerReason::Receipt,
+        document_type: "Receipt",
+        document_id: receipt.id,
+        memo: None,
+    };
+    let moves: Vec<Move<'_>> = checked
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.accepted.is_zero())
+        .map(|(i, c)| Move {
+            product_id: c.line.product_id,
+            location_id: c.line.location_id,
+            movement: receipt_movement(&po, c.line, c.accepted),
+            source: Some(source),
+            field: format!("input.lines.{i}.quantity"),
+        })
+        .collect();
+    apply_all(&txn, &mut outbox, uc.actor, &moves).await?;
+    // After the items' update, as every use case does: rows are locked item before serial.
+    for (i, c) in checked.iter().enumerate() {
         if c.accepted.is_zero() {
             continue;
         }
-        let raised = purchase_order_line::Entity::update_many()
-            .col_expr(
-                purchase_order_line::Column::QuantityReceived,
-                Expr::col(purchase_order_line::Column::QuantityReceived).add(c.accepted.0),
-            )
-            .col_expr(purchase_order_line::Column::UpdatedAt, Expr::value(now()))
-            .filter(purchase_order_line::Column::Id.eq(c.line.id))
-            .filter(
-                Expr::col(purchase_order_line::Column::QuantityReceived)
-                    .add(c.accepted.0)
-                    .lte(c.limit.0),
-            )
-            .exec(&txn)
-            .await?;
-        if raised.rows_affected != 1 {
-            return Err(ServiceError::user(
-                UserErrorCode::OverReceipt,
-                &format!("input.lines.{i}.quantity"),
-                "the line was received meanwhile; this would exceed its allowance",
-            ));
-        }
-        book_receipt_line(
-            uc,
-            &txn,
-            &mut outbox,
-            &po,
-            c.line,
-            c.accepted,
-            Source {
-                reason: LedgerReason::Receipt,
-                document_type: "Receipt",
-                document_id: receipt.id,
-                memo: None,
-            },
-            &format!("input.lines.{i}.quantity"),
-        )
-        .await?;
-        // After the item's update, as every use case does: rows are locked item before serial.
         serials::bring_in(
             &txn,
             uc.actor,
@@ -510,21 +655,32 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         )
         .await?;
     }
-    settle(uc, &txn, &mut outbox, &po).await?;
-    let bill_id = if accepts_anything {
-        Some(bills::issue_for_receipt(&txn, &po, &receipt).await?.id)
+    // The lines as this receipt leaves them, without reading them back.
+    let lines_after: Vec<purchase_order_line::Model> = lines
+        .iter()
+        .map(|l| raised.iter().find(|r| r.id == l.id).unwrap_or(l).clone())
+        .collect();
+    let purchase_order = settle(uc, &txn, &mut outbox, &po, &lines_after).await?;
+    let bill = if accepts_anything {
+        Some(bills::issue_for_new_receipt(&txn, &po, &receipt, &saved, &lines_after).await?)
     } else {
         None
     };
     if let Some(idempotency) = &idempotency {
         idempotency
-            .remember(&txn, json!({ "receiptId": receipt.id, "billId": bill_id }))
+            .remember(
+                &txn,
+                json!({ "receiptId": receipt.id, "billId": bill.as_ref().map(|b| b.id) }),
+            )
             .await?;
     }
-    let result = outcome(&txn, receipt.id, bill_id).await?;
     commit(txn).await?;
     uc.events.publish(outbox);
-    Ok(result)
+    Ok(ReceiptOutcome {
+        receipt,
+        bill,
+        purchase_order,
+    })
 }
 
 /// Reverses a receipt whole: received quantities and on-hand go down, on-order back up,
@@ -620,6 +776,21 @@ pub async fn cancel_receipt(
     }
     v.finish()?;
     let mut outbox = Outbox::default();
+    // The lines as the cancellation leaves them, for the status without reading them back.
+    let mut lines_after = lines.clone();
+    for entry in received.iter().filter(|r| !r.quantity.is_zero()) {
+        if let Some(after) = lines_after
+            .iter_mut()
+            .find(|l| l.id == entry.purchase_order_line_id)
+        {
+            after.quantity_received = after
+                .quantity_received
+                .0
+                .checked_sub(entry.quantity.0)
+                .map(Fixed4)
+                .ok_or_else(|| ServiceError::Internal("received quantity overflowed".into()))?;
+        }
+    }
     for entry in received.iter().filter(|r| !r.quantity.is_zero()) {
         let line = by_id
             .get(&entry.purchase_order_line_id)
@@ -671,7 +842,7 @@ pub async fn cancel_receipt(
         )
         .await?;
     }
-    settle(uc, &txn, &mut outbox, &po).await?;
+    settle(uc, &txn, &mut outbox, &po, &lines_after).await?;
     // A receipt that accepted nothing was never billed, so there is nothing to credit.
     let credit_id = if received.iter().any(|r| !r.quantity.is_zero()) {
         let original = bills::open_bill_of(&txn, receipt.id)

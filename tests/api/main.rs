@@ -25,6 +25,7 @@ mod protocol;
 mod purchasing;
 mod read_graph;
 mod receiving;
+mod receiving_cost;
 mod screens;
 mod serials;
 mod stock;

@@ -1,0 +1,98 @@
+//! What one receipt costs the database (issue 13, item 3): receiving holds the purchase order's
+//! lock from its first statement to commit, so every statement is time other receivers of the
+//! same order wait. The count of a receive is fixed by its shape, and a receipt of five lines
+//! writes its rows in multi-row statements rather than once per line.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_counting_app, Fixture, TestApp};
+use crate::purchasing::{line, transition, PO};
+
+/// At most this many statements for a receive of unserialized lines without an idempotency key
+/// (BEGIN and COMMIT, and PostgreSQL's `NOTIFY`, are not counted). It was 26 for one line and
+/// 66 for five before the receipt's rows were written in multi-row statements.
+const RECEIVE: usize = 17;
+/// An idempotency key adds its lookup, the removal of an expired use and its row.
+const KEYED: usize = RECEIVE + 3;
+
+/// A submitted order with one line for each of five products at the fixture's location.
+async fn five_line_order(app: &TestApp, fx: &Fixture) -> Value {
+    let mut products = fx.products.clone();
+    for sku in ["NUT-M8", "TAPE-PTFE"] {
+        let p = app
+            .ok(
+                "createProduct",
+                json!({ "sku": sku, "description": sku, "defaultUnitCost": "1.25" }),
+                "product { id }",
+            )
+            .await;
+        products.push(p["product"]["id"].as_str().unwrap().to_owned());
+    }
+    let lines: Vec<Value> = products
+        .iter()
+        .map(|p| json!({ "productId": p, "locationId": fx.location, "quantity": "100" }))
+        .collect();
+    let mut input = crate::purchasing::po_input(fx, &[]);
+    input["lines"] = json!(lines);
+    let po = app.ok("createPurchaseOrder", input, PO).await["purchaseOrder"].clone();
+    transition(app, "submitPurchaseOrder", &po).await
+}
+
+/// The statements one receive of 1 unit on each of the first `n` lines ran.
+async fn receive_statements(
+    app: &TestApp,
+    log: &std::sync::Mutex<Vec<String>>,
+    po: &Value,
+    n: usize,
+    key: Option<&str>,
+) -> Vec<String> {
+    let lines: Vec<Value> = (0..n)
+        .map(|i| json!({ "lineId": line(po, i)["id"], "quantity": "1" }))
+        .collect();
+    let mut input = json!({ "purchaseOrderId": po["id"], "lines": lines });
+    if let Some(key) = key {
+        input["idempotencyKey"] = json!(key);
+    }
+    log.lock().unwrap().clear();
+    app.ok("receivePurchaseOrder", input, "receipt { id }")
+        .await;
+    log.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_receive_runs_a_bounded_number_of_statements_and_writes_its_lines_in_multi_row_statements(
+) {
+    let (app, log) = spawn_counting_app().await;
+    let fx = app.fixture().await;
+    let po = five_line_order(&app, &fx).await;
+    // The first receipt changes the status; the later ones are the steady state measured.
+    receive_statements(&app, &log, &po, 5, None).await;
+    let one = receive_statements(&app, &log, &po, 1, None).await;
+    let five = receive_statements(&app, &log, &po, 5, None).await;
+    let keyed = receive_statements(&app, &log, &po, 1, Some("count-1")).await;
+    if std::env::var("SHOW_STATEMENTS").is_ok() {
+        println!("one line: {one:#?}\nfive lines: {five:#?}\nkeyed: {keyed:#?}");
+    }
+    println!(
+        "statements per receive: 1 line {}, 5 lines {}, 1 line with an idempotency key {}",
+        one.len(),
+        five.len(),
+        keyed.len()
+    );
+    assert!(
+        one.len() <= RECEIVE,
+        "a one-line receive ran {} statements: {one:#?}",
+        one.len()
+    );
+    assert_eq!(
+        five.len(),
+        one.len(),
+        "the statements of a receive do not grow with its lines: {five:#?}"
+    );
+    assert!(
+        keyed.len() <= KEYED,
+        "a keyed receive ran {} statements: {keyed:#?}",
+        keyed.len()
+    );
+    app.assert_books_balance(rust_decimal::Decimal::ZERO).await;
+}
