@@ -196,7 +196,7 @@ pub async fn apply(
         return Err(refusal(&item, movement, product_id, location_id, field));
     }
     if let Some(source) = ledger_source.filter(|_| !movement.on_hand.is_zero()) {
-        entity::stock_ledger_entry::ActiveModel {
+        let entry = entity::stock_ledger_entry::ActiveModel {
             inventory_item_id: Set(item.id),
             delta: Set(movement.on_hand),
             reason: Set(source.reason.as_str().to_owned()),
@@ -209,6 +209,25 @@ pub async fn apply(
         }
         .insert(txn)
         .await?;
+        let payload = serde_json::json!({
+            "inventoryItemId": item.id,
+            "productId": product_id,
+            "locationId": location_id,
+            "ledgerEntryId": entry.id,
+            "reason": entry.reason,
+        });
+        outbox
+            .record(
+                txn,
+                EventKind::StockMoved,
+                "StockLedgerEntry",
+                i32::try_from(entry.id).map_err(|_| {
+                    ServiceError::Internal("a ledger entry id beyond the event range".into())
+                })?,
+                payload,
+                &actor.subject,
+            )
+            .await?;
     }
     outbox
         .record(
