@@ -13,6 +13,7 @@ mod books_history;
 mod books_money;
 mod books_rules;
 mod cli;
+mod feed;
 mod foundation;
 mod helpers;
 mod limits;
