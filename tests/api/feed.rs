@@ -538,3 +538,38 @@ async fn every_root_list_takes_updated_after_and_it_means_strictly_after() {
         .await
         .contains(&po["id"].as_str().unwrap().to_owned()));
 }
+
+#[tokio::test]
+async fn an_event_that_commits_late_with_a_lower_id_still_comes_after_the_cursors_handed_out() {
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        // SQLite commits one writer at a time: ids cannot commit out of order there.
+        return;
+    }
+    let fx = app.fixture().await;
+    let early = create_po(&app, &fx, &[(0, "1", None)]).await;
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = app.db.begin().await.unwrap();
+    let mut outbox = stockgraph::events::Outbox::default();
+    outbox
+        .record(
+            &txn,
+            stockgraph::events::EventKind::PurchaseOrderStatusChanged,
+            "PurchaseOrder",
+            row_id(&early["id"]),
+            json!({ "previousStatus": null, "status": "PENDING", "vendorId": 1 }),
+            "slow-writer",
+        )
+        .await
+        .unwrap();
+    create_po(&app, &fx, &[(0, "1", None)]).await;
+    let before = all_events(&app, 50, json!({})).await;
+    let cursor = before.last().unwrap()["cursor"].clone();
+    assert!(before.iter().all(|e| e["actor"] == "admin"));
+    txn.commit().await.unwrap();
+    app.events.publish(outbox);
+    let after = app
+        .gql(EVENTS, json!({ "first": 50, "after": cursor }))
+        .await;
+    assert_eq!(after["events"]["edges"][0]["node"]["actor"], "slow-writer");
+}
