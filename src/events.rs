@@ -353,6 +353,8 @@ async fn highest_seq(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
 pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, ServiceError> {
     use entity::event::Column;
     let cutoff = now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    // Only numbered rows are pruned: number what committed first.
+    sequence(db).await?;
     let newest = highest_seq(db).await?;
     Ok(entity::event::Entity::delete_many()
         .filter(Column::OccurredAt.lt(cutoff))

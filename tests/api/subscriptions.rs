@@ -305,6 +305,13 @@ async fn a_lower_id_that_commits_late_is_still_delivered() {
     }
     let fx = app.fixture().await;
     let early = create_po(&app, &fx, &[(0, "1", None)]).await;
+    // Its own event is delivered before we listen (the dispatcher numbers, then delivers).
+    for _ in 0..800 {
+        if app.events.delivered() >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let mut events = app.events.subscribe();
     // A transaction takes an outbox id and holds it while a later one commits.
     use sea_orm::TransactionTrait;
