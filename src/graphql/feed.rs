@@ -393,6 +393,9 @@ impl FeedQueryRoot {
         #[graphql(desc = "Cursor of the last event seen; from the oldest retained when omitted.")]
         after: Option<String>,
         #[graphql(desc = "Conditions that must all hold.")] filter: Option<EventFilter>,
+        #[graphql(desc = "Same as `filter.types` (the spelling of issue 15); not both.")]
+        types: Option<Vec<EventType>>,
+        #[graphql(desc = "Same as `filter.entityId`; not both.")] entity_id: Option<ID>,
     ) -> async_graphql::Result<EventPage> {
         let actor = ctx.data_opt::<Actor>().ok_or(ApiError::Unauthenticated)?;
         let limit = max_page_size(ctx);
@@ -412,7 +415,17 @@ impl FeedQueryRoot {
             .transpose()?
             .unwrap_or(0);
         let filter = filter.unwrap_or_default();
-        let query = feed_query(actor, after, filter.types, filter.entity_id.as_ref())?;
+        if (types.is_some() && filter.types.is_some())
+            || (entity_id.is_some() && filter.entity_id.is_some())
+        {
+            return Err(ApiError::BadRequest(
+                "give `types` and `entityId` either as arguments or in `filter`, not both".into(),
+            )
+            .into());
+        }
+        let types = types.or(filter.types);
+        let entity_id = entity_id.or(filter.entity_id);
+        let query = feed_query(actor, after, types, entity_id.as_ref())?;
         let mut connection = EventPage::new(after > 0, false);
         if query.kinds.is_empty() || first == 0 {
             return Ok(connection);

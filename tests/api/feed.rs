@@ -195,6 +195,14 @@ async fn the_feed_filters_by_type_and_by_entity() {
     .await;
     let changes: Vec<&Value> = edits.iter().map(|e| &e["change"]).collect();
     assert_eq!(changes, [&json!("HEADER"), &json!("LINE_ADDED")]);
+    // The spelling, as top-level arguments, gives the same page.
+    let top = app
+        .gql(
+            "query($po: ID) { events(first: 50, types: [PURCHASE_ORDER_EDITED], entityId: $po) { edges { node { change } } } }",
+            json!({ "po": po["id"] }),
+        )
+        .await;
+    assert_eq!(top["events"]["edges"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
