@@ -288,7 +288,7 @@ pub async fn sequence(db: &DatabaseConnection) -> Result<u64, ServiceError> {
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})"))
             .await?;
         let numbered = number_unsequenced(&txn).await?;
-        txn.commit().await?;
+        crate::services::commit(txn).await?;
         Ok(numbered)
     } else {
         // SQLite commits one writer at a time, and the UPDATE below re-checks the highest seq
