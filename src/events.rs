@@ -1,25 +1,28 @@
 //! Domain events: written to the `events` outbox inside the use case's transaction and
-//! delivered to subscribers only after commit, in outbox order.
+//! delivered to subscribers only after commit, in commit order.
 //!
-//! Every process runs one dispatcher that reads committed outbox rows in id order and fans them
-//! out to its own subscribers. It is woken after a local commit, by PostgreSQL `NOTIFY` from any
-//! replica (sent by the writing transaction, so only on commit), and once a second regardless, so
-//! a lost notification or a dropped listener connection delays an event but never loses it.
+//! Every process runs one dispatcher that delivers committed outbox rows to its own
+//! subscribers. It is woken after a local commit, by PostgreSQL `NOTIFY` from any replica (sent
+//! by the writing transaction, so only on commit), and once a second regardless, so a lost
+//! notification or a dropped listener connection delays an event but never loses it.
 //!
-//! Sequence ids can commit out of order under concurrent writers (id 10 may commit after id 11),
-//! so the dispatcher does not simply remember the highest id it saw: it keeps a watermark below
-//! which everything was delivered, plus the delivered ids above it, and re-reads from the
-//! watermark. A gap is given up (a rolled-back transaction) once the event after it is older than
-//! a grace period longer than any transaction may run.
-
-use std::collections::BTreeMap;
+//! Outbox ids are taken when a row is inserted, so under concurrent writers they can commit out
+//! of order (id 10 may commit after id 11): a reader that remembers "everything up to id 11"
+//! would skip 10 for good. So ids are not the order of the feed. Instead a *sequencer* gives
+//! every committed row a `seq` after the fact, one sequencer at a time (a PostgreSQL advisory
+//! lock held until its transaction commits; SQLite has a single writer): each run numbers the
+//! rows it sees committed after the highest `seq` already committed. A row committing later
+//! therefore always gets a higher `seq` than every row anyone could already have read, and
+//! `seq` is dense, so a reader that remembers "everything up to seq 11" never skips anything.
+//! The dispatcher, the `events` feed and the replay of a subscription's `after` all page by
+//! `seq`; a cursor is a `seq`.
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch, Notify};
@@ -31,28 +34,64 @@ use crate::services::now;
 const CHANNEL: &str = "stockgraph_events";
 
 /// The kind of an event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventKind {
     /// A purchase order was created or changed status.
     PurchaseOrderStatusChanged,
+    /// A purchase order's header or lines were edited.
+    PurchaseOrderEdited,
+    /// A receipt was recorded against a purchase order.
+    ReceiptCreated,
+    /// A receipt was cancelled.
+    ReceiptCanceled,
+    /// A bill, credit or replacement bill was issued.
+    BillIssued,
+    /// On-hand stock moved: a stock ledger entry was written.
+    StockMoved,
     /// An inventory item's quantities changed.
     InventoryItemChanged,
 }
 
 impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 7] = [
+        EventKind::PurchaseOrderStatusChanged,
+        EventKind::PurchaseOrderEdited,
+        EventKind::ReceiptCreated,
+        EventKind::ReceiptCanceled,
+        EventKind::BillIssued,
+        EventKind::StockMoved,
+        EventKind::InventoryItemChanged,
+    ];
+
     /// The name stored in the outbox.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::PurchaseOrderStatusChanged => "PURCHASE_ORDER_STATUS_CHANGED",
+            EventKind::PurchaseOrderEdited => "PURCHASE_ORDER_EDITED",
+            EventKind::ReceiptCreated => "RECEIPT_CREATED",
+            EventKind::ReceiptCanceled => "RECEIPT_CANCELED",
+            EventKind::BillIssued => "BILL_ISSUED",
+            EventKind::StockMoved => "STOCK_MOVED",
             EventKind::InventoryItemChanged => "INVENTORY_ITEM_CHANGED",
         }
     }
 
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "PURCHASE_ORDER_STATUS_CHANGED" => Some(EventKind::PurchaseOrderStatusChanged),
-            "INVENTORY_ITEM_CHANGED" => Some(EventKind::InventoryItemChanged),
-            _ => None,
+    /// The kind stored as `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// The type of the entity the event is about (its `entity_type` in the outbox).
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            EventKind::PurchaseOrderStatusChanged | EventKind::PurchaseOrderEdited => {
+                "PurchaseOrder"
+            }
+            EventKind::ReceiptCreated | EventKind::ReceiptCanceled => "Receipt",
+            EventKind::BillIssued => "Bill",
+            EventKind::StockMoved => "StockLedgerEntry",
+            EventKind::InventoryItemChanged => "InventoryItem",
         }
     }
 }
@@ -62,9 +101,11 @@ impl EventKind {
 pub struct DomainEvent {
     /// Outbox row id.
     pub id: i64,
+    /// Commit-order position: the event's cursor.
+    pub seq: i64,
     /// What happened.
     pub kind: EventKind,
-    /// Row id of the purchase order or inventory item.
+    /// Row id of the entity (see [`EventKind::entity_type`]).
     pub entity_id: i32,
     /// Kind-specific details (statuses, vendor, product, location) as JSON.
     pub payload: serde_json::Value,
@@ -78,6 +119,7 @@ impl DomainEvent {
     fn from_row(row: entity::event::Model) -> Option<Self> {
         Some(DomainEvent {
             id: row.id,
+            seq: row.seq?,
             kind: EventKind::parse(&row.kind)?,
             entity_id: row.entity_id,
             payload: serde_json::from_str(&row.payload).ok()?,
@@ -195,8 +237,6 @@ impl Default for EventBus {
 /// How the dispatcher runs.
 #[derive(Clone, Debug)]
 pub struct DispatchConfig {
-    /// How long an outbox gap may stay open before it is taken for a rolled-back transaction.
-    pub grace: Duration,
     /// Outbox rows older than this are deleted.
     pub retention: Duration,
     /// Names the PostgreSQL listener connection (`application_name`), e.g. per replica.
@@ -206,7 +246,6 @@ pub struct DispatchConfig {
 impl Default for DispatchConfig {
     fn default() -> Self {
         Self {
-            grace: Duration::from_secs(120),
             retention: Duration::from_secs(72 * 3600),
             listener_name: "stockgraph-listener".to_owned(),
         }
@@ -261,7 +300,8 @@ impl EventBus {
         database_url: &str,
         config: DispatchConfig,
     ) -> Result<(), ServiceError> {
-        let watermark = latest_id(&db).await?;
+        sequence(&db).await?;
+        let watermark = highest_seq(&db).await?;
         if db.get_database_backend() == DbBackend::Postgres {
             tokio::spawn(listen(
                 database_url.to_owned(),
@@ -275,63 +315,168 @@ impl EventBus {
     }
 }
 
-async fn latest_id(db: &DatabaseConnection) -> Result<i64, ServiceError> {
-    Ok(entity::event::Entity::find()
-        .order_by_desc(entity::event::Column::Id)
-        .limit(1)
-        .one(db)
-        .await?
-        .map_or(0, |e| e.id))
+/// Key of the PostgreSQL advisory lock that lets one sequencer run at a time.
+const SEQUENCER_LOCK: i64 = 0x5354_4f43_4b53_4551;
+
+/// At most this many rows are numbered per sequencer run (the dispatcher runs again at once
+/// when a run was full).
+const SEQUENCE_BATCH: u64 = 500;
+
+/// Numbers the committed outbox rows that have no `seq` yet, in id order, after the highest
+/// `seq` already committed; returns how many. See the module comment for why this makes `seq`
+/// the commit order.
+pub async fn sequence(db: &DatabaseConnection) -> Result<u64, ServiceError> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        // Held until commit, so the next sequencer sees this one's numbers.
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})"))
+            .await?;
+        let numbered = number_unsequenced(&txn).await?;
+        crate::services::commit(txn).await?;
+        Ok(numbered)
+    } else {
+        // SQLite commits one writer at a time, and the UPDATE below re-checks the highest seq
+        // it numbered after, so a concurrent run (the dispatcher and a feed query) changes
+        // nothing instead of numbering twice. No transaction: a deferred SQLite transaction
+        // that reads and then writes could fail instead of waiting.
+        number_unsequenced(db).await
+    }
 }
 
-/// Deletes outbox rows older than `retention`; returns how many.
+async fn number_unsequenced(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
+    use entity::event::Column;
+    let ids: Vec<i64> = entity::event::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Seq.is_null())
+        .order_by_asc(Column::Id)
+        .limit(SEQUENCE_BATCH)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let base = highest_seq(db).await?;
+    let mut cases = String::new();
+    let mut list = String::new();
+    for (position, id) in ids.iter().enumerate() {
+        let seq = i64::try_from(position)
+            .ok()
+            .and_then(|p| base.checked_add(p)?.checked_add(1))
+            .ok_or_else(|| ServiceError::Internal("event sequence overflow".into()))?;
+        cases.push_str(&format!(" WHEN {id} THEN {seq}"));
+        if !list.is_empty() {
+            list.push(',');
+        }
+        list.push_str(&id.to_string());
+    }
+    // Only integers read from the database are spliced in.
+    let sql = format!(
+        "UPDATE events SET seq = CASE id{cases} END \
+         WHERE id IN ({list}) AND seq IS NULL \
+         AND (SELECT COALESCE(MAX(seq), 0) FROM events) = {base}"
+    );
+    Ok(db.execute_unprepared(&sql).await?.rows_affected())
+}
+
+/// The highest `seq` committed, 0 when none.
+async fn highest_seq(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
+    use entity::event::Column;
+    let max: Option<Option<i64>> = entity::event::Entity::find()
+        .select_only()
+        .column_as(Column::Seq.max(), "max")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
+}
+
+/// Deletes outbox rows older than `retention`; returns how many. The newest numbered row is
+/// always kept: the next numbers continue after it, so cursors stay valid.
 pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, ServiceError> {
+    use entity::event::Column;
     let cutoff = now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    // Only numbered rows are pruned: number what committed first.
+    sequence(db).await?;
+    let newest = highest_seq(db).await?;
     Ok(entity::event::Entity::delete_many()
-        .filter(entity::event::Column::OccurredAt.lt(cutoff))
+        .filter(Column::OccurredAt.lt(cutoff))
+        .filter(Column::Seq.lt(newest))
         .exec(db)
         .await?
         .rows_affected)
 }
 
-/// What the dispatcher has delivered: everything up to `watermark`, and `above` it these ids.
-#[derive(Debug, Default)]
-pub struct Delivered {
-    pub watermark: i64,
-    above: BTreeMap<i64, DateTime<Utc>>,
+/// What a feed reader asks for: events after a cursor, optionally of some kinds or one entity.
+#[derive(Clone, Debug, Default)]
+pub struct FeedQuery {
+    /// Only events after this `seq` (0: from the oldest retained).
+    pub after: i64,
+    /// Only these kinds.
+    pub kinds: Vec<EventKind>,
+    /// Only events about this entity: (`entity_type`, row id).
+    pub entity: Option<(String, i32)>,
 }
 
-impl Delivered {
-    /// Starts after `watermark`.
-    pub fn after(watermark: i64) -> Self {
-        Self {
-            watermark,
-            above: BTreeMap::new(),
+/// Why a feed cannot be read from a cursor.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// Events after the cursor were pruned.
+    #[error("events after this cursor were pruned (older than the retention window); start again without a cursor")]
+    CursorExpired,
+    /// The database failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Up to `limit` committed events matching `query`, in commit order. Fails with
+/// [`FeedError::CursorExpired`] when events after the cursor were already pruned.
+pub async fn feed(
+    db: &DatabaseConnection,
+    query: &FeedQuery,
+    limit: u64,
+) -> Result<Vec<DomainEvent>, FeedError> {
+    use entity::event::Column;
+    // Number what committed just now, so a reader sees its own writes; another run may hold
+    // the lock or have numbered them already, which is as good.
+    if let Err(err) = sequence(db).await {
+        tracing::debug!(error = ?err, "sequencing before a feed read failed; the dispatcher will");
+    }
+    if query.after > 0 {
+        let oldest: Option<Option<i64>> = entity::event::Entity::find()
+            .select_only()
+            .column_as(Column::Seq.min(), "min")
+            .into_tuple()
+            .one(db)
+            .await
+            .map_err(ServiceError::from)?;
+        if oldest
+            .flatten()
+            .is_some_and(|oldest| oldest > query.after + 1)
+        {
+            return Err(FeedError::CursorExpired);
         }
     }
-
-    /// Whether `id` still needs delivering; records it as delivered.
-    pub fn take(&mut self, id: i64, occurred_at: DateTime<Utc>) -> bool {
-        id > self.watermark && self.above.insert(id, occurred_at).is_none()
+    let mut select = entity::event::Entity::find()
+        .filter(Column::Seq.gt(query.after))
+        .order_by_asc(Column::Seq)
+        .limit(limit);
+    if !query.kinds.is_empty() {
+        select = select.filter(Column::Kind.is_in(query.kinds.iter().map(|k| k.as_str())));
     }
-
-    /// Raises the watermark over contiguous delivered ids, and over gaps whose next event is
-    /// older than `grace` (their transaction rolled back, or they would have committed).
-    pub fn advance(&mut self, grace: Duration, now: DateTime<Utc>) {
-        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
-        while let Some((&id, &at)) = self.above.first_key_value() {
-            if id == self.watermark + 1 || now - at > grace {
-                self.watermark = id;
-                self.above.remove(&id);
-            } else {
-                break;
-            }
-        }
+    if let Some((entity_type, id)) = &query.entity {
+        select = select
+            .filter(Column::EntityType.eq(entity_type.as_str()))
+            .filter(Column::EntityId.eq(*id));
     }
+    let rows = select.all(db).await.map_err(ServiceError::from)?;
+    Ok(rows.into_iter().filter_map(DomainEvent::from_row).collect())
 }
 
 async fn dispatch(db: DatabaseConnection, bus: EventBus, start: i64, config: DispatchConfig) {
-    let mut delivered = Delivered::after(start);
+    use entity::event::Column;
+    let mut delivered = start;
     let mut stopping = bus.stopping();
     let mut last_prune = tokio::time::Instant::now();
     loop {
@@ -340,27 +485,33 @@ async fn dispatch(db: DatabaseConnection, bus: EventBus, start: i64, config: Dis
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stopping.changed() => return,
         }
+        let numbered = match sequence(&db).await {
+            Ok(numbered) => numbered,
+            Err(err) => {
+                tracing::warn!(error = ?err, "numbering the outbox failed; retrying");
+                0
+            }
+        };
         match entity::event::Entity::find()
-            .filter(entity::event::Column::Id.gt(delivered.watermark))
-            .order_by_asc(entity::event::Column::Id)
+            .filter(Column::Seq.gt(delivered))
+            .order_by_asc(Column::Seq)
             .limit(1000)
             .all(&db)
             .await
         {
             Ok(rows) => {
+                let full = rows.len() == 1000;
                 for row in rows {
-                    if delivered.take(row.id, row.occurred_at) {
-                        if let Some(event) = DomainEvent::from_row(row) {
-                            // No receiver is not an error: nobody is subscribed right now.
-                            let _ = bus.sender.send(event);
-                            bus.delivered
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
+                    delivered = delivered.max(row.seq.unwrap_or(delivered));
+                    if let Some(event) = DomainEvent::from_row(row) {
+                        // No receiver is not an error: nobody is subscribed right now.
+                        let _ = bus.sender.send(event);
+                        bus.delivered
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
-                delivered.advance(config.grace, now());
-                // More may be waiting behind a full page.
-                if !delivered.above.is_empty() {
+                // More may be waiting behind a full page or a full numbering run.
+                if full || numbered == SEQUENCE_BATCH {
                     bus.wake.notify_one();
                 }
             }
@@ -419,37 +570,5 @@ async fn listen(url: String, name: String, wake: Arc<Notify>, mut stopping: watc
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(seconds_ago: i64) -> DateTime<Utc> {
-        Utc::now() - chrono::Duration::seconds(seconds_ago)
-    }
-
-    #[test]
-    fn the_watermark_waits_for_a_late_lower_id_then_moves_on() {
-        let mut delivered = Delivered::after(9);
-        // 11 commits before 10.
-        assert!(delivered.take(11, at(0)));
-        delivered.advance(Duration::from_secs(60), Utc::now());
-        assert_eq!(delivered.watermark, 9, "10 may still commit");
-        assert!(!delivered.take(11, at(0)), "11 is not delivered twice");
-        assert!(delivered.take(10, at(0)));
-        delivered.advance(Duration::from_secs(60), Utc::now());
-        assert_eq!(delivered.watermark, 11);
-        assert!(!delivered.take(10, at(0)));
-    }
-
-    #[test]
-    fn a_gap_is_given_up_once_the_next_event_is_older_than_the_grace() {
-        let mut delivered = Delivered::after(0);
-        assert!(delivered.take(2, at(300)));
-        assert!(delivered.take(3, at(1)));
-        delivered.advance(Duration::from_secs(60), Utc::now());
-        assert_eq!(delivered.watermark, 3);
     }
 }

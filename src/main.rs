@@ -243,7 +243,6 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let events = stockgraph::events::EventBus::default();
     let dispatch = stockgraph::events::DispatchConfig {
-        grace: config.limits.request_timeout() * 4,
         retention: std::time::Duration::from_secs(config.event_retention_hours * 3600),
         listener_name: format!("stockgraph-listener:{}", address.port()),
     };

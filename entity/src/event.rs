@@ -13,6 +13,8 @@ pub struct Model {
     pub payload: String,
     pub actor: String,
     pub occurred_at: DateTimeUtc,
+    /// Commit-order position, assigned after commit by the sequencer; null until then.
+    pub seq: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ pub struct Model {
     pub name: String,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

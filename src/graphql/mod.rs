@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod enums;
+pub mod feed;
 pub mod guard;
 pub mod ids;
 pub mod inventory;
@@ -35,6 +36,7 @@ pub struct Query(
     inventory::InventoryQuery,
     inventory::serials::SerialQuery,
     receiving::BillsQuery,
+    feed::FeedQueryRoot,
 );
 
 /// Every mutation, merged from the domain areas.

@@ -10,8 +10,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Permission;
 use crate::error::ApiError;
-use crate::events::{DomainEvent, EventKind};
+use crate::events::{DomainEvent, EventKind, FeedQuery};
 use crate::graphql::enums::PurchaseOrderStatus;
+use crate::graphql::feed::{decode_event_cursor, encode_event_cursor, feed_error, payload_status};
 use crate::graphql::guard::{Guarded, Reads};
 use crate::graphql::ids::decode;
 use crate::graphql::inventory::types::InventoryItem;
@@ -74,6 +75,8 @@ pub struct PurchaseOrderStatusEvent {
     pub previous_status: Option<PurchaseOrderStatus>,
     /// The status entered.
     pub status: PurchaseOrderStatus,
+    /// This event's cursor: subscribe again with `after` set to it to resume after it.
+    pub cursor: String,
     /// When it happened.
     pub occurred_at: DateTime,
     /// Token subject of whoever caused it.
@@ -99,6 +102,8 @@ impl PurchaseOrderStatusEvent {
 pub struct InventoryItemEvent {
     #[graphql(skip)]
     pub inventory_item_id: i32,
+    /// This event's cursor: subscribe again with `after` set to it to resume after it.
+    pub cursor: String,
     /// When it happened.
     pub occurred_at: DateTime,
     /// Token subject of whoever caused it.
@@ -119,54 +124,122 @@ impl InventoryItemEvent {
     }
 }
 
-fn status(payload: &serde_json::Value, key: &str) -> Option<PurchaseOrderStatus> {
-    use PurchaseOrderStatus::*;
-    Some(match payload[key].as_str()? {
-        "PENDING" => Pending,
-        "SUBMITTED" => Submitted,
-        "PARTIALLY_RECEIVED" => PartiallyReceived,
-        "RECEIVED" => Received,
-        "CLOSED" => Closed,
-        "CANCELED" => Canceled,
-        _ => return None,
-    })
-}
-
 fn id_in(payload: &serde_json::Value, key: &str) -> Option<i32> {
     payload[key].as_i64().and_then(|n| i32::try_from(n).ok())
 }
 
-/// The matching events of the bus as a stream that ends on server stop, and ends with an error
-/// when the subscriber fell so far behind that events were dropped for it (the others never wait
-/// for a slow subscriber).
+/// Events replayed per read of the outbox.
+const REPLAY_BATCH: u64 = 200;
+
+/// Where a subscription stream is: replaying committed events after its cursor, or live.
+enum Phase {
+    /// Replaying: the next outbox read starts after this position.
+    Replay(i64),
+    /// Live; events at or before this position were already replayed.
+    Live(i64),
+}
+
+struct StreamState<F> {
+    receiver: tokio::sync::broadcast::Receiver<DomainEvent>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+    _guard: Option<SlotGuard>,
+    select: F,
+    phase: Phase,
+    replayed: std::collections::VecDeque<DomainEvent>,
+    db: sea_orm::DatabaseConnection,
+    kinds: Vec<EventKind>,
+}
+
+/// The matching events as a stream that ends on server stop, and ends with an error when the
+/// subscriber fell so far behind that events were dropped for it (the others never wait for a
+/// slow subscriber).
+///
+/// With `after` (an event cursor), it first replays the committed events after it, then goes
+/// live. The live stream is subscribed to *before* the replay reads the outbox, so an event
+/// committed meanwhile is either read by the replay or delivered live (or both, then the live
+/// copy is dropped: positions are in commit order, and live events at or before the last
+/// replayed one are skipped): no gap, no duplicate.
 fn events<T: Send + 'static>(
     ctx: &Context<'_>,
-    select: impl Fn(&DomainEvent) -> Option<T> + Send + 'static,
+    after: Option<String>,
+    kinds: Vec<EventKind>,
+    select: impl Fn(&DomainEvent) -> Option<T> + Send + Sync + 'static,
 ) -> Result<impl Stream<Item = async_graphql::Result<T>>, ApiError> {
+    let after = after
+        .as_deref()
+        .map(|c| decode_event_cursor(c, "after"))
+        .transpose()?;
     let slots = ctx.data_opt::<SubscriptionSlots>().cloned();
     let guard = slots.map(|s| s.take()).transpose()?;
-    let bus = &state(ctx).events;
-    let receiver = bus.subscribe();
-    let stopping = bus.stopping();
+    let app = state(ctx);
+    let bus = &app.events;
+    let state = StreamState {
+        receiver: bus.subscribe(),
+        stopping: bus.stopping(),
+        _guard: guard,
+        select,
+        phase: match after {
+            Some(after) => Phase::Replay(after),
+            None => Phase::Live(0),
+        },
+        replayed: std::collections::VecDeque::new(),
+        db: app.db.clone(),
+        kinds,
+    };
     Ok(futures_util::stream::unfold(
-        Some((receiver, stopping, guard, select)),
+        Some(state),
         |state| async move {
-            let (mut receiver, mut stopping, guard, select) = state?;
+            let mut state = state?;
             loop {
+                if let Some(event) = state.replayed.pop_front() {
+                    if let Some(item) = (state.select)(&event) {
+                        return Some((Ok(item), Some(state)));
+                    }
+                    continue;
+                }
+                if let Phase::Replay(after) = state.phase {
+                    let query = FeedQuery {
+                        after,
+                        kinds: state.kinds.clone(),
+                        entity: None,
+                    };
+                    let read = tokio::select! {
+                        read = crate::events::feed(&state.db, &query, REPLAY_BATCH) => read,
+                        _ = state.stopping.changed() => return None,
+                    };
+                    match read {
+                        Ok(batch) => {
+                            let last = batch.last().map_or(after, |e| e.seq);
+                            state.phase = if (batch.len() as u64) < REPLAY_BATCH {
+                                Phase::Live(last)
+                            } else {
+                                Phase::Replay(last)
+                            };
+                            state.replayed.extend(batch);
+                            continue;
+                        }
+                        Err(err) => return Some((Err(feed_error(err)), None)),
+                    }
+                }
                 let received = tokio::select! {
-                    received = receiver.recv() => received,
-                    _ = stopping.changed() => return None,
+                    received = state.receiver.recv() => received,
+                    _ = state.stopping.changed() => return None,
                 };
                 match received {
                     Ok(event) => {
-                        if let Some(item) = select(&event) {
-                            return Some((Ok(item), Some((receiver, stopping, guard, select))));
+                        if let Phase::Live(replayed_up_to) = state.phase {
+                            if event.seq <= replayed_up_to {
+                                continue;
+                            }
+                        }
+                        if let Some(item) = (state.select)(&event) {
+                            return Some((Ok(item), Some(state)));
                         }
                     }
                     Err(RecvError::Lagged(missed)) => {
                         let error = ApiError::LimitExceeded(format!(
-                            "this subscription fell {missed} events behind and was ended; subscribe again"
-                        ));
+                        "this subscription fell {missed} events behind and was ended; subscribe again with `after` set to the last cursor received"
+                    ));
                         return Some((Err(error.into()), None));
                     }
                     Err(RecvError::Closed) => return None,
@@ -188,6 +261,10 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "Only this purchase order.")] purchase_order_id: Option<ID>,
         #[graphql(desc = "Only orders placed with this vendor.")] vendor_id: Option<ID>,
+        #[graphql(
+            desc = "An event cursor (an event's `cursor`, or one from `events`): first replay the matching events committed after it, then go live."
+        )]
+        after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<PurchaseOrderStatusEvent>>>
     {
         require(ctx, Permission::PurchaseOrdersRead)?;
@@ -195,7 +272,8 @@ impl Subscription {
             .map(|id| decode(&id, "PurchaseOrder"))
             .transpose()?;
         let vendor = vendor_id.map(|id| decode(&id, "Vendor")).transpose()?;
-        Ok(events(ctx, move |event| {
+        let kinds = vec![EventKind::PurchaseOrderStatusChanged];
+        Ok(events(ctx, after, kinds, move |event| {
             if event.kind != EventKind::PurchaseOrderStatusChanged
                 || po.is_some_and(|po| po != event.entity_id)
                 || vendor.is_some_and(|v| Some(v) != id_in(&event.payload, "vendorId"))
@@ -204,8 +282,9 @@ impl Subscription {
             }
             Some(PurchaseOrderStatusEvent {
                 purchase_order_id: event.entity_id,
-                previous_status: status(&event.payload, "previousStatus"),
-                status: status(&event.payload, "status")?,
+                previous_status: payload_status(&event.payload, "previousStatus"),
+                status: payload_status(&event.payload, "status")?,
+                cursor: encode_event_cursor(event.seq),
                 occurred_at: DateTime(event.occurred_at),
                 actor: Some(event.actor.clone()),
             })
@@ -219,13 +298,18 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "Only items at this location.")] location_id: Option<ID>,
         #[graphql(desc = "Only items of this product.")] product_id: Option<ID>,
+        #[graphql(
+            desc = "An event cursor (an event's `cursor`, or one from `events`): first replay the matching events committed after it, then go live."
+        )]
+        after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<InventoryItemEvent>>> {
         require(ctx, Permission::InventoryRead)?;
         let location = location_id
             .map(|id| decode(&id, "InventoryLocation"))
             .transpose()?;
         let product = product_id.map(|id| decode(&id, "Product")).transpose()?;
-        Ok(events(ctx, move |event| {
+        let kinds = vec![EventKind::InventoryItemChanged];
+        Ok(events(ctx, after, kinds, move |event| {
             if event.kind != EventKind::InventoryItemChanged
                 || location.is_some_and(|l| Some(l) != id_in(&event.payload, "locationId"))
                 || product.is_some_and(|p| Some(p) != id_in(&event.payload, "productId"))
@@ -234,6 +318,7 @@ impl Subscription {
             }
             Some(InventoryItemEvent {
                 inventory_item_id: event.entity_id,
+                cursor: encode_event_cursor(event.seq),
                 occurred_at: DateTime(event.occurred_at),
                 actor: Some(event.actor.clone()),
             })

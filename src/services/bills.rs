@@ -14,8 +14,10 @@ use sea_orm::{
     QueryOrder,
 };
 
+use crate::auth::Actor;
 use crate::domain::money::{self, round_money, Overflow};
 use crate::error::ServiceError;
+use crate::events::{EventKind, Outbox};
 use crate::services::inventory::ROWS_PER_INSERT;
 use crate::services::now;
 use crate::services::purchasing::next_counter;
@@ -300,6 +302,39 @@ pub(crate) async fn issue_for_new_receipt(
     .await
 }
 
+/// Records that `bill` was issued (a bill, a credit of `creditOfId`, or the replacement of
+/// `replacesId`), in the transaction that issued it.
+pub(crate) async fn record_issued(
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    bill: &bill::Model,
+    replaces: Option<i32>,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
+    let kind = match bill.kind {
+        BillKind::Bill => "BILL",
+        BillKind::Credit => "CREDIT",
+    };
+    let payload = serde_json::json!({
+        "kind": kind,
+        "purchaseOrderId": bill.purchase_order_id,
+        "receiptId": bill.receipt_id,
+        "vendorId": bill.vendor_id,
+        "creditOfId": bill.credit_of_id,
+        "replacesId": replaces,
+    });
+    outbox
+        .record(
+            txn,
+            EventKind::BillIssued,
+            "Bill",
+            bill.id,
+            payload,
+            &actor.subject,
+        )
+        .await
+}
+
 /// The open bill (not credit) of a receipt.
 pub(crate) async fn open_bill_of(
     txn: &DatabaseTransaction,
@@ -356,6 +391,8 @@ pub(crate) async fn credit(
 /// not cancelled) is marked SUPERSEDED and replaced by a bill at the current costs.
 pub(crate) async fn supersede_for_line(
     txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    actor: &Actor,
     po: &purchase_order::Model,
     line_id: i32,
 ) -> Result<(), ServiceError> {
@@ -366,16 +403,25 @@ pub(crate) async fn supersede_for_line(
         .into_iter()
         .map(|l| l.bill_id)
         .collect();
-    supersede(txn, po, bill::Column::Id.is_in(billed)).await
+    supersede(txn, outbox, actor, po, bill::Column::Id.is_in(billed)).await
 }
 
 /// After a tax-rate change of the order (`po` as it is now): every open bill of it (of
 /// receipts not cancelled) is marked SUPERSEDED and replaced by a bill taxed at the new rate.
 pub(crate) async fn supersede_for_tax_rate(
     txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    actor: &Actor,
     po: &purchase_order::Model,
 ) -> Result<(), ServiceError> {
-    supersede(txn, po, bill::Column::PurchaseOrderId.eq(po.id)).await
+    supersede(
+        txn,
+        outbox,
+        actor,
+        po,
+        bill::Column::PurchaseOrderId.eq(po.id),
+    )
+    .await
 }
 
 /// Replaces the open bills (not credits) among `which` by bills at `po`'s current costs and
@@ -384,6 +430,8 @@ pub(crate) async fn supersede_for_tax_rate(
 /// theirs, so after the last one the open bills sum to the received value rounded once.
 async fn supersede(
     txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    actor: &Actor,
     po: &purchase_order::Model,
     which: sea_orm::sea_query::SimpleExpr,
 ) -> Result<(), ServiceError> {
@@ -446,6 +494,7 @@ async fn supersede(
             .filter(bill::Column::Id.eq(old.id))
             .exec(txn)
             .await?;
+        record_issued(txn, outbox, &replacement, Some(old.id), actor).await?;
     }
     Ok(())
 }

@@ -197,7 +197,7 @@ pub async fn apply(
         return Err(refusal(&item, movement, product_id, location_id, field));
     }
     if let Some(source) = ledger_source.filter(|_| !movement.on_hand.is_zero()) {
-        entity::stock_ledger_entry::ActiveModel {
+        let entry = entity::stock_ledger_entry::ActiveModel {
             inventory_item_id: Set(item.id),
             delta: Set(movement.on_hand),
             reason: Set(source.reason.as_str().to_owned()),
@@ -210,6 +210,25 @@ pub async fn apply(
         }
         .insert(txn)
         .await?;
+        let payload = serde_json::json!({
+            "inventoryItemId": item.id,
+            "productId": product_id,
+            "locationId": location_id,
+            "ledgerEntryId": entry.id,
+            "reason": entry.reason,
+        });
+        outbox
+            .record(
+                txn,
+                EventKind::StockMoved,
+                "StockLedgerEntry",
+                i32::try_from(entry.id).map_err(|_| {
+                    ServiceError::Internal("a ledger entry id beyond the event range".into())
+                })?,
+                payload,
+                &actor.subject,
+            )
+            .await?;
     }
     outbox
         .record(
@@ -474,11 +493,45 @@ pub async fn apply_all(
             ..Default::default()
         });
     }
+    // The entries come back with their ids, which their STOCK_MOVED events name.
+    let mut written = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(ROWS_PER_INSERT) {
-        entity::stock_ledger_entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
+        written.extend(
+            entity::stock_ledger_entry::Entity::insert_many(chunk.to_vec())
+                .exec_with_returning(txn)
+                .await?,
+        );
     }
+    let mut moved = Vec::with_capacity(written.len());
+    for entry in &written {
+        let (product_id, location_id) = ids
+            .iter()
+            .find(|(_, id)| **id == entry.inventory_item_id)
+            .map(|(key, _)| *key)
+            .ok_or_else(|| ServiceError::Internal("a ledger entry of no locked item".into()))?;
+        let entity_id = i32::try_from(entry.id).map_err(|_| {
+            ServiceError::Internal("a ledger entry id beyond the event range".into())
+        })?;
+        moved.push((
+            entity_id,
+            serde_json::json!({
+                "inventoryItemId": entry.inventory_item_id,
+                "productId": product_id,
+                "locationId": location_id,
+                "ledgerEntryId": entry.id,
+                "reason": entry.reason,
+            }),
+        ));
+    }
+    outbox
+        .record_all(
+            txn,
+            EventKind::StockMoved,
+            "StockLedgerEntry",
+            moved,
+            &actor.subject,
+        )
+        .await?;
     let mut events = Vec::with_capacity(moves.len());
     for m in &moves {
         events.push((

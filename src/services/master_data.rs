@@ -753,6 +753,7 @@ macro_rules! reference_table {
                 name: Set(name),
                 active: Set(true),
                 created_at: Set(now()),
+                updated_at: Set(now()),
                 $($number: Set(number.unwrap_or_default()),)?
                 ..Default::default()
             }
@@ -787,6 +788,10 @@ macro_rules! reference_table {
             }
             if let Some(active) = active {
                 model.active = Set(active);
+            }
+            if model.is_changed() {
+                // What `updatedAfter` filters on.
+                model.updated_at = Set(now());
             }
             let saved = model.update(txn).await.map_err(|e| {
                 unique_violation(e, UserErrorCode::DuplicateCode, "input.name", "another record already has this name")

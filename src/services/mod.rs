@@ -3,6 +3,7 @@
 
 pub mod bills;
 pub mod demo;
+pub mod feed;
 pub mod idempotency;
 pub mod inventory;
 pub mod master_data;

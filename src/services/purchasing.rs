@@ -225,6 +225,33 @@ pub(crate) async fn record_status_event(
         .await
 }
 
+/// Records that a purchase order was edited: `change` is HEADER, LINE_ADDED, LINE_UPDATED or
+/// LINE_REMOVED, `line_id` the line concerned.
+async fn record_edit_event(
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    po: &purchase_order::Model,
+    change: &str,
+    line_id: Option<i32>,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
+    let payload = serde_json::json!({
+        "change": change,
+        "lineId": line_id,
+        "vendorId": po.vendor_id,
+    });
+    outbox
+        .record(
+            txn,
+            EventKind::PurchaseOrderEdited,
+            "PurchaseOrder",
+            po.id,
+            payload,
+            &actor.subject,
+        )
+        .await
+}
+
 async fn reload(db: &impl ConnectionTrait, id: i32) -> Result<purchase_order::Model, ServiceError> {
     purchase_order::Entity::find_by_id(id)
         .one(db)
@@ -916,12 +943,16 @@ pub async fn update_header(
     if changes.tax_rate.is_some() || changes.shipping.is_some() {
         check_order_total(&txn, po.id).await?;
     }
+    let mut outbox = Outbox::default();
     if updated.tax_rate != po.tax_rate {
         // Bills are never edited: those taxed at the old rate are replaced.
-        crate::services::bills::supersede_for_tax_rate(&txn, &updated).await?;
+        crate::services::bills::supersede_for_tax_rate(&txn, &mut outbox, uc.actor, &updated)
+            .await?;
     }
     touch(&txn, &po, uc.actor, None).await?;
+    record_edit_event(&txn, &mut outbox, &po, "HEADER", None, uc.actor).await?;
     commit(txn).await?;
+    uc.events.publish(outbox);
     reload(uc.db, id).await
 }
 
@@ -954,7 +985,18 @@ pub async fn add_line(
         .exec(&txn)
         .await?;
     touch(&txn, &po, uc.actor, None).await?;
+    let mut outbox = Outbox::default();
+    record_edit_event(
+        &txn,
+        &mut outbox,
+        &po,
+        "LINE_ADDED",
+        Some(saved.id),
+        uc.actor,
+    )
+    .await?;
     commit(txn).await?;
+    uc.events.publish(outbox);
     Ok(saved)
 }
 
@@ -1125,11 +1167,12 @@ pub async fn update_line(
     if saved.quantity != line.quantity || saved.unit_cost != line.unit_cost {
         check_order_total(&txn, po.id).await?;
     }
+    let mut outbox = Outbox::default();
     if repriced && has_receipts {
         // Bills are never edited: the ones that priced this line are replaced.
-        crate::services::bills::supersede_for_line(&txn, &po, saved.id).await?;
+        crate::services::bills::supersede_for_line(&txn, &mut outbox, uc.actor, &po, saved.id)
+            .await?;
     }
-    let mut outbox = Outbox::default();
     if rules::counts_on_order(po.status) {
         // Move the open quantity: off the old (product, location), onto the new one.
         let received = line.quantity_received;
@@ -1173,6 +1216,15 @@ pub async fn update_line(
     } else {
         touch(&txn, &po, uc.actor, None).await?;
     }
+    record_edit_event(
+        &txn,
+        &mut outbox,
+        &po,
+        "LINE_UPDATED",
+        Some(saved.id),
+        uc.actor,
+    )
+    .await?;
     commit(txn).await?;
     uc.events.publish(outbox);
     Ok(saved)
@@ -1229,7 +1281,18 @@ pub async fn remove_line(
         .exec(&txn)
         .await?;
     touch(&txn, &po, uc.actor, None).await?;
+    let mut outbox = Outbox::default();
+    record_edit_event(
+        &txn,
+        &mut outbox,
+        &po,
+        "LINE_REMOVED",
+        Some(line.id),
+        uc.actor,
+    )
+    .await?;
     commit(txn).await?;
+    uc.events.publish(outbox);
     reload(uc.db, po.id).await
 }
 

@@ -20,9 +20,10 @@ use crate::domain::purchasing::{self as rules, open_quantity, Action};
 use crate::domain::receiving::{allowance_limit, check_serials, over_receipt_percent};
 use crate::domain::validate;
 use crate::error::{ServiceError, UserErrorCode};
-use crate::events::Outbox;
+use crate::events::{EventKind, Outbox};
 use crate::services::bills;
 use crate::services::commit;
+use crate::services::feed;
 use crate::services::idempotency::Idempotency;
 use crate::services::inventory::{
     apply, apply_all, LedgerReason, Move, Movement, Source, ROWS_PER_INSERT,
@@ -662,10 +663,24 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         .collect();
     let purchase_order = settle(uc, &txn, &mut outbox, &po, &lines_after).await?;
     let bill = if accepts_anything {
-        Some(bills::issue_for_new_receipt(&txn, &po, &receipt, &saved, &lines_after).await?)
+        let bill = bills::issue_for_new_receipt(&txn, &po, &receipt, &saved, &lines_after).await?;
+        bills::record_issued(&txn, &mut outbox, &bill, None, uc.actor).await?;
+        Some(bill)
     } else {
         None
     };
+    let created = EventKind::ReceiptCreated;
+    let vendor = po.vendor_id;
+    feed::record_receipt(
+        &txn,
+        &mut outbox,
+        created,
+        &receipt,
+        vendor,
+        bill.as_ref().map(|b| b.id),
+        uc.actor,
+    )
+    .await?;
     if let Some(idempotency) = &idempotency {
         idempotency
             .remember(
@@ -850,10 +865,24 @@ pub async fn cancel_receipt(
             .ok_or_else(|| {
                 ServiceError::Internal(format!("receipt {} has no open bill", receipt.id))
             })?;
-        Some(bills::credit(&txn, &po, &original).await?.id)
+        let credit = bills::credit(&txn, &po, &original).await?;
+        bills::record_issued(&txn, &mut outbox, &credit, None, uc.actor).await?;
+        Some(credit.id)
     } else {
         None
     };
+    let canceled = EventKind::ReceiptCanceled;
+    let vendor = po.vendor_id;
+    feed::record_receipt(
+        &txn,
+        &mut outbox,
+        canceled,
+        &receipt,
+        vendor,
+        credit_id,
+        uc.actor,
+    )
+    .await?;
     if let Some(idempotency) = &idempotency {
         idempotency
             .remember(

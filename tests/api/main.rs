@@ -15,6 +15,7 @@ mod books_money;
 mod books_rules;
 mod cli;
 mod example_app;
+mod feed;
 mod foundation;
 mod helpers;
 mod limits;

@@ -20,6 +20,12 @@ fn queries() -> Vec<(&'static str, String, Option<Permission>)> {
     use Permission::*;
     vec![
         ("viewer", "{ viewer { subject } }".into(), None),
+        // The feed is guarded per event type (see feed.rs); a bills-only page needs bills:read.
+        (
+            "events",
+            "{ events(filter: { types: [BILL_ISSUED] }) { edges { cursor } } }".into(),
+            Some(BillsRead),
+        ),
         (
             "node",
             "{ node(id: \"gid://stockgraph/Vendor/1\") { id } }".into(),

@@ -12,11 +12,12 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::graphql::connection::{NamedPage, Page, PageArgs, SortDirection, SortKey, SortOrder};
+use crate::graphql::feed::changed_after;
 use crate::graphql::guard::{Guarded, Reads};
 use crate::graphql::ids::{decode, parse_gid};
 use crate::graphql::loaders::{load_one, load_required, LocationId, ProductId, VendorId};
 use crate::graphql::master_data::types::{InventoryLocation, Product, Vendor};
-use crate::graphql::scalars::{Date, Decimal};
+use crate::graphql::scalars::{Date, DateTime, Decimal};
 use crate::graphql::{require, root_page, state};
 use crate::services::search::contains_text;
 use crate::services::stock::{SkipReason, Skipped, Suggestion};
@@ -36,6 +37,9 @@ pub struct InventoryItemFilter {
     pub needs_reorder: Option<bool>,
     /// Case-insensitive text contained in the product's SKU or description.
     pub search: Option<String>,
+    /// Only items whose quantities changed strictly after this instant: what a client syncing
+    /// since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 impl InventoryItemFilter {
@@ -43,7 +47,7 @@ impl InventoryItemFilter {
     fn search_condition(&self) -> Result<Condition, ApiError> {
         use entity::inventory_item::Column;
         use entity::product::Column as P;
-        let mut condition = Condition::all();
+        let mut condition = changed_after(Column::UpdatedAt, self.updated_after);
         if let Some(text) = self.search.as_deref() {
             let text = crate::graphql::search_text(text)?;
             condition = condition.add(
@@ -124,6 +128,9 @@ pub struct StockLedgerFilter {
     pub occurred_after: Option<Date>,
     /// Happened on or before this date (UTC).
     pub occurred_before: Option<Date>,
+    /// Only entries written strictly after this instant (entries are never changed): what a
+    /// client syncing since its last run must fetch.
+    pub updated_after: Option<DateTime>,
 }
 
 impl StockLedgerFilter {
@@ -140,7 +147,7 @@ impl StockLedgerFilter {
                     .to_owned(),
             )
         };
-        let mut condition = Condition::all();
+        let mut condition = changed_after(Column::OccurredAt, self.updated_after);
         if let Some(product) = &self.product_id {
             condition = condition.add(items_where(I::ProductId.eq(decode(product, "Product")?)));
         }

@@ -9,7 +9,9 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
+use crate::graphql::feed::changed_after;
 use crate::graphql::ids::decode;
+use crate::graphql::scalars::DateTime;
 use crate::graphql::{require, root_page};
 use crate::services::search::contains_text;
 use types::{
@@ -23,6 +25,9 @@ pub struct VendorFilter {
     pub active: Option<bool>,
     /// Case-insensitive text contained in the code or name.
     pub search: Option<String>,
+    /// Only records changed strictly after this instant (created or last written): what a
+    /// client syncing since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 /// Narrows the product list.
@@ -36,6 +41,9 @@ pub struct ProductFilter {
     pub serialized: Option<bool>,
     /// Only products whose preferred vendor is this one.
     pub preferred_vendor_id: Option<ID>,
+    /// Only records changed strictly after this instant (created or last written): what a
+    /// client syncing since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 /// Narrows a list of reference records: business units, purchase-order types, jobs, projects,
@@ -46,6 +54,9 @@ pub struct NamedRecordFilter {
     pub active: Option<bool>,
     /// Case-insensitive text contained in the name, or in the number for records that have one.
     pub search: Option<String>,
+    /// Only records changed strictly after this instant (created or last written): what a
+    /// client syncing since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 impl NamedRecordFilter {
@@ -53,9 +64,10 @@ impl NamedRecordFilter {
     fn condition<C: ColumnTrait>(
         &self,
         active: C,
+        updated: C,
         columns: impl IntoIterator<Item = C>,
     ) -> Result<Condition, ApiError> {
-        let mut condition = Condition::all();
+        let mut condition = changed_after(updated, self.updated_after);
         if let Some(wanted) = self.active {
             condition = condition.add(active.eq(wanted));
         }
@@ -73,7 +85,7 @@ impl ProductFilter {
     /// The products matching every given condition.
     fn condition(&self) -> Result<Condition, ApiError> {
         use entity::product::Column;
-        let mut condition = Condition::all();
+        let mut condition = changed_after(Column::UpdatedAt, self.updated_after);
         if let Some(active) = self.active {
             condition = condition.add(Column::Active.eq(active));
         }
@@ -102,6 +114,9 @@ pub struct LocationFilter {
     pub active: Option<bool>,
     /// Case-insensitive text contained in the code or name.
     pub search: Option<String>,
+    /// Only records changed strictly after this instant (created or last written): what a
+    /// client syncing since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 /// What vendors can be sorted by.
@@ -156,7 +171,7 @@ macro_rules! reference_list {
                 };
                 let condition = filter
                     .unwrap_or_default()
-                    .condition(Column::Active, [$(Column::$column),+])?;
+                    .condition(Column::Active, Column::UpdatedAt, [$(Column::$column),+])?;
                 root_page(
                     ctx,
                     &args,
@@ -230,7 +245,7 @@ impl MasterDataQuery {
         };
         use entity::vendor::{Column, Entity};
         let filter = filter.unwrap_or_default();
-        let mut condition = Condition::all();
+        let mut condition = changed_after(Column::UpdatedAt, filter.updated_after);
         if let Some(active) = filter.active {
             condition = condition.add(Column::Active.eq(active));
         }
@@ -307,7 +322,7 @@ impl MasterDataQuery {
         };
         use entity::inventory_location::{Column, Entity};
         let filter = filter.unwrap_or_default();
-        let mut condition = Condition::all();
+        let mut condition = changed_after(Column::UpdatedAt, filter.updated_after);
         if let Some(active) = filter.active {
             condition = condition.add(Column::Active.eq(active));
         }

@@ -12,9 +12,10 @@ use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
 use crate::graphql::enums::{JobMaterialStatus, PurchaseOrderStatus};
+use crate::graphql::feed::changed_after;
 use crate::graphql::ids::decode;
 use crate::graphql::master_data::types::JobMaterial;
-use crate::graphql::scalars::Date;
+use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::{require, root_page, state};
 use crate::services::search::contains_text;
 use types::PurchaseOrder;
@@ -51,6 +52,9 @@ pub struct PurchaseOrderFilter {
     /// Expected strictly before this date; with `status: [SUBMITTED, PARTIALLY_RECEIVED]` and
     /// today's date, the late orders. Orders without an expected date never match.
     pub expected_before: Option<Date>,
+    /// Only orders changed strictly after this instant (header, lines, status, receipts): what a
+    /// client syncing since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 /// Orders with a line whose `column` is `value`.
@@ -117,13 +121,16 @@ pub struct JobMaterialFilter {
     pub status: Option<Vec<JobMaterialStatus>>,
     /// Of this product.
     pub product_id: Option<ID>,
+    /// Only records changed strictly after this instant (created or last written): what a
+    /// client syncing since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 impl JobMaterialFilter {
     /// The job materials matching every given condition.
     fn condition(&self) -> Result<Condition, ApiError> {
         use entity::job_material::Column;
-        let mut condition = Condition::all();
+        let mut condition = changed_after(Column::UpdatedAt, self.updated_after);
         if let Some(job) = &self.job_id {
             condition = condition.add(Column::JobId.eq(decode(job, "Job")?));
         }
@@ -233,7 +240,7 @@ impl PurchasingQuery {
         };
         let filter = filter.unwrap_or_default();
         let links = filter.links_condition()?;
-        let mut condition = Condition::all();
+        let mut condition = changed_after(Column::UpdatedAt, filter.updated_after);
         if let Some(statuses) = filter.status {
             condition = condition.add(
                 Column::Status.is_in(

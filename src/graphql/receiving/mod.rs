@@ -4,7 +4,7 @@ pub mod mutations;
 pub mod types;
 
 use async_graphql::{Context, Enum, InputObject, Object, ID};
-use chrono::Days;
+use chrono::{Days, SubsecRound};
 use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
 use crate::graphql::enums::{BillKind, BillStatus};
 use crate::graphql::ids::decode;
-use crate::graphql::scalars::Date;
+use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::{require, root_page};
 use crate::services::search::contains_text;
 use types::{Bill, Receipt};
@@ -39,6 +39,9 @@ pub struct BillFilter {
     pub due_before: Option<Date>,
     /// Case-insensitive text contained in the bill number.
     pub number: Option<String>,
+    /// Only bills issued, or superseded, strictly after this instant (bills are otherwise never
+    /// changed): what a client syncing since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 impl BillFilter {
@@ -46,6 +49,22 @@ impl BillFilter {
     fn due_and_number_condition(&self) -> Condition {
         use entity::bill::Column;
         let mut condition = Condition::all();
+        if let Some(after) = self.updated_after {
+            // A bill changes once after its issue: when it is superseded, in the transaction
+            // that issues its replacement.
+            let after = after.0.trunc_subsecs(6);
+            condition = condition.add(
+                Condition::any().add(Column::CreatedAt.gt(after)).add(
+                    Column::SupersededById.in_subquery(
+                        SqlQuery::select()
+                            .column(Column::Id)
+                            .from(entity::bill::Entity)
+                            .and_where(Column::CreatedAt.gt(after))
+                            .to_owned(),
+                    ),
+                ),
+            );
+        }
         if let Some(date) = self.due_after {
             condition = condition.add(Column::DueDate.gte(date.0));
         }
@@ -95,6 +114,9 @@ pub struct ReceiptFilter {
     pub received_before: Option<Date>,
     /// Cancelled (true) or standing (false).
     pub cancelled: Option<bool>,
+    /// Only receipts recorded or cancelled strictly after this instant (receipts are otherwise
+    /// never changed): what a client syncing since its last run must fetch again.
+    pub updated_after: Option<DateTime>,
 }
 
 impl ReceiptFilter {
@@ -102,6 +124,14 @@ impl ReceiptFilter {
     fn condition(&self) -> Result<Condition, ApiError> {
         use entity::receipt::Column;
         let mut condition = Condition::all();
+        if let Some(after) = self.updated_after {
+            let after = after.0.trunc_subsecs(6);
+            condition = condition.add(
+                Condition::any()
+                    .add(Column::CreatedAt.gt(after))
+                    .add(Column::CanceledAt.gt(after)),
+            );
+        }
         if let Some(po) = &self.purchase_order_id {
             condition = condition.add(Column::PurchaseOrderId.eq(decode(po, "PurchaseOrder")?));
         }
