@@ -290,9 +290,14 @@ async fn execute(
         return error_response(StatusCode::BAD_REQUEST, error);
     }
     let subject = actor.subject.clone();
-    let batch = batch
-        .data(actor)
-        .data(DbLoader::data_loader(server.state.db.clone()));
+    let mut batch = batch.data(actor);
+    // A loader per operation: a batch runs its operations one after another, and rows primed
+    // for one must not answer the next (a mutation may have changed them in between).
+    for request in batch.iter_mut() {
+        request
+            .data
+            .insert(DbLoader::data_loader(server.state.db.clone()));
+    }
     let run = async {
         // One slot of the caller's concurrency limit for the whole request (a batch runs its
         // operations one after another); waiting for it counts against the time limit.
@@ -721,7 +726,8 @@ async fn serve_socket(
                 session_expires.store(exp.max(1), Ordering::Relaxed);
                 let mut data = Data::default();
                 data.insert(actor);
-                data.insert(DbLoader::data_loader(db));
+                // Shared by every operation of the session, so it never caches.
+                data.insert(DbLoader::session_loader(db));
                 data.insert(crate::graphql::subscriptions::SubscriptionSlots::new(
                     limits.max_subscriptions,
                     running,

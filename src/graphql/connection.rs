@@ -285,7 +285,9 @@ where
         }
     }
     let total_count = if want_total {
-        crate::db::retry_read(|| select.clone().count(db)).await?
+        // The count's subquery selects a constant, not every column of the table.
+        let counted = select.clone().select_only().expr(Expr::cust("1"));
+        crate::db::retry_read(|| counted.clone().count(db)).await?
     } else {
         0
     };
@@ -314,7 +316,14 @@ where
             .not()
             .or(Expr::cust(format!("{table}.id = {cursor}")));
         let select = select.clone();
-        async move { Ok::<_, ApiError>(select.filter(far_side).limit(1).count(db).await? > 0) }
+        async move {
+            let probe = select
+                .filter(far_side)
+                .select_only()
+                .expr(Expr::cust("1"))
+                .limit(1);
+            Ok::<_, ApiError>(probe.count(db).await? > 0)
+        }
     };
     let (has_previous_page, has_next_page) = if window.backward {
         let next = match window.before {

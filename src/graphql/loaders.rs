@@ -1,18 +1,26 @@
-//! Per-request DataLoaders: every relation edge is fetched in one batched statement per query
-//! level, so the statement count of a query follows its depth, not its row count.
+//! Per-request loading: every relation of a list is fetched for the whole list in one
+//! statement, so the statement count of a query follows its shape, not its row count.
+//!
+//! Two mechanisms work together:
+//! - **Priming** ([`crate::graphql::prime`]): a resolver that returns a list (a root connection,
+//!   a single root object) looks at the selection set and fetches each requested relation of
+//!   the whole list at once, level by level, into the request's cache. The resolvers below it
+//!   then find their rows there and never wait. Statements depend only on the query's shape.
+//! - **The stock async-graphql [`DataLoader`]**, for what no primer covers (a relation asked
+//!   for from a mutation payload or a subscription event): it batches the keys asked for
+//!   within [`BATCH_DELAY`].
+//!
+//! Only query operations prime: a mutation runs its fields one after another, and a cached
+//! row would hide what an earlier field just wrote. Each operation gets its own loader.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::future::Future;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextSubscribe,
-};
+use async_graphql::parser::types::OperationType;
 use async_graphql::Context;
-use futures_util::stream::BoxStream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::db::retry_read;
@@ -25,240 +33,126 @@ use crate::graphql::master_data::types::{
 use crate::graphql::purchasing::types::{PurchaseOrder, PurchaseOrderLine};
 use crate::graphql::receiving::types::{Bill, BillLine, Receipt, ReceiptLine};
 
-/// The loader of one request, as stored in the GraphQL context.
+/// How long the stock loader gathers keys before it queries. Only relations no primer covers
+/// use it; a short wait merges the keys a list's items ask for in the same scheduler round.
+pub const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The loader of one operation, as stored in the GraphQL context.
 pub type RequestLoader = Arc<BatchingLoader>;
 
-/// Loads rows for one request; wrapped in a [`DataLoader`] that batches.
+/// Loads rows for one request: what the loaders below query through.
 pub struct DbLoader {
     db: DatabaseConnection,
-    waves: Arc<Waves>,
 }
 
-/// A [`DataLoader`] whose batches start in waves: a wave starts once every batch of the one
-/// before has finished and the query has enqueued all the keys those results lead to.
-///
-/// async-graphql resolves a list's items concurrently but yields every few dozen of them, and
-/// the stock loader dispatches each batch after a fixed 1 ms: on a busy machine the items of one
-/// level then split over several batches, and the statement count starts to follow the row
-/// count. Starting batches one at a time whenever the scheduler is quiet is not enough either:
-/// a relation asked for at two depths (a bill's match reads receipt lines, as a receipt does)
-/// then merges into one statement or not depending on which result arrives first. Waves make
-/// the grouping follow only the query's shape: each wave is one statement per relation. Three
-/// things make a wave whole: it starts only when the request's operations wait on loads alone
-/// (see [`LoaderActivity`]), all of its batches start together, and none of them queries before
-/// all have taken their keys.
+/// The primed rows of one key type: `None` records a key known to have no row.
+type Primed<K, V> = HashMap<K, Option<V>>;
+
+/// The request's stock loader plus the rows primers fetched ahead for whole lists.
 pub struct BatchingLoader {
     loader: DataLoader<DbLoader>,
-    /// Bumped by every key asked for and every poll of the request's operations: while it
-    /// moves, the request is still finding out what it needs.
-    activity: Arc<AtomicU64>,
+    /// By key type, a [`Primed`] map. Only primers write it, and only in query operations.
+    primed: std::sync::Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// False for the loader a WebSocket session shares across its operations: a cache there
+    /// would serve one event the rows of an earlier one.
+    may_prime: bool,
 }
 
-/// The batches of one request: how many run, and which wait for the next wave.
-#[derive(Default)]
-struct Waves {
-    state: std::sync::Mutex<WaveState>,
-    /// Signalled when the last running batch of a wave finishes.
-    idle: tokio::sync::Notify,
-    /// Signalled when the last batch of a wave has taken its keys.
-    all_arrived: tokio::sync::Notify,
+impl DbLoader {
+    /// A fresh, empty loader for one operation: primers may fill its cache.
+    pub fn data_loader(db: DatabaseConnection) -> RequestLoader {
+        Self::build(db, true)
+    }
+
+    /// A loader shared by the operations of a long-lived session: it never caches.
+    pub fn session_loader(db: DatabaseConnection) -> RequestLoader {
+        Self::build(db, false)
+    }
+
+    fn build(db: DatabaseConnection, may_prime: bool) -> RequestLoader {
+        Arc::new(BatchingLoader {
+            loader: DataLoader::new(DbLoader { db }, tokio::spawn).delay(BATCH_DELAY),
+            primed: std::sync::Mutex::new(HashMap::new()),
+            may_prime,
+        })
+    }
 }
 
-#[derive(Default)]
-struct WaveState {
-    running: usize,
-    /// Batches of the running wave that have not yet taken their keys.
-    unarrived: usize,
-    /// Whether a batch is already watching for the moment to start the next wave.
-    leader: bool,
-    waiting: Vec<tokio::sync::oneshot::Sender<()>>,
-}
-
-tokio::task_local! {
-    /// The batch the current task runs, so that its loader can say it has taken its keys.
-    static BATCH: Arc<Batch>;
-}
-
-impl Waves {
-    fn state(&self) -> std::sync::MutexGuard<'_, WaveState> {
-        // The state stays consistent whatever a panicking holder did: plain counters.
-        self.state
+impl BatchingLoader {
+    fn primed(&self) -> std::sync::MutexGuard<'_, HashMap<TypeId, Box<dyn Any + Send + Sync>>> {
+        // Plain maps: consistent whatever a panicking holder did.
+        self.primed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Waits until this batch may start. The first batch of a wave leads: it waits for the
-    /// running wave to finish and for a scheduler round in which the request neither asked for
-    /// a key nor ran (it waits on loads only), then starts itself and every batch that queued
-    /// behind it.
-    async fn join(self: &Arc<Self>, activity: &AtomicU64) -> Arc<Batch> {
-        let queued = {
-            let mut state = self.state();
-            if state.leader {
-                let (start, started) = tokio::sync::oneshot::channel();
-                state.waiting.push(start);
-                Some(started)
-            } else {
-                state.leader = true;
-                None
-            }
-        };
-        let batch = Arc::new(Batch {
-            waves: Arc::clone(self),
-            arrived: std::sync::atomic::AtomicBool::new(false),
-        });
-        if let Some(started) = queued {
-            // The leader always starts its followers (its task ends only after that).
-            let _ = started.await;
-            return batch;
-        }
-        loop {
-            let finished = self.idle.notified();
-            if self.state().running > 0 {
-                finished.await;
-                continue;
-            }
-            let before = activity.load(AtomicOrdering::SeqCst);
-            tokio::task::yield_now().await;
-            if activity.load(AtomicOrdering::SeqCst) == before && self.state().running == 0 {
-                break;
-            }
-        }
-        let mut state = self.state();
-        state.leader = false;
-        let followers = std::mem::take(&mut state.waiting);
-        state.running += 1 + followers.len();
-        state.unarrived += 1 + followers.len();
-        for start in followers {
-            let _ = start.send(());
-        }
-        batch
-    }
-
-    /// Waits until every batch of the running wave has taken its keys.
-    async fn all_arrived(&self) {
-        loop {
-            let arrived = self.all_arrived.notified();
-            if self.state().unarrived == 0 {
-                return;
-            }
-            arrived.await;
-        }
+    /// The primed row of `key`: `Some(None)` when it is known to have none, `None` when it
+    /// was not primed.
+    fn cached<K>(&self, key: &K) -> Option<Option<<DbLoader as Loader<K>>::Value>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        DbLoader: Loader<K>,
+    {
+        let primed = self.primed();
+        primed
+            .get(&TypeId::of::<K>())?
+            .downcast_ref::<Primed<K, <DbLoader as Loader<K>>::Value>>()?
+            .get(key)
+            .cloned()
     }
 }
 
-/// A started batch. It arrives when its loader has taken its keys; dropping it (also when it
-/// had no keys, or panicked) arrives if it had not, and ends its part of the wave.
-struct Batch {
-    waves: Arc<Waves>,
-    arrived: std::sync::atomic::AtomicBool,
+/// True when the operation being executed is a query (the only kind that primes).
+fn is_query(ctx: &Context<'_>) -> bool {
+    ctx.query_env.operation.node.ty == OperationType::Query
 }
 
-impl Batch {
-    fn arrive(&self) {
-        if !self.arrived.swap(true, AtomicOrdering::SeqCst) {
-            let mut state = self.waves.state();
-            state.unarrived = state.unarrived.saturating_sub(1);
-            if state.unarrived == 0 {
-                self.waves.all_arrived.notify_waiters();
-            }
+/// Fetches the rows of `keys` in one statement, records them (and the keys that have none) in
+/// the request's cache, and returns them for the next level.
+/// Returns nothing, and fetches nothing, where priming is off (mutations, subscriptions).
+pub async fn prime<K>(
+    ctx: &Context<'_>,
+    keys: impl IntoIterator<Item = K>,
+) -> async_graphql::Result<Vec<<DbLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Error = async_graphql::Error>,
+{
+    let Some(loader) = ctx.data_opt::<RequestLoader>() else {
+        return Ok(Vec::new());
+    };
+    if !loader.may_prime || !is_query(ctx) {
+        return Ok(Vec::new());
+    }
+    let mut wanted: Vec<K> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for key in keys {
+        if seen.insert(key.clone()) {
+            wanted.push(key);
         }
     }
-}
-
-impl Drop for Batch {
-    fn drop(&mut self) {
-        self.arrive();
-        let mut state = self.waves.state();
-        state.running = state.running.saturating_sub(1);
-        if state.running == 0 {
-            self.waves.idle.notify_waiters();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Every key is fetched even when another branch primed it already: whether that branch
+    // finished first is timing, and the statement count must not depend on it.
+    let mut found = loader.loader.loader().load(&wanted).await?;
+    let mut primed = loader.primed();
+    let map = primed
+        .entry(TypeId::of::<K>())
+        .or_insert_with(|| Box::new(Primed::<K, <DbLoader as Loader<K>>::Value>::new()));
+    let Some(map) = map.downcast_mut::<Primed<K, <DbLoader as Loader<K>>::Value>>() else {
+        return Ok(Vec::new());
+    };
+    let mut values = Vec::with_capacity(found.len());
+    for key in wanted {
+        let value = found.remove(&key);
+        if let Some(value) = &value {
+            values.push(value.clone());
         }
+        map.insert(key, value);
     }
-}
-
-impl DbLoader {
-    /// A fresh, empty loader for one request (shared by the operations of a batch).
-    pub fn data_loader(db: DatabaseConnection) -> RequestLoader {
-        let activity = Arc::new(AtomicU64::new(0));
-        let seen = Arc::clone(&activity);
-        let waves = Arc::new(Waves::default());
-        let batches = Arc::clone(&waves);
-        let spawner = move |load: futures_util::future::BoxFuture<'static, ()>| {
-            let seen = Arc::clone(&seen);
-            let waves = Arc::clone(&batches);
-            tokio::spawn(async move {
-                let batch = waves.join(&seen).await;
-                BATCH.scope(batch, load).await;
-            })
-        };
-        Arc::new(BatchingLoader {
-            // The waves decide when a batch starts; no extra fixed wait on top.
-            loader: DataLoader::new(DbLoader { db, waves }, spawner)
-                .delay(std::time::Duration::ZERO),
-            activity,
-        })
-    }
-
-    /// The connection, once every batch of this wave has taken its keys: a batch that queried
-    /// sooner could answer before a sibling took its keys, and the keys its answer leads to
-    /// would then join that sibling in some runs and not in others.
-    async fn ready(&self) -> &DatabaseConnection {
-        if let Ok(batch) = BATCH.try_with(Arc::clone) {
-            batch.arrive();
-            self.waves.all_arrived().await;
-        }
-        &self.db
-    }
-}
-
-/// Counts every poll of an operation as activity of its request's loader. async-graphql
-/// works through a long list a few dozen items per poll; a poll that asks for no key is still
-/// progress, and a wave must not start before the operation waits on loads alone.
-pub struct LoaderActivity;
-
-impl ExtensionFactory for LoaderActivity {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LoaderActivity)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for LoaderActivity {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> async_graphql::Response {
-        let Some(loader) = ctx.data_opt::<RequestLoader>() else {
-            return next.run(ctx, operation_name).await;
-        };
-        let activity = Arc::clone(&loader.activity);
-        let mut operation = std::pin::pin!(next.run(ctx, operation_name));
-        std::future::poll_fn(|cx| {
-            activity.fetch_add(1, AtomicOrdering::SeqCst);
-            operation.as_mut().poll(cx)
-        })
-        .await
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, async_graphql::Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, async_graphql::Response> {
-        let mut stream = next.run(ctx, stream);
-        let Some(loader) = ctx.data_opt::<RequestLoader>() else {
-            return stream;
-        };
-        let activity = Arc::clone(&loader.activity);
-        Box::pin(futures_util::stream::poll_fn(move |cx| {
-            activity.fetch_add(1, AtomicOrdering::SeqCst);
-            stream.as_mut().poll_next(cx)
-        }))
-    }
+    Ok(values)
 }
 
 fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
@@ -275,7 +169,9 @@ where
     DbLoader: Loader<K, Error = async_graphql::Error>,
 {
     let loader = ctx.data_unchecked::<RequestLoader>();
-    loader.activity.fetch_add(1, AtomicOrdering::SeqCst);
+    if let Some(primed) = loader.cached(&key) {
+        return Ok(primed);
+    }
     loader.loader.load_one(key).await
 }
 
@@ -288,10 +184,9 @@ where
     K: Send + Sync + Hash + Eq + Clone + std::fmt::Debug + 'static,
     DbLoader: Loader<K, Error = async_graphql::Error>,
 {
-    let missing = format!("dangling reference {key:?}");
-    load_one(ctx, key)
+    load_one(ctx, key.clone())
         .await?
-        .ok_or_else(|| ApiError::internal(missing).into())
+        .ok_or_else(|| ApiError::internal(format!("dangling reference {key:?}")).into())
 }
 
 /// Loads several values through the request's loader in one batch.
@@ -304,8 +199,21 @@ where
     DbLoader: Loader<K, Error = async_graphql::Error>,
 {
     let loader = ctx.data_unchecked::<RequestLoader>();
-    loader.activity.fetch_add(1, AtomicOrdering::SeqCst);
-    loader.loader.load_many(keys).await
+    let mut found = HashMap::new();
+    let mut rest = Vec::new();
+    for key in keys {
+        match loader.cached(&key) {
+            Some(Some(value)) => {
+                found.insert(key, value);
+            }
+            Some(None) => {}
+            None => rest.push(key),
+        }
+    }
+    if !rest.is_empty() {
+        found.extend(loader.loader.load_many(rest).await?);
+    }
+    Ok(found)
 }
 
 macro_rules! by_id_loader {
@@ -319,7 +227,7 @@ macro_rules! by_id_loader {
             type Error = async_graphql::Error;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
-                let db = self.ready().await;
+                let db = &self.db;
                 let rows = retry_read(|| {
                     entity::$module::Entity::find()
                         .filter(entity::$module::Column::Id.is_in(keys.iter().map(|k| k.0)))
@@ -387,7 +295,7 @@ impl Loader<LinesOfPurchaseOrder> for DbLoader {
         keys: &[LinesOfPurchaseOrder],
     ) -> Result<HashMap<LinesOfPurchaseOrder, Self::Value>, Self::Error> {
         use entity::purchase_order_line::{Column, Entity};
-        let db = self.ready().await;
+        let db = &self.db;
         let rows = retry_read(|| {
             Entity::find()
                 .filter(Column::PurchaseOrderId.is_in(keys.iter().map(|k| k.0)))
@@ -421,7 +329,7 @@ macro_rules! children_loader {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 use entity::$module::{Column, Entity};
-                let db = self.ready().await;
+                let db = &self.db;
                 let rows = retry_read(|| {
                     Entity::find()
                         .filter(Column::$column.is_in(keys.iter().map(|k| k.0)))
@@ -514,7 +422,7 @@ impl Loader<ItemAt> for DbLoader {
 
     async fn load(&self, keys: &[ItemAt]) -> Result<HashMap<ItemAt, InventoryItem>, Self::Error> {
         use entity::inventory_item::{Column, Entity};
-        let db = self.ready().await;
+        let db = &self.db;
         let rows = retry_read(|| {
             Entity::find()
                 .filter(Column::ProductId.is_in(keys.iter().map(|k| k.product_id)))
@@ -573,95 +481,6 @@ window_loader!(
     MaterialsOfJob => job_material by "job_id", "job_materials", id i32
 );
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn running(waves: &Waves) -> usize {
-        waves.state().running
-    }
-
-    #[tokio::test]
-    async fn batches_start_in_waves_after_the_running_wave_ends() {
-        let waves = Arc::new(Waves::default());
-        let requested = Arc::new(AtomicU64::new(0));
-        // Two batches asked for together start together.
-        let (a, b) = tokio::join!(waves.join(&requested), waves.join(&requested));
-        assert_eq!(running(&waves), 2);
-        // Two more, asked for while the first wave runs, wait for all of it.
-        let spawn = |waves: &Arc<Waves>| {
-            let (waves, requested) = (Arc::clone(waves), Arc::clone(&requested));
-            tokio::spawn(async move { waves.join(&requested).await })
-        };
-        let (c, d) = (spawn(&waves), spawn(&waves));
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert!(!c.is_finished() && !d.is_finished());
-        drop(a);
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert!(!c.is_finished() && !d.is_finished());
-        assert_eq!(running(&waves), 1);
-        drop(b);
-        let (c, d) = (c.await.unwrap(), d.await.unwrap());
-        assert_eq!(running(&waves), 2);
-        drop((c, d));
-        assert_eq!(running(&waves), 0);
-    }
-
-    #[tokio::test]
-    async fn no_batch_of_a_wave_queries_before_all_have_taken_their_keys() {
-        let waves = Arc::new(Waves::default());
-        let requested = Arc::new(AtomicU64::new(0));
-        let (a, b, c) = tokio::join!(
-            waves.join(&requested),
-            waves.join(&requested),
-            waves.join(&requested)
-        );
-        a.arrive();
-        let waiting = {
-            let waves = Arc::clone(&waves);
-            tokio::spawn(async move { waves.all_arrived().await })
-        };
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert!(!waiting.is_finished());
-        b.arrive();
-        b.arrive();
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert!(!waiting.is_finished(), "arriving twice counts once");
-        // A batch that ends without keys (or panics) arrives as it ends.
-        drop(c);
-        waiting.await.unwrap();
-        drop((a, b));
-        assert_eq!(running(&waves), 0);
-    }
-
-    #[tokio::test]
-    async fn a_wave_waits_while_keys_are_still_being_asked_for() {
-        let waves = Arc::new(Waves::default());
-        let requested = Arc::new(AtomicU64::new(0));
-        let asking = Arc::clone(&requested);
-        let joined = {
-            let (waves, requested) = (Arc::clone(&waves), Arc::clone(&requested));
-            tokio::spawn(async move { waves.join(&requested).await })
-        };
-        for _ in 0..20 {
-            asking.fetch_add(1, AtomicOrdering::SeqCst);
-            tokio::task::yield_now().await;
-            assert!(!joined.is_finished());
-        }
-        let started = joined.await.unwrap();
-        assert_eq!(running(&waves), 1);
-        drop(started);
-    }
-}
-
 by_id_loader!(
     /// A serialized unit by row id.
     SerialNumberId => serial_number as crate::graphql::inventory::serials::SerialNumber
@@ -683,7 +502,7 @@ impl Loader<MovementsOfSerial> for DbLoader {
         let rows = Entity::find()
             .filter(Column::SerialNumberId.is_in(keys.iter().map(|k| k.0)))
             .order_by_asc(Column::Id)
-            .all(self.ready().await)
+            .all(&self.db)
             .await
             .map_err(db_error)?;
         let mut grouped: HashMap<MovementsOfSerial, Self::Value> =

@@ -12,6 +12,7 @@ pub mod loaders;
 pub mod master_data;
 pub mod node;
 pub mod payload;
+pub mod prime;
 pub mod purchasing;
 pub mod receiving;
 pub mod scalars;
@@ -68,7 +69,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, subscriptions::Subscription> {
 /// transports check every document first through [`limits::LimitedSchema`].
 pub fn build_schema(state: AppState) -> StockgraphSchema {
     let introspection = state.settings.limits.introspection;
-    let mut schema = builder().extension(loaders::LoaderActivity);
+    // No extension: a registered one makes async-graphql wrap every field's resolution.
+    let mut schema = builder();
     if !introspection {
         schema = schema.disable_introspection();
     }

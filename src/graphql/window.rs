@@ -167,7 +167,7 @@ macro_rules! window_loader {
                         before: None,
                     };
                     let found = $crate::graphql::window::window_ids(
-                        self.ready().await, $table, $column, &parents, window,
+                        &self.db, $table, $column, &parents, window,
                     )
                     .await
                     .map_err(db_error)?;
@@ -182,7 +182,7 @@ macro_rules! window_loader {
                     } else {
                         Entity::find()
                             .filter(Column::Id.is_in(all))
-                            .all(self.ready().await)
+                            .all(&self.db)
                             .await
                             .map_err(db_error)?
                             .into_iter()

@@ -119,6 +119,15 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 /// The event dispatcher polls the outbox once a second through a clone taken before the log
 /// was attached, so its statements never land in a request's count.
 pub async fn spawn_counting_app() -> (TestApp, Arc<std::sync::Mutex<Vec<String>>>) {
+    let (app, _peer, log) = spawn_counting_app_with_peer().await;
+    (app, log)
+}
+
+/// Like [`spawn_counting_app`], plus a second app on the same database whose statements are
+/// not recorded: load sent through it runs alongside the counted requests without landing in
+/// their count.
+pub async fn spawn_counting_app_with_peer() -> (TestApp, TestApp, Arc<std::sync::Mutex<Vec<String>>>)
+{
     let (db, url) = fresh_database().await;
     let uncounted = db.clone();
     let mut counted = db;
@@ -129,10 +138,26 @@ pub async fn spawn_counting_app() -> (TestApp, Arc<std::sync::Mutex<Vec<String>>
     });
     let events = EventBus::default();
     events
-        .start(uncounted, &url, DispatchConfig::default())
+        .start(uncounted.clone(), &url, DispatchConfig::default())
         .await
         .expect("event dispatcher");
-    (app_serving(counted, &url, Settings::default(), events), log)
+    let app = app_serving(counted, &url, Settings::default(), events);
+    let state = AppState {
+        db: uncounted.clone(),
+        ..app.state.clone()
+    };
+    // The peer neither removes the database nor the file: the counted app owns them.
+    let peer = TestApp {
+        router: router(state.clone()),
+        state,
+        db: uncounted,
+        keys: app.keys.clone(),
+        events: app.events.clone(),
+        admin: app.admin.clone(),
+        sqlite_file: None,
+        pg_database: None,
+    };
+    (app, peer, log)
 }
 
 /// A running app whose event bus is `events` (e.g. a small one).

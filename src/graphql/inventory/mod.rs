@@ -17,6 +17,7 @@ use crate::graphql::guard::{Guarded, Reads};
 use crate::graphql::ids::{decode, parse_gid};
 use crate::graphql::loaders::{load_one, load_required, LocationId, ProductId, VendorId};
 use crate::graphql::master_data::types::{InventoryLocation, Product, Vendor};
+use crate::graphql::prime::{self, Sel};
 use crate::graphql::scalars::{Date, DateTime, Decimal};
 use crate::graphql::{require, root_page, state};
 use crate::services::search::contains_text;
@@ -362,7 +363,7 @@ impl InventoryQuery {
         }
         let condition = condition.add(filter.search_condition()?);
         let order = sort.map(|s| s.order()).unwrap_or_default();
-        root_page(
+        let page = root_page(
             ctx,
             &args,
             Entity::find().filter(condition),
@@ -370,7 +371,17 @@ impl InventoryQuery {
             |m| m.id,
             InventoryItem::from,
         )
-        .await
+        .await?;
+        prime::items(
+            ctx,
+            Sel::nodes_of(ctx),
+            page.edges
+                .iter()
+                .map(|e| (e.node.db_id, e.node.product_id, e.node.location_id))
+                .collect(),
+        )
+        .await?;
+        Ok(page)
     }
 
     /// Stock movements across items (a location's or a day's movements), oldest first;

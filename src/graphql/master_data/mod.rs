@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
 use crate::graphql::feed::changed_after;
 use crate::graphql::ids::decode;
+use crate::graphql::prime::{self, Sel};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::{require, root_page};
 use crate::services::search::contains_text;
@@ -269,7 +270,14 @@ impl MasterDataQuery {
                 SortOrder::new([SortKey::column(column, sort.direction)], sort.direction)
             }
         };
-        root_page(ctx, &args, select, &order, |m| m.id, Vendor::from).await
+        let page = root_page(ctx, &args, select, &order, |m| m.id, Vendor::from).await?;
+        prime::vendors(
+            ctx,
+            Sel::nodes_of(ctx),
+            page.edges.iter().map(|e| e.node.db_id).collect(),
+        )
+        .await?;
+        Ok(page)
     }
 
     /// Products, oldest first.
@@ -292,7 +300,7 @@ impl MasterDataQuery {
         use entity::product::Entity;
         let condition = filter.unwrap_or_default().condition()?;
         let select = Entity::find().filter(condition);
-        root_page(
+        let page = root_page(
             ctx,
             &args,
             select,
@@ -300,7 +308,17 @@ impl MasterDataQuery {
             |m| m.id,
             Product::from,
         )
-        .await
+        .await?;
+        prime::products(
+            ctx,
+            Sel::nodes_of(ctx),
+            page.edges
+                .iter()
+                .map(|e| (e.node.db_id, e.node.preferred_vendor_id))
+                .collect(),
+        )
+        .await?;
+        Ok(page)
     }
 
     /// Inventory locations (warehouses and trucks), oldest first.
@@ -335,7 +353,7 @@ impl MasterDataQuery {
             );
         }
         let select = Entity::find().filter(condition);
-        root_page(
+        let page = root_page(
             ctx,
             &args,
             select,
@@ -343,6 +361,13 @@ impl MasterDataQuery {
             |m| m.id,
             InventoryLocation::from,
         )
-        .await
+        .await?;
+        prime::locations(
+            ctx,
+            Sel::nodes_of(ctx),
+            page.edges.iter().map(|e| e.node.db_id).collect(),
+        )
+        .await?;
+        Ok(page)
     }
 }

@@ -15,6 +15,7 @@ use crate::graphql::enums::{JobMaterialStatus, PurchaseOrderStatus};
 use crate::graphql::feed::changed_after;
 use crate::graphql::ids::decode;
 use crate::graphql::master_data::types::JobMaterial;
+use crate::graphql::prime::{self, PoRef, Sel};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::{require, root_page, state};
 use crate::services::search::contains_text;
@@ -208,7 +209,9 @@ impl PurchasingQuery {
         let found = crate::db::retry_read(|| select.clone().one(db))
             .await
             .map_err(ApiError::from)?;
-        Ok(found.map(PurchaseOrder::from))
+        let found = found.map(PurchaseOrder::from);
+        prime::purchase_orders(ctx, Sel::of(ctx), found.iter().map(PoRef::from).collect()).await?;
+        Ok(found)
     }
 
     /// Purchase orders, oldest first unless sorted; filters combine with AND.
@@ -325,7 +328,14 @@ impl PurchasingQuery {
                 SortOrder::new(keys, direction)
             }
         };
-        root_page(ctx, &args, select, &order, |m| m.id, PurchaseOrder::from).await
+        let page = root_page(ctx, &args, select, &order, |m| m.id, PurchaseOrder::from).await?;
+        prime::purchase_orders(
+            ctx,
+            Sel::nodes_of(ctx),
+            page.edges.iter().map(|e| PoRef::from(&e.node)).collect(),
+        )
+        .await?;
+        Ok(page)
     }
 
     /// Job materials (what jobs need, and whether a purchase order fills it), oldest first;

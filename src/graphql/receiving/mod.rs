@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::graphql::connection::{Page, PageArgs, SortDirection, SortKey, SortOrder};
 use crate::graphql::enums::{BillKind, BillStatus};
 use crate::graphql::ids::decode;
+use crate::graphql::prime::{self, Sel};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::{require, root_page};
 use crate::services::search::contains_text;
@@ -271,7 +272,7 @@ impl BillsQuery {
             before,
         };
         let condition = filter.unwrap_or_default().condition()?;
-        root_page(
+        let page = root_page(
             ctx,
             &args,
             entity::receipt::Entity::find().filter(condition),
@@ -279,6 +280,16 @@ impl BillsQuery {
             |m| m.id,
             Receipt::from,
         )
-        .await
+        .await?;
+        prime::receipts(
+            ctx,
+            Sel::nodes_of(ctx),
+            page.edges
+                .iter()
+                .map(|e| (e.node.db_id, e.node.purchase_order_id))
+                .collect(),
+        )
+        .await?;
+        Ok(page)
     }
 }
