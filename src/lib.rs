@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod caller_limit;
 pub mod config;
 pub mod db;
@@ -17,6 +18,7 @@ pub mod graphql;
 pub mod metrics;
 pub mod prescan;
 pub mod secrets;
+pub mod seed;
 pub mod services;
 pub mod transport;
 
