@@ -377,7 +377,7 @@ pub async fn seed(db: &DatabaseConnection, plan: SeedPlan) -> Result<SeedReport,
     )
     .await?;
     progress("products", plan.products, plan.products);
-    txn.commit().await?;
+    crate::services::commit(txn).await?;
 
     // PENDING orders and their lines, in transactions of 1,000 orders.
     const ORDERS_PER_TXN: usize = 1_000;
@@ -475,7 +475,7 @@ pub async fn seed(db: &DatabaseConnection, plan: SeedPlan) -> Result<SeedReport,
             lines,
         )
         .await?;
-        txn.commit().await?;
+        crate::services::commit(txn).await?;
         progress("purchase orders", last, plan.orders);
         first = last + 1;
     }
@@ -520,7 +520,7 @@ pub async fn seed(db: &DatabaseConnection, plan: SeedPlan) -> Result<SeedReport,
         if (n + 1) % plan.receive_every.max(1) == 0 {
             let lines = purchasing::lines_of(db, po_id).await?;
             // Alternately all of every line, or about half of each.
-            let full = (n / plan.receive_every.max(1)) % 2 == 0;
+            let full = (n / plan.receive_every.max(1)).is_multiple_of(2);
             let receive: Vec<ReceiveLine> = lines
                 .iter()
                 .map(|l| {

@@ -9,6 +9,7 @@ mod abuse_faults;
 mod abuse_limits;
 mod abuse_permissions;
 mod abuse_transport;
+mod bench;
 mod books_history;
 mod books_money;
 mod books_rules;
