@@ -685,9 +685,9 @@ async fn books(
     // Each line's received quantity is the sum of its live receipts, and one unit per
     // accepted request: a lost update shows as a difference.
     let rows = query(format!(
-        "SELECT l.id, l.quantity_received, COALESCE((SELECT SUM(rl.quantity) FROM receipt_lines \
-         rl JOIN receipts r ON r.id = rl.receipt_id WHERE rl.purchase_order_line_id = l.id AND \
-         r.canceled_at IS NULL), 0) AS receipts FROM purchase_order_lines l JOIN purchase_orders \
+        "SELECT l.id, l.quantity_received, CAST(COALESCE((SELECT SUM(rl.quantity) FROM \
+         receipt_lines rl JOIN receipts r ON r.id = rl.receipt_id WHERE \
+         rl.purchase_order_line_id = l.id AND r.canceled_at IS NULL), 0) AS BIGINT) AS receipts FROM purchase_order_lines l JOIN purchase_orders \
          po ON po.id = l.purchase_order_id WHERE po.number = '{}'",
         hot_number.replace('\'', "''")
     ))
