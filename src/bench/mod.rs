@@ -434,12 +434,17 @@ async fn scenarios(
     config: &BenchConfig,
 ) -> Result<(), String> {
     let duration = Duration::from_secs_f64(config.duration.max(0.1));
-    let mut admin = server.client(&tokens[0]).await?;
+    // A fresh connection per setup request: the server closes connections idle for a minute,
+    // and a long measurement can leave one idle that long.
+    let admin = || async { server.client(&tokens[0]).await };
 
     // (a) the nested page, 50 and 5 orders; its answers also fill the in-memory ceiling.
     let mut pages = Vec::new();
     for n in [50usize, 5] {
-        let data = admin.graphql(body(NESTED, json!({ "n": n }))).await?;
+        let data = admin()
+            .await?
+            .graphql(body(NESTED, json!({ "n": n })))
+            .await?;
         check_page(n)(&data)?;
         if n == 50 {
             report.response_bytes =
@@ -507,7 +512,8 @@ async fn scenarios(
     }
 
     // (c) receiving on one order's hot lines.
-    let hot = admin
+    let hot = admin()
+        .await?
         .graphql(body(ONE_ORDER, json!({ "number": hot_number })))
         .await?;
     let hot_id = hot["purchaseOrder"]["id"].as_str().unwrap_or("").to_owned();
@@ -557,7 +563,8 @@ async fn scenarios(
         // Seeded orders 1..9 are PENDING (every tenth moved on); one per event.
         let mut fan_orders = Vec::new();
         for o in 1..=config.events.min(9) {
-            let data = admin
+            let data = admin()
+                .await?
                 .graphql(body(ONE_ORDER, json!({ "number": format!("PO-S-{o:07}") })))
                 .await?;
             fan_orders.push(
