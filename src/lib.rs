@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod caller_limit;
 pub mod config;
 pub mod cors;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod persisted;
 pub mod prescan;
 pub mod secrets;
+pub mod seed;
 pub mod services;
 pub mod transport;
 

@@ -1,4 +1,4 @@
-//! The `stockgraph` command: serve | migrate | seed | token | export-schema.
+//! The `stockgraph` command: serve | migrate | seed | bench | token | export-schema.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use stockgraph::auth::{parse_permission_list, parse_ttl, TokenKeys};
 use stockgraph::config::{AuthConfig, DatabaseConfig, ServeConfig};
+use stockgraph::metrics::StatementSource;
 use stockgraph::{db, graphql, secrets, AppState, Settings};
 
 /// stockgraph: a GraphQL purchasing-and-inventory API.
@@ -28,14 +29,25 @@ enum Command {
         #[command(subcommand)]
         action: Option<MigrateAction>,
     },
-    /// Fill an empty database with the demo data set.
+    /// Fill an empty database: the small demo data set (`--demo`) or a large benchmark data
+    /// set (`--scale N`).
+    #[command(group(clap::ArgGroup::new("set").required(true).args(["demo", "scale"])))]
     Seed {
         #[command(flatten)]
         database: DatabaseConfig,
-        /// The small realistic demo data set (the only one there is).
-        #[arg(long, required = true)]
+        /// The small realistic demo data set.
+        #[arg(long)]
         demo: bool,
+        /// The benchmark data set: 1 ≈ 200 vendors, 2,000 products, 10 locations, 10,000
+        /// purchase orders of 1–10 lines (every 10th submitted, half of those received).
+        #[arg(long)]
+        scale: Option<f64>,
+        /// With `--scale`: this many orders instead of 10,000 × scale.
+        #[arg(long, requires = "scale")]
+        orders: Option<usize>,
     },
+    /// Benchmark the service over HTTP on fresh seeded databases (see BENCHMARKS.md).
+    Bench(stockgraph::bench::BenchConfig),
     /// Print a signed bearer token.
     Token {
         #[command(flatten)]
@@ -128,7 +140,36 @@ async fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Seed { database, demo: _ } => {
+        Command::Seed {
+            database,
+            scale: Some(scale),
+            orders,
+            ..
+        } => {
+            let conn = db::connect(&database.database_url, 1)
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate_up(&conn).await.map_err(|e| e.to_string())?;
+            let report =
+                stockgraph::seed::seed(&conn, stockgraph::seed::SeedPlan::scale(scale, orders))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "seeded {} vendors, {} products, {} locations, {} purchase orders with {} lines \
+                 ({} submitted, {} received) in {:.1} s",
+                report.vendors,
+                report.products,
+                report.locations,
+                report.orders,
+                report.lines,
+                report.submitted,
+                report.received,
+                report.seconds
+            );
+            Ok(())
+        }
+        Command::Bench(config) => stockgraph::bench::run(config).await,
+        Command::Seed { database, .. } => {
             let conn = db::connect(&database.database_url, 1)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -246,11 +287,14 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         retention: std::time::Duration::from_secs(config.event_retention_hours * 3600),
         listener_name: format!("stockgraph-listener:{}", address.port()),
     };
+    // Requests and background work count their statements apart on /metrics.
+    let background = stockgraph::metrics::counting(&conn, StatementSource::Background);
+    let conn = stockgraph::metrics::counting(&conn, StatementSource::Requests);
     events
-        .start(conn.clone(), &config.database.database_url, dispatch)
+        .start(background.clone(), &config.database.database_url, dispatch)
         .await
         .map_err(|e| format!("cannot start event delivery: {e}"))?;
-    spawn_idempotency_pruning(conn.clone(), config.business.idempotency_retention());
+    spawn_idempotency_pruning(background, config.business.idempotency_retention());
     let state = AppState {
         db: conn,
         settings: Arc::new(settings),

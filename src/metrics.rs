@@ -5,6 +5,45 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// SQL statements run by this process, by who ran them. Process-wide because sea-orm's metric
+/// callback is attached to a connection handle, before any router (and its [`Metrics`]) exists.
+static STATEMENTS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Who ran a statement: requests (HTTP and WebSocket operations) or the background work
+/// (outbox dispatcher polls, event pruning, idempotency-key pruning), which runs whether or not
+/// anyone asks; kept apart so "statements per request" is honest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatementSource {
+    Requests,
+    Background,
+}
+
+impl StatementSource {
+    fn label(self) -> &'static str {
+        match self {
+            StatementSource::Requests => "requests",
+            StatementSource::Background => "background",
+        }
+    }
+}
+
+/// A handle on `db` whose every statement is counted under `source` on `/metrics`.
+pub fn counting(
+    db: &sea_orm::DatabaseConnection,
+    source: StatementSource,
+) -> sea_orm::DatabaseConnection {
+    let mut counted = db.clone();
+    counted.set_metric_callback(move |_| {
+        STATEMENTS[source as usize].fetch_add(1, Ordering::Relaxed);
+    });
+    counted
+}
+
+/// Statements counted so far under `source`.
+pub fn statements(source: StatementSource) -> u64 {
+    STATEMENTS[source as usize].load(Ordering::Relaxed)
+}
+
 /// Counters of one running service.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -58,6 +97,20 @@ impl Metrics {
             "Committed events fanned out to this process's subscribers.",
             events_delivered,
         );
+        let name = "stockgraph_sql_statements_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} SQL statements run, by source (requests, or background work such as \
+             outbox polls).\n# TYPE {name} counter"
+        );
+        for source in [StatementSource::Requests, StatementSource::Background] {
+            let _ = writeln!(
+                out,
+                "{name}{{source=\"{}\"}} {}",
+                source.label(),
+                statements(source)
+            );
+        }
         out
     }
 }

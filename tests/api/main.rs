@@ -10,6 +10,7 @@ mod abuse_limits;
 mod abuse_permissions;
 mod abuse_transport;
 mod all_errors;
+mod bench;
 mod books_history;
 mod books_money;
 mod books_rules;
