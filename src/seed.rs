@@ -208,8 +208,20 @@ pub async fn seed(db: &DatabaseConnection, plan: SeedPlan) -> Result<SeedReport,
         "business_units",
         &["id", "name", "active", "created_at", "updated_at"],
         vec![
-            vec![id(1), text("Residential service"), true.into(), ts(start), ts(start)],
-            vec![id(2), text("Commercial installs"), true.into(), ts(start), ts(start)],
+            vec![
+                id(1),
+                text("Residential service"),
+                true.into(),
+                ts(start),
+                ts(start),
+            ],
+            vec![
+                id(2),
+                text("Commercial installs"),
+                true.into(),
+                ts(start),
+                ts(start),
+            ],
         ],
     )
     .await?;
