@@ -94,12 +94,15 @@ const quantity = (row) => orderPage.locator(`input[data-field="input.lines.${row
 await quantity(0).fill('1000');
 await quantity(1).fill('999');
 await orderPage.click('#receive-submit');
-await until(orderPage, 'the over-receipt error never showed next to line 1\'s quantity', () => {
-  const input = document.querySelector('input[data-field="input.lines.0.quantity"]');
-  const note = input?.nextElementSibling;
-  return input?.getAttribute('aria-invalid') === 'true' && note?.classList.contains('field-error')
-    && note.dataset.code === 'OVER_RECEIPT' && note.textContent.length > 20;
-});
+// Both lines are over: the service reports every violation at once, each next to its input.
+for (const line of [0, 1]) {
+  await until(orderPage, `the over-receipt error never showed next to line ${line + 1}'s quantity`, (row) => {
+    const input = document.querySelector(`input[data-field="input.lines.${row}.quantity"]`);
+    const note = input?.nextElementSibling;
+    return input?.getAttribute('aria-invalid') === 'true' && note?.classList.contains('field-error')
+      && note.dataset.code === 'OVER_RECEIPT' && note.textContent.length > 20;
+  }, line);
+}
 // Every error the service reported sits on a field; none is left over at the top of the form.
 if (await orderPage.locator('#receive-form .form-errors li').count()) await fail('a userError found no field');
 if (shots) await orderPage.screenshot({ path: join(shots, 'example-receiving.png') });
@@ -164,4 +167,4 @@ if (shots) {
 }
 if (problems.length) await fail(problems.join('; '));
 await browser.close();
-console.log(`example-app check: ${number} created, submitted, over-receipt shown on its field, received in two receipts (one retried with its key), badge followed live on the board`);
+console.log(`example-app check: ${number} created, submitted, over-receipts shown on both lines' fields, received in two receipts (one retried with its key), badge followed live on the board`);
