@@ -18,7 +18,8 @@ use sea_orm::{ConnectionTrait, Database};
 use stockgraph::auth::{Actor, Permission};
 use stockgraph::config::BusinessConfig;
 use stockgraph::events::EventBus;
-use stockgraph::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
+use stockgraph::services::purchasing::{self, NewLine, NewPurchaseOrder};
+use stockgraph::services::UseCase;
 use stockgraph::services::receiving::{self, NewReceipt, ReceiveLine};
 
 const NESTED: &str = r#"query($n: Int) { purchaseOrders(first: $n) { nodes {

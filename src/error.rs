@@ -1,118 +1,177 @@
-//! Errors: typed user errors for business-rule violations, GraphQL errors with a code for
-//! everything else.
+//! Errors: the one error type of the use cases ([`ServiceError`]: refusals in the domain's
+//! words, database faults with their cause), and the GraphQL errors with a code that reach
+//! clients for everything but a refusal.
 
-use async_graphql::{ErrorExtensions, SimpleObject};
+use std::borrow::Cow;
 
-/// Why a mutation was refused. Clients branch on these codes, so they never change meaning.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UserErrorCode {
-    /// The input is malformed or out of range (a negative quantity, a blank name, too many
-    /// decimal places).
-    InvalidInput,
-    /// A referenced record does not exist.
-    NotFound,
-    /// An ID is malformed or names another type.
-    InvalidId,
-    /// Another vendor, location, product, job, project or technician already has this key.
-    DuplicateCode,
-    /// Another purchase order already has this number.
-    DuplicatePoNumber,
-    /// The vendor is inactive.
-    VendorInactive,
-    /// The inventory location is inactive.
-    LocationInactive,
-    /// The product is inactive.
-    ProductInactive,
-    /// The business unit or purchase-order type is inactive.
-    ReferenceInactive,
-    /// The purchase order cannot be edited in its status or because it was exported.
-    PoNotEditable,
-    /// The transition is not allowed from the purchase order's current status.
-    InvalidTransition,
-    /// The line's quantity would fall below what was already received.
-    LineQuantityBelowReceived,
-    /// The line's quantity cannot be raised once the purchase order is fully received.
-    LineQuantityLocked,
-    /// Product or location cannot change on a line that has receipts.
-    LineHasReceipts,
-    /// The last line of a purchase order cannot be removed.
-    LastLine,
-    /// The purchase order was changed by someone else since the version you read.
-    StaleVersion,
-    /// The job material is not NEED_TO_ORDER, already on a purchase order, or does not match.
-    JobMaterialUnavailable,
-    /// More would be received than ordered (plus the allowance).
-    OverReceipt,
-    /// Not enough stock is available.
-    InsufficientAvailable,
-    /// Serial numbers do not match the quantity received or repeat.
-    SerialNumbersMismatch,
-    /// A serial number of this product is already in stock (serials are compared without
-    /// regard to case or surrounding spaces).
-    SerialInStock,
-    /// A named serial number is not in stock at that location (never received, gone, elsewhere,
-    /// or for a cancelled receipt: no longer the unit that receipt brought in).
-    SerialNotInStock,
-    /// A product with serialized stock cannot be switched to non-serialized.
-    ProductHasSerializedStock,
-    /// The receipt was already cancelled.
-    ReceiptAlreadyCanceled,
-    /// The same idempotency key was used by this caller for another operation or input.
-    IdempotencyConflict,
-    /// A quantity, cost or amount is over its limit (DOMAIN.md, Money and rounding), or a
-    /// document's total would be.
-    ValueTooLarge,
-    /// Less is reserved than the release asks for.
-    InsufficientReserved,
-    /// Less is picked than the unpick asks for.
-    InsufficientPicked,
-    /// The location holds stock or is the destination of an open order line, so it cannot be
-    /// deactivated.
-    LocationInUse,
+use async_graphql::ErrorExtensions;
+
+use crate::domain::violation::{Violation, ViolationCode};
+
+/// Where in a use case's command a rejection points: the command's field names (as in the
+/// Rust command structs) and list indexes, e.g. `lines[2].quantity`. Empty: the command as a
+/// whole. The API layer maps it onto the input path the client sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Field(Vec<FieldStep>);
+
+/// One step of a [`Field`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FieldStep {
+    /// A field of the command (snake_case, as the command struct names it).
+    Name(Cow<'static, str>),
+    /// An element of a list field.
+    Index(usize),
 }
 
-/// A business-rule violation returned in a mutation payload; nothing was written.
-#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
-pub struct UserError {
-    /// Path to the input field at fault, e.g. `["input", "lines", "0", "quantity"]`.
-    pub field: Option<Vec<String>>,
-    /// A sentence for a person.
+impl Field {
+    /// The command as a whole (no one field is at fault).
+    pub fn whole() -> Self {
+        Self::default()
+    }
+
+    /// A field of the command.
+    pub fn of(name: &'static str) -> Self {
+        Self(vec![FieldStep::Name(Cow::Borrowed(name))])
+    }
+
+    /// The element `index` of this list field.
+    pub fn at(mut self, index: usize) -> Self {
+        self.0.push(FieldStep::Index(index));
+        self
+    }
+
+    /// The field `name` inside this one.
+    pub fn then(mut self, name: &'static str) -> Self {
+        self.0.push(FieldStep::Name(Cow::Borrowed(name)));
+        self
+    }
+
+    /// The field named at run time (a field name chosen by the caller's data, e.g. which of two
+    /// quantities of a line broke a rule).
+    pub fn then_named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.0.push(FieldStep::Name(name.into()));
+        self
+    }
+
+    /// The steps from the command down to the field.
+    pub fn steps(&self) -> &[FieldStep] {
+        &self.0
+    }
+}
+
+/// A refused command: which rule, where in the command, and a sentence for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: ViolationCode,
+    pub field: Field,
     pub message: String,
-    /// A stable code for programs.
-    pub code: UserErrorCode,
 }
 
-impl UserError {
-    /// A user error on the given input field path (`"input.lines.0.quantity"`).
-    pub fn new(code: UserErrorCode, field: &str, message: impl Into<String>) -> Self {
-        let field = (!field.is_empty()).then(|| field.split('.').map(str::to_owned).collect());
+impl Rejection {
+    /// A rejection of `field` for breaking `code`'s rule.
+    pub fn new(code: ViolationCode, field: impl Into<Field>, message: impl Into<String>) -> Self {
         Self {
-            field,
-            message: message.into(),
             code,
+            field: field.into(),
+            message: message.into(),
         }
+    }
+
+    /// The rejection of `field` for a domain [`Violation`].
+    pub fn of(violation: Violation, field: impl Into<Field>) -> Self {
+        Self::new(violation.code, field, violation.message)
+    }
+}
+
+impl Field {
+    /// The field a client input path names, relative to the mutation's `input` argument:
+    /// `"input.lines.0.productId"` is `lines[0].product_id`. Only the API layer speaks in input
+    /// paths; this is how it reports an input it refused before building a command.
+    pub fn from_input_path(path: &str) -> Self {
+        let steps = path
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .skip_while(|s| *s == "input")
+            .map(|step| match step.parse::<usize>() {
+                Ok(index) => FieldStep::Index(index),
+                Err(_) => FieldStep::Name(Cow::Owned(snake_case(step))),
+            })
+            .collect();
+        Self(steps)
+    }
+}
+
+/// `purchaseOrderId` → `purchase_order_id`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+// TRANSITIONAL (issue 14 refactor in progress): lets use cases still name fields by input path
+// while they are converted to `Field::of(..)`; removed once no service passes a string.
+impl From<&str> for Field {
+    fn from(path: &str) -> Self {
+        Field::from_input_path(path)
+    }
+}
+
+impl From<String> for Field {
+    fn from(path: String) -> Self {
+        Field::from_input_path(&path)
+    }
+}
+
+impl From<&String> for Field {
+    fn from(path: &String) -> Self {
+        Field::from_input_path(path)
     }
 }
 
 /// How a service call can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// The input breaks a business rule; the transaction was rolled back.
+    /// The command breaks business rules (all of them are listed); the transaction was rolled
+    /// back.
     #[error("rejected: {0:?}")]
-    Rejected(Vec<UserError>),
+    Rejected(Vec<Rejection>),
     /// The database could not be reached or dropped the connection (see [`DbFault`]); the
     /// client may retry.
     #[error("database unavailable: {0}")]
     Unavailable(DbFault),
-    /// Something unexpected: a database failure or a broken invariant.
+    /// The database failed in a way that is not a connectivity fault (a constraint the
+    /// services did not foresee, a type mismatch, a bug). Kept whole so its chain reaches the
+    /// log; clients only ever see `INTERNAL` and a request id.
+    #[error("database error")]
+    Database(#[source] sea_orm::DbErr),
+    /// A broken invariant: something the code relies on did not hold.
     #[error("internal: {0}")]
     Internal(String),
 }
 
 impl ServiceError {
-    /// A rejection with one user error.
-    pub fn user(code: UserErrorCode, field: &str, message: impl Into<String>) -> Self {
-        ServiceError::Rejected(vec![UserError::new(code, field, message)])
+    /// A rejection with one violation on `field`.
+    pub fn user(code: ViolationCode, field: impl Into<Field>, message: impl Into<String>) -> Self {
+        ServiceError::Rejected(vec![Rejection::new(code, field, message)])
+    }
+
+    /// The error and its causes, outermost first, for the log.
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        out
     }
 }
 
@@ -120,7 +179,7 @@ impl From<sea_orm::DbErr> for ServiceError {
     fn from(err: sea_orm::DbErr) -> Self {
         match DbFault::classify(&err, false) {
             Some(fault) => ServiceError::Unavailable(fault),
-            None => ServiceError::Internal(err.to_string()),
+            None => ServiceError::Database(err),
         }
     }
 }
@@ -132,7 +191,7 @@ impl ServiceError {
     pub fn at_commit(err: sea_orm::DbErr) -> Self {
         match DbFault::classify(&err, true) {
             Some(fault) => ServiceError::Unavailable(fault),
-            None => ServiceError::Internal(err.to_string()),
+            None => ServiceError::Database(err),
         }
     }
 }
@@ -387,7 +446,9 @@ impl From<ServiceError> for ApiError {
                     .join("; "),
             ),
             ServiceError::Unavailable(fault) => ApiError::unavailable(&fault),
-            ServiceError::Internal(detail) => ApiError::internal(detail),
+            err @ (ServiceError::Database(_) | ServiceError::Internal(_)) => {
+                ApiError::internal(err.chain())
+            }
         }
     }
 }
@@ -503,7 +564,7 @@ mod tests {
             DbErr::Conn(RuntimeErr::Internal("disconnected".into())),
         ] {
             assert_eq!(kind(&err), None, "{err}");
-            assert!(matches!(ServiceError::from(err), ServiceError::Internal(_)));
+            assert!(matches!(ServiceError::from(err), ServiceError::Database(_)));
         }
     }
 

@@ -22,8 +22,9 @@ use crate::auth::Actor;
 use crate::config::BusinessConfig;
 use crate::error::ServiceError;
 use crate::events::EventBus;
-use crate::services::purchasing::{self, UseCase};
+use crate::services::purchasing;
 use crate::services::receiving::{self, NewReceipt, ReceiveLine};
+use crate::services::UseCase;
 
 /// How much to seed.
 #[derive(Clone, Copy, Debug)]

@@ -343,7 +343,8 @@ async fn version(db: &DatabaseConnection) -> String {
 
 /// The order whose lines every receiver hits: submitted, four lines of a huge quantity.
 async fn hot_order(db: &DatabaseConnection) -> Result<String, String> {
-    use crate::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
+    use crate::services::purchasing::{self, NewLine, NewPurchaseOrder};
+    use crate::services::UseCase;
     let actor = crate::auth::Actor::new("bench", &[Permission::Admin]);
     let business = crate::config::BusinessConfig::default();
     let events = crate::events::EventBus::default();

@@ -5,3 +5,5 @@ pub mod money;
 pub mod purchasing;
 pub mod receiving;
 pub mod validate;
+pub mod values;
+pub mod violation;

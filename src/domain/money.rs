@@ -6,8 +6,8 @@
 use rust_decimal::prelude::RoundingStrategy;
 use rust_decimal::Decimal;
 
-use crate::domain::purchasing::Violation;
-use crate::error::UserErrorCode;
+use crate::domain::violation::Violation;
+use crate::domain::violation::ViolationCode;
 
 /// The largest total a document (order, bill, credit) may have, in either direction.
 pub const MAX_DOCUMENT_TOTAL: Decimal = Decimal::from_parts(1_215_752_192, 23, 0, false, 0);
@@ -27,7 +27,7 @@ impl std::error::Error for Overflow {}
 impl From<Overflow> for Violation {
     fn from(_: Overflow) -> Self {
         Violation::new(
-            UserErrorCode::ValueTooLarge,
+            ViolationCode::ValueTooLarge,
             "the amounts are too large to compute",
         )
     }
@@ -118,7 +118,7 @@ pub fn carried(
 pub fn check_document_total(total: Decimal) -> Result<Decimal, Violation> {
     if total.abs() > MAX_DOCUMENT_TOTAL {
         return Err(Violation::new(
-            UserErrorCode::ValueTooLarge,
+            ViolationCode::ValueTooLarge,
             format!(
                 "a document total may be at most {MAX_DOCUMENT_TOTAL}, this one would be {total}"
             ),
@@ -147,7 +147,7 @@ mod tests {
         assert!(check_document_total(d("100000000000")).is_ok());
         assert_eq!(
             check_document_total(d("100000000000.01")).unwrap_err().code,
-            UserErrorCode::ValueTooLarge
+            ViolationCode::ValueTooLarge
         );
         assert!(check_document_total(d("-100000000000.01")).is_err());
     }

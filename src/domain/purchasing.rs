@@ -5,24 +5,7 @@ use entity::enums::PurchaseOrderStatus as Status;
 use entity::Fixed4;
 use rust_decimal::Decimal;
 
-use crate::error::UserErrorCode;
-
-/// A rule the request breaks, with the code clients see.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    pub code: UserErrorCode,
-    pub message: String,
-}
-
-impl Violation {
-    /// A violation with its code and sentence.
-    pub fn new(code: UserErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
+use crate::domain::violation::{Violation, ViolationCode};
 
 /// What a client asks to do with a purchase order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +64,7 @@ pub fn check(
     let edits = matches!(action, EditHeader | AddLine | UpdateLine | RemoveLine);
     if edits && exported {
         return Err(Violation::new(
-            UserErrorCode::PoNotEditable,
+            ViolationCode::PoNotEditable,
             "the purchase order was exported to accounting; its header and lines are locked",
         ));
     }
@@ -100,9 +83,9 @@ pub fn check(
         return Ok(());
     }
     let code = if edits {
-        UserErrorCode::PoNotEditable
+        ViolationCode::PoNotEditable
     } else {
-        UserErrorCode::InvalidTransition
+        ViolationCode::InvalidTransition
     };
     let reason = if action == MarkExported && exported {
         "it is already exported".to_owned()
@@ -155,19 +138,19 @@ pub fn check_line_quantity(
 ) -> Result<(), Violation> {
     if new <= Decimal::ZERO {
         return Err(Violation::new(
-            UserErrorCode::InvalidInput,
+            ViolationCode::InvalidInput,
             "quantity must be greater than zero",
         ));
     }
     if new < received {
         return Err(Violation::new(
-            UserErrorCode::LineQuantityBelowReceived,
+            ViolationCode::LineQuantityBelowReceived,
             format!("quantity {new} is below the {received} already received"),
         ));
     }
     if new > current && status == Status::Received {
         return Err(Violation::new(
-            UserErrorCode::LineQuantityLocked,
+            ViolationCode::LineQuantityLocked,
             "the purchase order is fully received; its quantities can no longer be raised",
         ));
     }
@@ -202,13 +185,13 @@ mod tests {
                 check(Action::AddLine, status, false, false)
                     .unwrap_err()
                     .code,
-                UserErrorCode::PoNotEditable
+                ViolationCode::PoNotEditable
             );
             assert_eq!(
                 check(Action::RemoveLine, status, false, false)
                     .unwrap_err()
                     .code,
-                UserErrorCode::PoNotEditable
+                ViolationCode::PoNotEditable
             );
         }
     }
@@ -233,7 +216,7 @@ mod tests {
         ] {
             assert_eq!(
                 check(action, Pending, true, false).unwrap_err().code,
-                UserErrorCode::PoNotEditable
+                ViolationCode::PoNotEditable
             );
         }
         assert!(check(Action::Receive, Submitted, true, false).is_ok());
@@ -248,7 +231,7 @@ mod tests {
                 check(Action::Submit, status, false, false)
                     .unwrap_err()
                     .code,
-                UserErrorCode::InvalidTransition
+                ViolationCode::InvalidTransition
             );
         }
     }
@@ -273,7 +256,7 @@ mod tests {
                 check(Action::Finalize, status, false, false)
                     .unwrap_err()
                     .code,
-                UserErrorCode::InvalidTransition
+                ViolationCode::InvalidTransition
             );
         }
     }
@@ -313,19 +296,19 @@ mod tests {
             check_line_quantity(PartiallyReceived, d(10), d(3), d(4))
                 .unwrap_err()
                 .code,
-            UserErrorCode::LineQuantityBelowReceived
+            ViolationCode::LineQuantityBelowReceived
         );
         assert_eq!(
             check_line_quantity(Received, d(10), d(11), d(10))
                 .unwrap_err()
                 .code,
-            UserErrorCode::LineQuantityLocked
+            ViolationCode::LineQuantityLocked
         );
         assert_eq!(
             check_line_quantity(Pending, d(10), d(0), d(0))
                 .unwrap_err()
                 .code,
-            UserErrorCode::InvalidInput
+            ViolationCode::InvalidInput
         );
     }
 

@@ -4,8 +4,8 @@ use entity::Fixed4;
 use rust_decimal::prelude::RoundingStrategy;
 use rust_decimal::Decimal;
 
-use crate::domain::purchasing::Violation;
-use crate::error::UserErrorCode;
+use crate::domain::violation::Violation;
+use crate::domain::violation::ViolationCode;
 
 /// The most a line ordering `ordered` may have received in all, with an allowance of `percent`
 /// (exact; rounded down to the stored four places so the allowance is never exceeded).
@@ -38,7 +38,7 @@ pub fn check_serials(
     accepted: Decimal,
     serials: &[String],
 ) -> Result<Vec<String>, Violation> {
-    let mismatch = |message: String| Violation::new(UserErrorCode::SerialNumbersMismatch, message);
+    let mismatch = |message: String| Violation::new(ViolationCode::SerialNumbersMismatch, message);
     if !serialized {
         if serials.is_empty() {
             return Ok(Vec::new());

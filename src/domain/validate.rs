@@ -2,8 +2,8 @@
 
 use rust_decimal::Decimal;
 
-use crate::domain::purchasing::Violation;
-use crate::error::UserErrorCode;
+use crate::domain::violation::Violation;
+use crate::domain::violation::ViolationCode;
 
 /// The largest quantity anywhere: a line, a receipt, a movement, an inventory item's fields.
 pub const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
@@ -11,13 +11,6 @@ pub const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false
 pub const MAX_UNIT_COST: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 /// The largest amount of money entered as such (shipping, freight).
 pub const MAX_MONEY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
-
-impl From<String> for Violation {
-    /// A validation message without a more specific code is `INVALID_INPUT`.
-    fn from(message: String) -> Self {
-        Violation::new(UserErrorCode::InvalidInput, message)
-    }
-}
 
 /// A trimmed text of `min..=max` characters, or the reason it is not.
 pub fn text(value: &str, what: &str, min: usize, max: usize) -> Result<String, String> {
@@ -136,7 +129,7 @@ pub fn non_negative(value: Decimal, what: &str) -> Result<Decimal, String> {
 pub fn at_most(value: Decimal, max: Decimal, what: &str) -> Result<Decimal, Violation> {
     if value.abs() > max {
         return Err(Violation::new(
-            UserErrorCode::ValueTooLarge,
+            ViolationCode::ValueTooLarge,
             format!("{what} may be at most {max}"),
         ));
     }
@@ -250,7 +243,7 @@ mod tests {
     #[test]
     fn shipping_with_a_third_decimal_is_refused_not_rounded() {
         let refused = money(d("1.004"), "shipping").unwrap_err();
-        assert_eq!(refused.code, UserErrorCode::InvalidInput);
+        assert_eq!(refused.code, ViolationCode::InvalidInput);
         assert!(refused.message.contains("2 decimal places"), "{refused:?}");
     }
 
@@ -260,15 +253,15 @@ mod tests {
         assert_eq!(unit_cost(d("1000000")).unwrap(), d("1000000"));
         assert_eq!(
             unit_cost(d("0.00001")).unwrap_err().code,
-            UserErrorCode::InvalidInput
+            ViolationCode::InvalidInput
         );
         assert_eq!(
             unit_cost(d("1000000.0001")).unwrap_err().code,
-            UserErrorCode::ValueTooLarge
+            ViolationCode::ValueTooLarge
         );
         assert_eq!(
             unit_cost(d("-1")).unwrap_err().code,
-            UserErrorCode::InvalidInput
+            ViolationCode::InvalidInput
         );
     }
 
@@ -283,14 +276,14 @@ mod tests {
         ] {
             assert_eq!(
                 quantity(d(too_large), "quantity").unwrap_err().code,
-                UserErrorCode::ValueTooLarge,
+                ViolationCode::ValueTooLarge,
                 "{too_large}"
             );
         }
         assert!(money(d("1000000000"), "freight").is_ok());
         assert_eq!(
             money(d("1000000000.01"), "freight").unwrap_err().code,
-            UserErrorCode::ValueTooLarge
+            ViolationCode::ValueTooLarge
         );
     }
 }

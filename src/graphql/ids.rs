@@ -2,7 +2,8 @@
 
 use async_graphql::ID;
 
-use crate::error::{ApiError, ServiceError, UserErrorCode};
+use crate::domain::violation::ViolationCode;
+use crate::error::{ApiError, Field, ServiceError};
 use crate::services::Violations;
 
 const PREFIX: &str = "gid://stockgraph/";
@@ -38,8 +39,13 @@ pub fn decode(id: &ID, expected: &str) -> Result<i32, ApiError> {
 
 /// The row id behind a global ID given in mutation input; a bad one is a user error on `field`.
 pub fn decode_input(id: &ID, expected: &str, field: &str) -> Result<i32, ServiceError> {
-    decode(id, expected)
-        .map_err(|e| ServiceError::user(UserErrorCode::InvalidId, field, e.message()))
+    decode(id, expected).map_err(|e| {
+        ServiceError::user(
+            ViolationCode::InvalidId,
+            Field::from_input_path(field),
+            e.message(),
+        )
+    })
 }
 
 /// Like [`decode_input`] for an optional argument.

@@ -17,6 +17,7 @@ pub mod purchasing;
 pub mod receiving;
 pub mod scalars;
 pub mod subscriptions;
+pub mod user_error;
 pub mod viewer;
 pub mod window;
 

@@ -1,7 +1,8 @@
 //! Mutation payloads: the changed object(s) plus `userErrors`, and the one place that turns a
 //! service result into a payload or a GraphQL error.
 
-use crate::error::{ApiError, ServiceError, UserError};
+use crate::error::{ApiError, ServiceError};
+use crate::graphql::user_error::UserError;
 
 /// A mutation payload that can carry user errors instead of its objects.
 pub trait Payload: Sized {
@@ -18,9 +19,13 @@ pub fn respond<T, P: Payload>(
 ) -> async_graphql::Result<P> {
     match result {
         Ok(value) => Ok(build(value)),
-        Err(ServiceError::Rejected(errors)) => Ok(P::rejected(errors)),
-        Err(ServiceError::Unavailable(fault)) => Err(ApiError::unavailable(&fault).into()),
-        Err(ServiceError::Internal(detail)) => Err(ApiError::internal(detail).into()),
+        Err(ServiceError::Rejected(rejections)) => Ok(P::rejected(
+            rejections
+                .into_iter()
+                .map(UserError::from_rejection)
+                .collect(),
+        )),
+        Err(err) => Err(ApiError::from(err).into()),
     }
 }
 
@@ -35,7 +40,7 @@ macro_rules! payload {
         pub struct $name {
             $(#[graphql(skip)] pub $field: Option<$ty>,)+
             /// Why the mutation was refused; empty when it succeeded.
-            pub user_errors: Vec<$crate::error::UserError>,
+            pub user_errors: Vec<$crate::graphql::user_error::UserError>,
         }
 
         #[async_graphql::ComplexObject]
@@ -51,7 +56,7 @@ macro_rules! payload {
         }
 
         impl $crate::graphql::payload::Payload for $name {
-            fn rejected(errors: Vec<$crate::error::UserError>) -> Self {
+            fn rejected(errors: Vec<$crate::graphql::user_error::UserError>) -> Self {
                 Self {
                     user_errors: errors,
                     ..Default::default()

@@ -19,8 +19,8 @@ use crate::domain::money::{self, round_money, Overflow};
 use crate::error::ServiceError;
 use crate::events::{EventKind, Outbox};
 use crate::services::inventory::ROWS_PER_INSERT;
+use crate::services::next_counter;
 use crate::services::now;
-use crate::services::purchasing::next_counter;
 use crate::services::violation;
 
 /// One line of a bill about to be written.

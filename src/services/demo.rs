@@ -12,8 +12,9 @@ use crate::events::EventBus;
 use crate::services::master_data::{
     self, AddressInput, ContactInput, NewLocation, NewProduct, NewVendor, ReferenceKind,
 };
-use crate::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
+use crate::services::purchasing::{self, NewLine, NewPurchaseOrder};
 use crate::services::receiving::{self, NewReceipt, ReceiveLine};
+use crate::services::UseCase;
 use entity::purchase_order_line;
 
 fn dec(units: i64, scale: u32) -> Decimal {

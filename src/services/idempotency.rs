@@ -16,8 +16,9 @@ use sea_orm::{
     EntityTrait, QueryFilter,
 };
 
-use crate::error::{ServiceError, UserErrorCode};
-use crate::services::purchasing::UseCase;
+use crate::domain::violation::ViolationCode;
+use crate::error::ServiceError;
+use crate::services::UseCase;
 use crate::services::{check, now, unique_violation};
 
 /// An operation's idempotency key with the caller and the request it was first used for.
@@ -112,7 +113,7 @@ impl Idempotency {
         .map_err(|e| {
             unique_violation(
                 e,
-                UserErrorCode::IdempotencyConflict,
+                ViolationCode::IdempotencyConflict,
                 "input.idempotencyKey",
                 "this idempotency key was just used for another request",
             )
@@ -133,7 +134,7 @@ pub async fn prune(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u
 
 fn conflict(message: String) -> ServiceError {
     ServiceError::user(
-        UserErrorCode::IdempotencyConflict,
+        ViolationCode::IdempotencyConflict,
         "input.idempotencyKey",
         message,
     )

@@ -11,7 +11,8 @@ use sea_orm::{
 };
 
 use crate::auth::Actor;
-use crate::error::{ServiceError, UserErrorCode};
+use crate::domain::violation::ViolationCode;
+use crate::error::ServiceError;
 use crate::events::{EventKind, Outbox};
 use crate::services::now;
 
@@ -254,14 +255,14 @@ fn refusal(
     let show = |q: i64| Fixed4(q).to_decimal();
     if item.picked.0 + movement.picked.0 < 0 {
         return ServiceError::user(
-            UserErrorCode::InsufficientPicked,
+            ViolationCode::InsufficientPicked,
             field,
             format!("only {} is picked", item.picked.to_decimal()),
         );
     }
     if item.reserved.0 + movement.reserved.0 < 0 {
         return ServiceError::user(
-            UserErrorCode::InsufficientReserved,
+            ViolationCode::InsufficientReserved,
             field,
             format!("only {} is reserved", item.reserved.to_decimal()),
         );
@@ -270,7 +271,7 @@ fn refusal(
     let needed = movement.picked.0 + movement.reserved.0 - movement.on_hand.0;
     if needed > 0 && available < needed {
         return ServiceError::user(
-            UserErrorCode::InsufficientAvailable,
+            ViolationCode::InsufficientAvailable,
             field,
             format!(
                 "only {} is available (on hand {} less picked and reserved); {} is needed",

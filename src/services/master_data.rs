@@ -11,9 +11,10 @@ use sea_orm::{
 use crate::config::BusinessConfig;
 use crate::db::begin_write;
 use crate::domain::validate;
-use crate::error::{ServiceError, UserErrorCode};
+use crate::domain::violation::ViolationCode;
+use crate::error::ServiceError;
 use crate::services::commit;
-use crate::services::{check, fixed, now, rate, unique_violation, Violations};
+use crate::services::{check, fixed, not_found, now, rate, unique_violation, Violations};
 
 /// A postal address as entered.
 #[derive(Clone, Debug, Default)]
@@ -76,23 +77,23 @@ fn check_address(
 ) -> Option<CheckedAddress> {
     let street = v.check(
         validate::text(&address.street, "street", 1, 200),
-        &format!("{field}.street"),
+        format!("{field}.street"),
     );
     let city = v.check(
         validate::text(&address.city, "city", 1, 100),
-        &format!("{field}.city"),
+        format!("{field}.city"),
     );
     let region = v.check(
         validate::optional_text(address.region.as_deref(), "region", 100),
-        &format!("{field}.region"),
+        format!("{field}.region"),
     );
     let postal_code = v.check(
         validate::text(&address.postal_code, "postal code", 1, 20),
-        &format!("{field}.postalCode"),
+        format!("{field}.postalCode"),
     );
     let country = v.check(
         validate::text(&address.country, "country", 2, 60),
-        &format!("{field}.country"),
+        format!("{field}.country"),
     );
     Some(CheckedAddress {
         street: street?,
@@ -166,7 +167,7 @@ pub async fn create_vendor(
             .is_some()
         {
             v.add(
-                UserErrorCode::DuplicateCode,
+                ViolationCode::DuplicateCode,
                 "input.code",
                 format!("a vendor with code {code} already exists"),
             );
@@ -208,7 +209,7 @@ pub async fn create_vendor(
     .map_err(|e| {
         unique_violation(
             e,
-            UserErrorCode::DuplicateCode,
+            ViolationCode::DuplicateCode,
             "input.code",
             "a vendor with this code already exists",
         )
@@ -283,11 +284,6 @@ pub async fn update_vendor(
     Ok(vendor)
 }
 
-/// The user error for a record that does not exist.
-pub(crate) fn not_found(field: &str, what: &str) -> ServiceError {
-    ServiceError::user(UserErrorCode::NotFound, field, format!("no such {what}"))
-}
-
 /// A new inventory location.
 #[derive(Clone, Debug, Default)]
 pub struct NewLocation {
@@ -341,7 +337,7 @@ pub async fn create_location(
             .is_some()
         {
             v.add(
-                UserErrorCode::DuplicateCode,
+                ViolationCode::DuplicateCode,
                 "input.code",
                 format!("a location with code {code} already exists"),
             );
@@ -370,7 +366,7 @@ pub async fn create_location(
     .map_err(|e| {
         unique_violation(
             e,
-            UserErrorCode::DuplicateCode,
+            ViolationCode::DuplicateCode,
             "input.code",
             "a location with this code already exists",
         )
@@ -448,7 +444,7 @@ async fn refuse_if_location_in_use(txn: &DatabaseTransaction, id: i32) -> Result
         .await?;
     if stocked.is_some() {
         return Err(ServiceError::user(
-            UserErrorCode::LocationInUse,
+            ViolationCode::LocationInUse,
             "input.id",
             "the location still holds stock (on hand, picked, reserved or on order): move or write it off first",
         ));
@@ -474,7 +470,7 @@ async fn refuse_if_location_in_use(txn: &DatabaseTransaction, id: i32) -> Result
         .await?;
     if open_line.is_some() {
         return Err(ServiceError::user(
-            UserErrorCode::LocationInUse,
+            ViolationCode::LocationInUse,
             "input.id",
             "an open purchase order line is still to be delivered here: receive, finalize or cancel it first",
         ));
@@ -555,7 +551,7 @@ pub async fn create_product(
             .is_some()
         {
             v.add(
-                UserErrorCode::DuplicateCode,
+                ViolationCode::DuplicateCode,
                 "input.sku",
                 format!("a product with SKU {sku} already exists"),
             );
@@ -599,7 +595,7 @@ pub async fn create_product(
     .map_err(|e| {
         unique_violation(
             e,
-            UserErrorCode::DuplicateCode,
+            ViolationCode::DuplicateCode,
             "input.sku",
             "a product with this SKU already exists",
         )
@@ -657,7 +653,7 @@ pub async fn update_product(
             && crate::services::serials::has_serialized_stock(&txn, id).await?
         {
             v.add(
-                UserErrorCode::ProductHasSerializedStock,
+                ViolationCode::ProductHasSerializedStock,
                 "input.serialized",
                 "the product has serialized stock; write it off or use it up first",
             );
@@ -729,7 +725,7 @@ fn duplicate(kind: ReferenceKind, key: &str) -> ServiceError {
         "input.name"
     };
     ServiceError::user(
-        UserErrorCode::DuplicateCode,
+        ViolationCode::DuplicateCode,
         field,
         format!("a {} {key} already exists", kind.describe()),
     )
@@ -794,7 +790,7 @@ macro_rules! reference_table {
                 model.updated_at = Set(now());
             }
             let saved = model.update(txn).await.map_err(|e| {
-                unique_violation(e, UserErrorCode::DuplicateCode, "input.name", "another record already has this name")
+                unique_violation(e, ViolationCode::DuplicateCode, "input.name", "another record already has this name")
             })?;
             Ok(ReferenceRecord {
                 id: saved.id,
@@ -860,7 +856,7 @@ pub async fn create_reference(
                 .map(Some),
             None => {
                 v.add(
-                    UserErrorCode::InvalidInput,
+                    ViolationCode::InvalidInput,
                     "input.number",
                     format!("a {} needs a number", kind.describe()),
                 );
@@ -917,9 +913,9 @@ pub async fn create_job_material(
     let txn = begin_write(db).await?;
     let mut v = Violations::new();
     match entity::job::Entity::find_by_id(job_id).one(&txn).await? {
-        None => v.add(UserErrorCode::NotFound, "input.jobId", "no such job"),
+        None => v.add(ViolationCode::NotFound, "input.jobId", "no such job"),
         Some(job) if !job.active => v.add(
-            UserErrorCode::ReferenceInactive,
+            ViolationCode::ReferenceInactive,
             "input.jobId",
             format!("job {} is inactive", job.number),
         ),
@@ -930,12 +926,12 @@ pub async fn create_job_material(
         .await?
     {
         None => v.add(
-            UserErrorCode::NotFound,
+            ViolationCode::NotFound,
             "input.productId",
             "no such product",
         ),
         Some(product) if !product.active => v.add(
-            UserErrorCode::ProductInactive,
+            ViolationCode::ProductInactive,
             "input.productId",
             format!("product {} is inactive", product.sku),
         ),

@@ -20,13 +20,16 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::{Fixed4, Rate8};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QuerySelect, Select,
-    SqlErr,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QuerySelect, Select, SqlErr, Statement,
 };
 
-use crate::domain::purchasing::Violation;
+use crate::auth::Actor;
+use crate::config::BusinessConfig;
 use crate::domain::validate;
-use crate::error::{ServiceError, UserErrorCode};
+use crate::domain::violation::{Violation, ViolationCode};
+use crate::error::{Field, ServiceError};
+use crate::events::EventBus;
 
 /// The current time in UTC, truncated to microseconds so it reads back identically from
 /// PostgreSQL (microsecond timestamps) and SQLite (text).
@@ -41,7 +44,7 @@ pub(crate) fn violation(v: Violation, field: &str) -> ServiceError {
 
 /// An invalid input value reported on `field`.
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
-    ServiceError::user(UserErrorCode::InvalidInput, field, message)
+    ServiceError::user(ViolationCode::InvalidInput, field, message)
 }
 
 /// Adapts a domain validation result to a user error on `field` (a bare message is
@@ -70,7 +73,7 @@ pub(crate) fn rate(value: Decimal, field: &str) -> Result<Rate8, ServiceError> {
 /// services check keys first; this covers the race in which two requests pass that check.
 pub(crate) fn unique_violation(
     err: DbErr,
-    code: UserErrorCode,
+    code: ViolationCode,
     field: &str,
     message: &str,
 ) -> ServiceError {
@@ -78,6 +81,44 @@ pub(crate) fn unique_violation(
         Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::user(code, field, message),
         _ => ServiceError::from(err),
     }
+}
+
+/// What every use case needs to know about its caller and surroundings.
+#[derive(Clone, Copy)]
+pub struct UseCase<'a> {
+    pub db: &'a DatabaseConnection,
+    pub actor: &'a Actor,
+    pub business: &'a BusinessConfig,
+    pub events: &'a EventBus,
+    /// Without `costs:read` unit costs sent are ignored and the product default is used.
+    pub can_set_costs: bool,
+}
+
+/// The next value of a named counter, safe under concurrent transactions (the upsert locks the row).
+pub(crate) async fn next_counter(
+    txn: &DatabaseTransaction,
+    name: &str,
+) -> Result<i64, ServiceError> {
+    let backend = txn.get_database_backend();
+    let sql = "INSERT INTO document_counters (name, value) VALUES ($1, 1) \
+               ON CONFLICT (name) DO UPDATE SET value = document_counters.value + 1 RETURNING value";
+    let sql = if backend == sea_orm::DbBackend::Sqlite {
+        sql.replace("$1", "?")
+    } else {
+        sql.to_owned()
+    };
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
+        .await?
+        .ok_or_else(|| ServiceError::Internal("counter upsert returned nothing".into()))?;
+    Ok(row
+        .try_get_by_index::<i64>(0)
+        .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))?)
+}
+
+/// The user error for a record that does not exist.
+pub(crate) fn not_found(field: impl Into<Field>, what: &str) -> ServiceError {
+    ServiceError::user(ViolationCode::NotFound, field, format!("no such {what}"))
 }
 
 /// Locks the selected rows until the transaction ends. PostgreSQL takes row locks

@@ -8,32 +8,24 @@ use entity::{purchase_order, purchase_order_line, Fixed4, Rate8};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use crate::auth::Actor;
 use crate::config::BusinessConfig;
 use crate::db::begin_write;
 use crate::domain::purchasing::{self as rules, open_quantity, Action};
+use crate::domain::violation::ViolationCode;
 use crate::domain::{money, validate};
-use crate::error::{ServiceError, UserErrorCode};
-use crate::events::{EventBus, EventKind, Outbox};
+use crate::error::ServiceError;
+use crate::events::{EventKind, Outbox};
 use crate::services::commit;
 use crate::services::inventory::change_on_order;
-use crate::services::master_data::not_found;
-use crate::services::{check, fixed, for_update, invalid, now, rate, violation, Violations};
-
-/// What every use case needs to know about its caller and surroundings.
-#[derive(Clone, Copy)]
-pub struct UseCase<'a> {
-    pub db: &'a DatabaseConnection,
-    pub actor: &'a Actor,
-    pub business: &'a BusinessConfig,
-    pub events: &'a EventBus,
-    /// Without `costs:read` unit costs sent are ignored and the product default is used.
-    pub can_set_costs: bool,
-}
+use crate::services::{
+    check, fixed, for_update, invalid, next_counter, not_found, now, rate, violation, UseCase,
+    Violations,
+};
 
 /// A line as entered on create or add.
 #[derive(Clone, Debug, Default)]
@@ -103,7 +95,7 @@ pub(crate) fn negate(quantity: Fixed4) -> Fixed4 {
     Fixed4(-quantity.0)
 }
 
-fn reject(code: UserErrorCode, field: &str, message: impl Into<String>) -> ServiceError {
+fn reject(code: ViolationCode, field: &str, message: impl Into<String>) -> ServiceError {
     ServiceError::user(code, field, message)
 }
 
@@ -122,7 +114,7 @@ pub(crate) async fn lock_purchase_order(
 fn check_version(po: &purchase_order::Model, expected: Option<i32>) -> Result<(), ServiceError> {
     match expected {
         Some(v) if v != po.version => Err(reject(
-            UserErrorCode::StaleVersion,
+            ViolationCode::StaleVersion,
             "input.expectedVersion",
             format!(
                 "the purchase order is at version {}, not {v}: reload it and try again",
@@ -191,7 +183,7 @@ pub(crate) async fn touch(
         .await?;
     if result.rows_affected != 1 {
         return Err(reject(
-            UserErrorCode::StaleVersion,
+            ViolationCode::StaleVersion,
             "input",
             "the purchase order changed meanwhile: reload it and try again",
         ));
@@ -259,28 +251,6 @@ async fn reload(db: &impl ConnectionTrait, id: i32) -> Result<purchase_order::Mo
         .ok_or_else(|| ServiceError::Internal(format!("purchase order {id} vanished")))
 }
 
-/// The next value of a named counter, safe under concurrent transactions (the upsert locks the row).
-pub(crate) async fn next_counter(
-    txn: &DatabaseTransaction,
-    name: &str,
-) -> Result<i64, ServiceError> {
-    let backend = txn.get_database_backend();
-    let sql = "INSERT INTO document_counters (name, value) VALUES ($1, 1) \
-               ON CONFLICT (name) DO UPDATE SET value = document_counters.value + 1 RETURNING value";
-    let sql = if backend == sea_orm::DbBackend::Sqlite {
-        sql.replace("$1", "?")
-    } else {
-        sql.to_owned()
-    };
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
-        .await?
-        .ok_or_else(|| ServiceError::Internal("counter upsert returned nothing".into()))?;
-    Ok(row
-        .try_get_by_index::<i64>(0)
-        .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))?)
-}
-
 async fn number_taken(txn: &DatabaseTransaction, number: &str) -> Result<bool, ServiceError> {
     Ok(purchase_order::Entity::find()
         .filter(purchase_order::Column::Number.eq(number))
@@ -327,7 +297,7 @@ macro_rules! require_active_link {
                 id,
                 $field,
                 $what,
-                UserErrorCode::ReferenceInactive
+                ViolationCode::ReferenceInactive
             );
         }
     };
@@ -414,7 +384,7 @@ async fn check_line_links(
             job,
             &format!("{field}.jobId"),
             "job",
-            UserErrorCode::ReferenceInactive
+            ViolationCode::ReferenceInactive
         );
     }
     if let Some(project) = project {
@@ -425,7 +395,7 @@ async fn check_line_links(
             project,
             &format!("{field}.projectId"),
             "project",
-            UserErrorCode::ReferenceInactive
+            ViolationCode::ReferenceInactive
         );
     }
     Ok(())
@@ -457,12 +427,12 @@ async fn check_job_material(
     let material = entity::job_material::Entity::find_by_id(id)
         .one(txn)
         .await?
-        .ok_or_else(|| not_found(&f("jobMaterialId"), "job material"))?;
+        .ok_or_else(|| not_found(f("jobMaterialId"), "job material"))?;
     if material.status != JobMaterialStatus::NeedToOrder
         || material.purchase_order_line_id.is_some()
     {
         return Err(reject(
-            UserErrorCode::JobMaterialUnavailable,
+            ViolationCode::JobMaterialUnavailable,
             &f("jobMaterialId"),
             "the job material is already ordered or on another purchase order",
         ));
@@ -473,20 +443,20 @@ async fn check_job_material(
         material.job_id,
         &f("jobMaterialId"),
         "job",
-        UserErrorCode::ReferenceInactive
+        ViolationCode::ReferenceInactive
     );
     let mut v = Violations::new();
     if line.product_id.is_some_and(|p| p != material.product_id) {
         v.add(
-            UserErrorCode::JobMaterialUnavailable,
-            &f("productId"),
+            ViolationCode::JobMaterialUnavailable,
+            f("productId"),
             "the product differs from the job material's product",
         );
     }
     if quantity.is_some_and(|q| q > material.quantity) {
         v.add(
-            UserErrorCode::JobMaterialUnavailable,
-            &f("quantity"),
+            ViolationCode::JobMaterialUnavailable,
+            f("quantity"),
             format!(
                 "the job material needs only {}",
                 material.quantity.to_decimal()
@@ -512,7 +482,7 @@ async fn check_line(
     let mut quantity_violations = Violations::new();
     let quantity = match quantity_violations.check(
         validate::positive(line.quantity, "quantity"),
-        &f("quantity"),
+        f("quantity"),
     ) {
         Some(quantity) => quantity_violations.take(fixed(quantity, &f("quantity")))?,
         None => None,
@@ -531,8 +501,8 @@ async fn check_line(
         (None, None) => None,
         (Some(None), None) => {
             v.add(
-                UserErrorCode::InvalidInput,
-                &f("productId"),
+                ViolationCode::InvalidInput,
+                f("productId"),
                 "give a productId or a jobMaterialId",
             );
             None
@@ -546,7 +516,7 @@ async fn check_line(
             product_id,
             &f("productId"),
             "product",
-            UserErrorCode::ProductInactive
+            ViolationCode::ProductInactive
         ),
         None => None,
     };
@@ -557,11 +527,11 @@ async fn check_line(
         line.location_id,
         &f("locationId"),
         "inventory location",
-        UserErrorCode::LocationInactive
+        ViolationCode::LocationInactive
     );
     v.append(quantity_violations);
     let unit_cost = match line.unit_cost.filter(|_| uc.can_set_costs) {
-        Some(cost) => match v.check(validate::unit_cost(cost), &f("unitCost")) {
+        Some(cost) => match v.check(validate::unit_cost(cost), f("unitCost")) {
             Some(cost) => v.take(fixed(cost, &f("unitCost")))?,
             None => None,
         },
@@ -569,7 +539,7 @@ async fn check_line(
     };
     let memo = v.check(
         validate::optional_text(line.memo.as_deref(), "memo", 2000),
-        &f("memo"),
+        f("memo"),
     );
     check_line_links(txn, v, line.job_id, line.project_id, field).await?;
     let (
@@ -639,7 +609,7 @@ async fn insert_line(
             .await?;
         if claimed.rows_affected != 1 {
             return Err(reject(
-                UserErrorCode::JobMaterialUnavailable,
+                ViolationCode::JobMaterialUnavailable,
                 &f("jobMaterialId"),
                 "the job material was just put on another purchase order",
             ));
@@ -687,7 +657,7 @@ pub(crate) async fn create_in(
     if let Some(Some(number)) = &number {
         if number_taken(txn, number).await? {
             v.add(
-                UserErrorCode::DuplicatePoNumber,
+                ViolationCode::DuplicatePoNumber,
                 "input.number",
                 format!("purchase order {number} already exists"),
             );
@@ -700,7 +670,7 @@ pub(crate) async fn create_in(
         input.vendor_id,
         "input.vendorId",
         "vendor",
-        UserErrorCode::VendorInactive
+        ViolationCode::VendorInactive
     );
     gather_active!(
         v,
@@ -709,7 +679,7 @@ pub(crate) async fn create_in(
         input.ship_to_id,
         "input.shipToId",
         "inventory location",
-        UserErrorCode::LocationInactive
+        ViolationCode::LocationInactive
     );
     gather_active!(
         v,
@@ -718,7 +688,7 @@ pub(crate) async fn create_in(
         input.type_id,
         "input.typeId",
         "purchase order type",
-        UserErrorCode::ReferenceInactive
+        ViolationCode::ReferenceInactive
     );
     gather_active!(
         v,
@@ -727,7 +697,7 @@ pub(crate) async fn create_in(
         input.business_unit_id,
         "input.businessUnitId",
         "business unit",
-        UserErrorCode::ReferenceInactive
+        ViolationCode::ReferenceInactive
     );
     require_active_link!(v, txn, job, input.job_id, "input.jobId", "job");
     require_active_link!(
@@ -766,7 +736,7 @@ pub(crate) async fn create_in(
     };
     if input.lines.is_empty() {
         v.add(
-            UserErrorCode::InvalidInput,
+            ViolationCode::InvalidInput,
             "input.lines",
             "a purchase order needs at least one line",
         );
@@ -837,7 +807,7 @@ pub(crate) async fn create_in(
     .map_err(|e| {
         super::unique_violation(
             e,
-            UserErrorCode::DuplicatePoNumber,
+            ViolationCode::DuplicatePoNumber,
             "input.number",
             "a purchase order with this number already exists",
         )
@@ -926,7 +896,7 @@ pub async fn update_header(
         if let Some(exchange_rate) = exchange_rate.filter(|r| *r != po.exchange_rate) {
             if po.status != Status::Pending {
                 v.add(
-                    UserErrorCode::PoNotEditable,
+                    ViolationCode::PoNotEditable,
                     "input.exchangeRate",
                     "the exchange rate can only change while the purchase order is PENDING",
                 );
@@ -1051,13 +1021,13 @@ pub async fn update_line(
     if let Some(new_product) = changes.product_id.filter(|p| *p != line.product_id) {
         if has_receipts {
             v.add(
-                UserErrorCode::LineHasReceipts,
+                ViolationCode::LineHasReceipts,
                 "input.productId",
                 "the product of a line with receipts cannot change",
             );
         } else if material.is_some() {
             v.add(
-                UserErrorCode::JobMaterialUnavailable,
+                ViolationCode::JobMaterialUnavailable,
                 "input.productId",
                 "the line fills a job material; its product is the material's",
             );
@@ -1069,7 +1039,7 @@ pub async fn update_line(
                 new_product,
                 "input.productId",
                 "product",
-                UserErrorCode::ProductInactive
+                ViolationCode::ProductInactive
             );
         }
         product_id = new_product;
@@ -1078,7 +1048,7 @@ pub async fn update_line(
     if let Some(new_location) = changes.location_id.filter(|l| *l != line.location_id) {
         if has_receipts {
             v.add(
-                UserErrorCode::LineHasReceipts,
+                ViolationCode::LineHasReceipts,
                 "input.locationId",
                 "the location of a line with receipts cannot change",
             );
@@ -1090,7 +1060,7 @@ pub async fn update_line(
                 new_location,
                 "input.locationId",
                 "inventory location",
-                UserErrorCode::LocationInactive
+                ViolationCode::LocationInactive
             );
         }
         location_id = new_location;
@@ -1103,7 +1073,7 @@ pub async fn update_line(
             if let Some(material) = &material {
                 if quantity > material.quantity {
                     v.add(
-                        UserErrorCode::JobMaterialUnavailable,
+                        ViolationCode::JobMaterialUnavailable,
                         "input.quantity",
                         format!(
                             "the job material needs only {}",
@@ -1271,7 +1241,7 @@ pub async fn remove_line(
     rule(Action::RemoveLine, &po, &lines)?;
     if lines.len() <= 1 {
         return Err(reject(
-            UserErrorCode::LastLine,
+            ViolationCode::LastLine,
             "input.lineId",
             "the last line of a purchase order cannot be removed",
         ));
@@ -1334,7 +1304,7 @@ pub async fn submit(
         po.vendor_id,
         "input.purchaseOrderId",
         "vendor",
-        UserErrorCode::VendorInactive
+        ViolationCode::VendorInactive
     );
     for line in &lines {
         let product = entity::product::Entity::find_by_id(line.product_id)
@@ -1343,7 +1313,7 @@ pub async fn submit(
             .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
         if !product.active {
             v.add(
-                UserErrorCode::ProductInactive,
+                ViolationCode::ProductInactive,
                 "input.purchaseOrderId",
                 format!(
                     "line {}: product {} is inactive",
@@ -1357,7 +1327,7 @@ pub async fn submit(
             .ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
         if !location.active {
             v.add(
-                UserErrorCode::LocationInactive,
+                ViolationCode::LocationInactive,
                 "input.purchaseOrderId",
                 format!(
                     "line {}: location {} is inactive and could never receive it",

@@ -19,7 +19,8 @@ use crate::db::begin_write;
 use crate::domain::purchasing::{self as rules, open_quantity, Action};
 use crate::domain::receiving::{allowance_limit, check_serials, over_receipt_percent};
 use crate::domain::validate;
-use crate::error::{ServiceError, UserErrorCode};
+use crate::domain::violation::ViolationCode;
+use crate::error::ServiceError;
 use crate::events::{EventKind, Outbox};
 use crate::services::bills;
 use crate::services::commit;
@@ -28,13 +29,14 @@ use crate::services::idempotency::Idempotency;
 use crate::services::inventory::{
     apply, apply_all, LedgerReason, Move, Movement, Source, ROWS_PER_INSERT,
 };
-use crate::services::master_data::not_found;
+use crate::services::not_found;
 use crate::services::purchasing::{
-    lines_of, lock_purchase_order, negate, next_backorder_number, next_counter,
-    record_status_event, rule, settle_short_material, touch, UseCase,
+    lines_of, lock_purchase_order, negate, next_backorder_number, record_status_event, rule,
+    settle_short_material, touch,
 };
 use crate::services::serials;
 use crate::services::{fixed, invalid, now, Violations};
+use crate::services::{next_counter, UseCase};
 
 /// One line of a delivery.
 #[derive(Clone, Debug, Default)]
@@ -223,7 +225,7 @@ async fn touch_returning(
         .next()
         .ok_or_else(|| {
             ServiceError::user(
-                UserErrorCode::StaleVersion,
+                ViolationCode::StaleVersion,
                 "input",
                 "the purchase order changed meanwhile: reload it and try again",
             )
@@ -322,8 +324,8 @@ async fn raise_received(
         .find(|(_, c)| !written.iter().any(|w| w.id == c.line.id))
     {
         return Err(ServiceError::user(
-            UserErrorCode::OverReceipt,
-            &format!("input.lines.{i}.quantity"),
+            ViolationCode::OverReceipt,
+            format!("input.lines.{i}.quantity"),
             "the line was received meanwhile; this would exceed its allowance",
         ));
     }
@@ -375,7 +377,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     let mut v = Violations::new();
     if input.lines.is_empty() {
         v.add(
-            UserErrorCode::InvalidInput,
+            ViolationCode::InvalidInput,
             "input.lines",
             "a receipt needs at least one line",
         );
@@ -406,16 +408,16 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         let line = match by_id.get(&entry.line_id).copied() {
             None => {
                 v.add(
-                    UserErrorCode::NotFound,
-                    &f("lineId"),
+                    ViolationCode::NotFound,
+                    f("lineId"),
                     "no such line of this purchase order",
                 );
                 None
             }
             Some(line) if !seen.insert(line.id) => {
                 v.add(
-                    UserErrorCode::InvalidInput,
-                    &f("lineId"),
+                    ViolationCode::InvalidInput,
+                    f("lineId"),
                     "a line may appear only once in a receipt",
                 );
                 None
@@ -424,7 +426,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         };
         let accepted = match v.check(
             validate::non_negative(entry.quantity, "quantity"),
-            &f("quantity"),
+            f("quantity"),
         ) {
             Some(accepted) => v.take(fixed(accepted, &f("quantity")))?,
             None => None,
@@ -434,26 +436,26 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
                 entry.rejected_quantity.unwrap_or_default(),
                 "rejected quantity",
             ),
-            &f("rejectedQuantity"),
+            f("rejectedQuantity"),
         ) {
             Some(rejected) => v.take(fixed(rejected, &f("rejectedQuantity")))?,
             None => None,
         };
         if accepted.is_some_and(|a| a.is_zero()) && rejected.is_some_and(|r| r.is_zero()) {
             v.add(
-                UserErrorCode::InvalidInput,
-                &f("quantity"),
+                ViolationCode::InvalidInput,
+                f("quantity"),
                 "receive a quantity greater than zero",
             );
         }
         let reason = v.check(
             validate::optional_text(entry.rejection_reason.as_deref(), "rejection reason", 500),
-            &f("rejectionReason"),
+            f("rejectionReason"),
         );
         if rejected.is_some_and(|r| !r.is_zero()) && reason.as_ref().is_some_and(Option::is_none) {
             v.add(
-                UserErrorCode::InvalidInput,
-                &f("rejectionReason"),
+                ViolationCode::InvalidInput,
+                f("rejectionReason"),
                 "say why the quantity was rejected",
             );
         }
@@ -466,8 +468,8 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
             .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
         if !location.active {
             v.add(
-                UserErrorCode::LocationInactive,
-                &f("lineId"),
+                ViolationCode::LocationInactive,
+                f("lineId"),
                 format!(
                     "location {} is inactive: nothing can be received there",
                     location.code
@@ -484,7 +486,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
                 accepted.to_decimal(),
                 entry.serial_numbers.as_deref().unwrap_or_default(),
             ),
-            &f("serialNumbers"),
+            f("serialNumbers"),
         );
         if let Some(serials) = &serials {
             v.take(serials::check_in(&txn, product.id, serials, &f("serialNumbers")).await)?;
@@ -498,8 +500,8 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         let limit = allowance_limit(line.quantity, percent);
         if line.quantity_received.0 + accepted.0 > limit.0 {
             v.add(
-                UserErrorCode::OverReceipt,
-                &f("quantity"),
+                ViolationCode::OverReceipt,
+                f("quantity"),
                 format!(
                     "line {} ordered {}, received {} so far; at most {} may be received in all",
                     line.line_number,
@@ -528,7 +530,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     );
     if received_at > now() + chrono::Duration::minutes(5) {
         v.add(
-            UserErrorCode::InvalidInput,
+            ViolationCode::InvalidInput,
             "input.receivedAt",
             "a receipt cannot be in the future",
         );
@@ -537,7 +539,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         .is_some_and(|submitted| received_at < submitted)
     {
         v.add(
-            UserErrorCode::InvalidInput,
+            ViolationCode::InvalidInput,
             "input.receivedAt",
             "a receipt cannot be dated before the purchase order was submitted",
         );
@@ -730,7 +732,7 @@ pub async fn cancel_receipt(
         .ok_or_else(|| not_found("input.receiptId", "receipt"))?;
     if receipt.canceled_at.is_some() {
         return Err(ServiceError::user(
-            UserErrorCode::ReceiptAlreadyCanceled,
+            ViolationCode::ReceiptAlreadyCanceled,
             "input.receiptId",
             format!("receipt {} was already cancelled", receipt.number),
         ));
@@ -749,7 +751,7 @@ pub async fn cancel_receipt(
         .await?;
     if marked.rows_affected != 1 {
         return Err(ServiceError::user(
-            UserErrorCode::ReceiptAlreadyCanceled,
+            ViolationCode::ReceiptAlreadyCanceled,
             "input.receiptId",
             "the receipt was cancelled meanwhile",
         ));

@@ -14,7 +14,8 @@ use sea_orm::{
 };
 
 use crate::auth::Actor;
-use crate::error::{ServiceError, UserErrorCode};
+use crate::domain::violation::ViolationCode;
+use crate::error::ServiceError;
 use crate::services::Violations;
 use crate::services::{now, unique_violation};
 
@@ -103,7 +104,7 @@ async fn location_code(txn: &impl ConnectionTrait, id: Option<i32>) -> String {
 
 fn in_stock_already(serial: &str, location: &str, field: &str) -> ServiceError {
     ServiceError::user(
-        UserErrorCode::SerialInStock,
+        ViolationCode::SerialInStock,
         field,
         format!("serial number {serial} of this product is already in stock at {location}"),
     )
@@ -172,7 +173,7 @@ pub async fn bring_in(
                 .map_err(|e| {
                     unique_violation(
                         e,
-                        UserErrorCode::SerialInStock,
+                        ViolationCode::SerialInStock,
                         field,
                         &format!("serial number {serial} of this product was just received"),
                     )
@@ -286,7 +287,7 @@ async fn not_in_stock(
         ),
         (Some(_), _) => format!("serial number {serial} is not in stock at {here}"),
     };
-    ServiceError::user(UserErrorCode::SerialNotInStock, field, message)
+    ServiceError::user(ViolationCode::SerialNotInStock, field, message)
 }
 
 /// Checks, without changing anything, that [`move_out`] would find every named unit where it

@@ -17,14 +17,16 @@ use serde_json::json;
 use crate::db::begin_write;
 use crate::domain::inventory::reorder_quantity;
 use crate::domain::validate;
-use crate::error::{ServiceError, UserErrorCode};
+use crate::domain::violation::ViolationCode;
+use crate::error::ServiceError;
 use crate::events::Outbox;
 use crate::services::commit;
 use crate::services::idempotency::Idempotency;
 use crate::services::inventory::{apply, ensure_item, LedgerReason, Movement, Source};
-use crate::services::master_data::not_found;
-use crate::services::purchasing::{self, NewLine, NewPurchaseOrder, UseCase};
+use crate::services::not_found;
+use crate::services::purchasing::{self, NewLine, NewPurchaseOrder};
 use crate::services::serials;
+use crate::services::UseCase;
 use crate::services::{fixed, invalid, now, Violations};
 
 async fn active_location(
@@ -38,7 +40,7 @@ async fn active_location(
         .ok_or_else(|| not_found(field, "inventory location"))?;
     if !location.active {
         return Err(ServiceError::user(
-            UserErrorCode::LocationInactive,
+            ViolationCode::LocationInactive,
             field,
             format!("location {} is inactive", location.code),
         ));
@@ -307,7 +309,7 @@ pub async fn adjust(
         (Some(delta), None) => {
             if delta.is_zero() {
                 v.add(
-                    UserErrorCode::InvalidInput,
+                    ViolationCode::InvalidInput,
                     "input.delta",
                     "an adjustment changes something",
                 );
@@ -328,7 +330,7 @@ pub async fn adjust(
         },
         _ => {
             v.add(
-                UserErrorCode::InvalidInput,
+                ViolationCode::InvalidInput,
                 "input",
                 "give exactly one of delta and countedQuantity",
             );
@@ -345,7 +347,7 @@ pub async fn adjust(
     );
     if reason == AdjustmentReason::Other && memo.as_ref().is_some_and(Option::is_none) {
         v.add(
-            UserErrorCode::InvalidInput,
+            ViolationCode::InvalidInput,
             "input.memo",
             "an adjustment for another reason needs a memo saying why",
         );
@@ -365,7 +367,7 @@ pub async fn adjust(
             let item = item_at(txn, product_id, location_id).await?;
             if expected.is_some_and(|e| e != item.on_hand) {
                 return Err(ServiceError::user(
-                    UserErrorCode::StaleVersion,
+                    ViolationCode::StaleVersion,
                     "input.expectedOnHand",
                     format!(
                         "on hand is {} now, not {}: count again",
@@ -405,7 +407,7 @@ pub async fn adjust(
             }
             if item.on_hand.0 + delta.0 < 0 {
                 return Err(ServiceError::user(
-                    UserErrorCode::InsufficientAvailable,
+                    ViolationCode::InsufficientAvailable,
                     "input.delta",
                     format!("only {} is on hand", item.on_hand.to_decimal()),
                 ));
@@ -496,7 +498,7 @@ pub async fn transfer(
     };
     if from == to {
         v.add(
-            UserErrorCode::InvalidInput,
+            ViolationCode::InvalidInput,
             "input.toLocationId",
             "a transfer needs two different locations",
         );
@@ -645,7 +647,7 @@ pub async fn commit_stock(
                     .await?
                     .is_none()
                 {
-                    v.add(UserErrorCode::NotFound, "input.jobId", "no such job");
+                    v.add(ViolationCode::NotFound, "input.jobId", "no such job");
                 }
             }
             let quantity = v.done(quantity)?;
@@ -840,7 +842,7 @@ macro_rules! active_or_first {
                     .ok_or_else(|| not_found($field, $what))?;
                 if !row.active {
                     return Err(ServiceError::user(
-                        UserErrorCode::ReferenceInactive,
+                        ViolationCode::ReferenceInactive,
                         $field,
                         format!("the {} is inactive", $what),
                     ));

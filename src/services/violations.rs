@@ -10,15 +10,16 @@
 //! Kept free of GraphQL and of the database so that the parsed domain types of issue 14 can
 //! report into it as they are.
 
-use crate::domain::purchasing::Violation;
-use crate::error::{ServiceError, UserError, UserErrorCode};
+use crate::domain::violation::Violation;
+use crate::domain::violation::ViolationCode;
+use crate::error::{Field, Rejection, ServiceError};
 
 /// The violations found so far in one mutation's input, in the order they were checked
 /// (the order of the input's fields and lines), without duplicates.
 #[derive(Debug, Default)]
 #[must_use = "violations are reported only by `done` or `finish`"]
 pub(crate) struct Violations {
-    errors: Vec<UserError>,
+    errors: Vec<Rejection>,
 }
 
 impl Violations {
@@ -27,13 +28,18 @@ impl Violations {
         Self::default()
     }
 
-    /// Records a violation on `field` (`"input.lines.0.quantity"`); the same one twice is
-    /// recorded once.
-    pub(crate) fn add(&mut self, code: UserErrorCode, field: &str, message: impl Into<String>) {
-        self.push(UserError::new(code, field, message));
+    /// Records a violation on `field` (`lines[0].quantity`); the same one twice is recorded
+    /// once.
+    pub(crate) fn add(
+        &mut self,
+        code: ViolationCode,
+        field: impl Into<Field>,
+        message: impl Into<String>,
+    ) {
+        self.push(Rejection::new(code, field, message));
     }
 
-    fn push(&mut self, error: UserError) {
+    fn push(&mut self, error: Rejection) {
         if !self.errors.contains(&error) {
             self.errors.push(error);
         }
@@ -44,13 +50,12 @@ impl Violations {
     pub(crate) fn check<T, E: Into<Violation>>(
         &mut self,
         result: Result<T, E>,
-        field: &str,
+        field: impl Into<Field>,
     ) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(e) => {
-                let v: Violation = e.into();
-                self.add(v.code, field, v.message);
+                self.push(Rejection::of(e.into(), field));
                 None
             }
         }
@@ -150,12 +155,9 @@ checked_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
 mod tests {
     use super::*;
 
-    fn fields(err: ServiceError) -> Vec<String> {
+    fn fields(err: ServiceError) -> Vec<Field> {
         match err {
-            ServiceError::Rejected(errors) => errors
-                .into_iter()
-                .map(|e| e.field.unwrap_or_default().join("."))
-                .collect(),
+            ServiceError::Rejected(errors) => errors.into_iter().map(|e| e.field).collect(),
             other => panic!("not a rejection: {other:?}"),
         }
     }
@@ -163,28 +165,32 @@ mod tests {
     #[test]
     fn every_violation_is_reported_in_the_order_checked_and_once() {
         let mut v = Violations::new();
-        let a = v.check(Err::<i32, _>("bad a".to_owned()), "input.a");
-        let b = v.check(Ok::<_, String>(2), "input.b");
-        v.add(UserErrorCode::NotFound, "input.c", "no such c");
-        v.add(UserErrorCode::NotFound, "input.c", "no such c");
+        let a = v.check(Err::<i32, _>("bad a".to_owned()), Field::of("a"));
+        let b = v.check(Ok::<_, String>(2), Field::of("b"));
+        v.add(ViolationCode::NotFound, Field::of("c"), "no such c");
+        v.add(ViolationCode::NotFound, Field::of("c"), "no such c");
         let d = v
             .take(Err::<i32, _>(ServiceError::user(
-                UserErrorCode::InvalidInput,
-                "input.lines.1.d",
+                ViolationCode::InvalidInput,
+                Field::of("lines").at(1).then("d"),
                 "bad d",
             )))
             .unwrap();
         assert_eq!((a, b, d), (None, Some(2), None));
         assert_eq!(
             fields(v.done((a, b, d)).unwrap_err()),
-            ["input.a", "input.c", "input.lines.1.d"]
+            [
+                Field::of("a"),
+                Field::of("c"),
+                Field::of("lines").at(1).then("d")
+            ]
         );
     }
 
     #[test]
     fn checked_values_come_back_when_nothing_was_found() {
         let mut v = Violations::new();
-        let a = v.check(Ok::<_, String>(1), "input.a");
+        let a = v.check(Ok::<_, String>(1), Field::of("a"));
         let b = v.take(Ok::<_, ServiceError>("b")).unwrap();
         assert_eq!(v.done((a, b)).unwrap(), (1, "b"));
     }

@@ -176,7 +176,7 @@ pub struct ReorderPayload {
     #[graphql(skip)]
     pub skipped: Vec<ReorderSuggestion>,
     /// Why the mutation was refused; empty when it succeeded.
-    pub user_errors: Vec<crate::error::UserError>,
+    pub user_errors: Vec<crate::graphql::user_error::UserError>,
 }
 
 #[async_graphql::ComplexObject]
@@ -196,7 +196,7 @@ impl ReorderPayload {
 }
 
 impl crate::graphql::payload::Payload for ReorderPayload {
-    fn rejected(errors: Vec<crate::error::UserError>) -> Self {
+    fn rejected(errors: Vec<crate::graphql::user_error::UserError>) -> Self {
         Self {
             user_errors: errors,
             ..Default::default()

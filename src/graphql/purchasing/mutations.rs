@@ -12,9 +12,9 @@ use crate::graphql::payload::{payload, respond};
 use crate::graphql::scalars::{Date, Decimal};
 use crate::graphql::{money_input, require, state};
 use crate::services::purchasing::{
-    self as service, HeaderChanges, LineChanges, NewLine, NewPurchaseOrder, UseCase,
+    self as service, HeaderChanges, LineChanges, NewLine, NewPurchaseOrder,
 };
-use crate::services::{retry_once, Violations};
+use crate::services::{retry_once, UseCase, Violations};
 
 /// A line of a new purchase order.
 #[derive(InputObject)]

@@ -5,13 +5,14 @@ use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, I
 
 use super::types::{Bill, Receipt};
 use crate::auth::Permission;
-use crate::error::{ServiceError, UserError};
+use crate::error::ServiceError;
 use crate::graphql::guard::readable;
 use crate::graphql::ids::{decode_input, gather};
 use crate::graphql::payload::{payload, respond, Payload};
 use crate::graphql::purchasing::mutations::use_case;
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::scalars::{DateTime, Decimal};
+use crate::graphql::user_error::UserError;
 use crate::graphql::{money_input, require};
 use crate::services::receiving::{self as service, NewReceipt, ReceiptOutcome, ReceiveLine};
 use crate::services::{retry_once, Violations};
@@ -279,7 +280,7 @@ impl ReceivingMutation {
                 (None, Some(number)) => service::find_by_number(uc, number).await?,
                 _ => {
                     return Err(ServiceError::user(
-                        crate::error::UserErrorCode::InvalidInput,
+                        crate::domain::violation::ViolationCode::InvalidInput,
                         "input",
                         "give exactly one of purchaseOrderId and number",
                     ))
