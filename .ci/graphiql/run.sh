@@ -3,26 +3,8 @@
 # headless Chromium (installed here when missing).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="$1"
-browser="$(command -v chromium || true)"
-if [ -z "$browser" ]; then
-  echo "installing Debian's chromium for the GraphiQL check"
-  # A fresh machine has no package lists yet: without them apt finds no chromium.
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  browser="$(command -v chromium)"
-fi
-work="$(mktemp -d)"
-modules="${STOCKGRAPH_NPM_CACHE:-/var/tmp/stockgraph-graphiql-check}"
-mkdir -p "$modules"
-cp "$here/package.json" "$modules/"
-(cd "$modules" && npm install --no-audit --no-fund --silent >/dev/null)
-cp "$here/check.mjs" "$modules/"
-DATABASE_URL="sqlite://$work/demo.db" "$bin" serve --demo --port 0 >"$work/serve.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 60); do grep -q "serving GraphiQL" "$work/serve.log" 2>/dev/null && break; sleep 0.5; done
-base="$(grep -o 'http://[^ ]*' "$work/serve.log" | head -1 | sed 's#/graphql$##')"
-token="$(grep -o 'Bearer .*' "$work/serve.log" | head -1 | cut -d' ' -f2)"
-[ -n "$base" ] && [ -n "$token" ] || { cat "$work/serve.log"; exit 1; }
+source "$here/../lib/demo.sh"
+ensure_chromium
+install_check "$here" check.mjs /var/tmp/stockgraph-graphiql-check
+start_demo "$1"
 node "$modules/check.mjs" "$base" "$token" "$browser"
