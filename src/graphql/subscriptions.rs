@@ -190,63 +190,89 @@ fn events<T: Send + 'static>(
         Some(state),
         |state| async move {
             let mut state = state?;
-            loop {
-                if let Some(event) = state.replayed.pop_front() {
-                    if let Some(item) = (state.select)(&event) {
-                        return Some((Ok(item), Some(state)));
-                    }
-                    continue;
-                }
-                if let Phase::Replay(after) = state.phase {
-                    let query = FeedQuery {
-                        after,
-                        kinds: state.kinds.clone(),
-                        entity: None,
-                    };
-                    let read = tokio::select! {
-                        read = crate::events::feed(&state.db, &query, REPLAY_BATCH) => read,
-                        _ = state.stopping.changed() => return None,
-                    };
-                    match read {
-                        Ok(batch) => {
-                            let last = batch.last().map_or(after, |e| e.seq);
-                            state.phase = if (batch.len() as u64) < REPLAY_BATCH {
-                                Phase::Live(last)
-                            } else {
-                                Phase::Replay(last)
-                            };
-                            state.replayed.extend(batch);
-                            continue;
-                        }
-                        Err(err) => return Some((Err(feed_error(err)), None)),
-                    }
-                }
-                let received = tokio::select! {
-                    received = state.receiver.recv() => received,
-                    _ = state.stopping.changed() => return None,
-                };
-                match received {
-                    Ok(event) => {
-                        if let Phase::Live(replayed_up_to) = state.phase {
-                            if event.seq <= replayed_up_to {
-                                continue;
-                            }
-                        }
-                        if let Some(item) = (state.select)(&event) {
-                            return Some((Ok(item), Some(state)));
-                        }
-                    }
-                    Err(RecvError::Lagged(missed)) => {
-                        let error = ApiError::LimitExceeded(format!(
-                        "this subscription fell {missed} events behind and was ended; subscribe again with `after` set to the last cursor received"
-                    ));
-                        return Some((Err(error.into()), None));
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
+            match state.next().await? {
+                Ok(item) => Some((Ok(item), Some(state))),
+                // An error ends the stream after it is delivered.
+                Err(err) => Some((Err(err), None)),
             }
         },
     ))
+}
+
+impl<F> StreamState<F> {
+    /// The next event to deliver; `None` when the stream ends (server stop, bus closed).
+    async fn next<T>(&mut self) -> Option<async_graphql::Result<T>>
+    where
+        F: Fn(&DomainEvent) -> Option<T>,
+    {
+        loop {
+            let event = if let Some(event) = self.replayed.pop_front() {
+                event
+            } else if let Phase::Replay(after) = self.phase {
+                if let Err(err) = self.replay(after).await? {
+                    return Some(Err(err));
+                }
+                continue;
+            } else {
+                match self.live().await? {
+                    Ok(event) => event,
+                    Err(err) => return Some(Err(err)),
+                }
+            };
+            if let Some(item) = (self.select)(&event) {
+                return Some(Ok(item));
+            }
+        }
+    }
+
+    /// Reads the next batch of committed events after `after` into the replay queue, and goes
+    /// live after the last, short batch; `None` when the server stops meanwhile.
+    async fn replay(&mut self, after: i64) -> Option<async_graphql::Result<()>> {
+        let query = FeedQuery {
+            after,
+            kinds: self.kinds.clone(),
+            entity: None,
+        };
+        let read = tokio::select! {
+            read = crate::events::feed(&self.db, &query, REPLAY_BATCH) => read,
+            _ = self.stopping.changed() => return None,
+        };
+        Some(read.map_err(feed_error).map(|batch| {
+            let last = batch.last().map_or(after, |e| e.seq);
+            self.phase = if (batch.len() as u64) < REPLAY_BATCH {
+                Phase::Live(last)
+            } else {
+                Phase::Replay(last)
+            };
+            self.replayed.extend(batch);
+        }))
+    }
+
+    /// The next live event not already replayed; `None` when the server stops or the bus
+    /// closes; an error when this subscriber fell so far behind that events were dropped.
+    async fn live(&mut self) -> Option<async_graphql::Result<DomainEvent>> {
+        loop {
+            let received = tokio::select! {
+                received = self.receiver.recv() => received,
+                _ = self.stopping.changed() => return None,
+            };
+            match received {
+                Ok(event) => {
+                    if matches!(self.phase, Phase::Live(up_to) if event.seq <= up_to) {
+                        continue;
+                    }
+                    return Some(Ok(event));
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    let error = ApiError::LimitExceeded(format!(
+                        "this subscription fell {missed} events behind and was ended; subscribe again with `after` set to the last cursor received"
+                    ));
+                    return Some(Err(error.into()));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
 }
 
 #[derive(Default)]
