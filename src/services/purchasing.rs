@@ -480,10 +480,9 @@ async fn check_line(
     // The quantity is checked first, since the job material's check needs it, but its
     // violations are reported in the input's order, after the product and location.
     let mut quantity_violations = Violations::new();
-    let quantity = match quantity_violations.check(
-        validate::positive(line.quantity, "quantity"),
-        f("quantity"),
-    ) {
+    let quantity = match quantity_violations
+        .check(validate::positive(line.quantity, "quantity"), f("quantity"))
+    {
         Some(quantity) => quantity_violations.take(fixed(quantity, &f("quantity")))?,
         None => None,
     };
