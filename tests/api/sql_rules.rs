@@ -154,11 +154,14 @@ fn random_decimal(rng: &mut StdRng, max_whole: i64, places: u32) -> String {
     Decimal::new(units, places).to_string()
 }
 
+/// An order of (quantity, unit cost) lines, a tax rate and shipping.
+type Edge<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 #[tokio::test]
 async fn an_orders_total_in_sql_is_the_domain_total_at_every_rounding_edge() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
-    let edges: &[(&[(&str, &str)], &str, &str)] = &[
+    let edges: &[Edge] = &[
         // Subtotal at, just below and summed to half a cent.
         (&[("1", "0.005")], "0", "0"),
         (&[("1", "0.0049")], "0", "0"),
