@@ -62,42 +62,12 @@ pub fn value(lines: impl IntoIterator<Item = (Decimal, Decimal)>) -> Result<Deci
         })
 }
 
-/// A document's printed money: every part rounded to cents, and the parts add up to the total.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Totals {
-    /// round(Σ quantity × unit cost).
-    pub subtotal: Decimal,
-    /// round(subtotal × tax rate).
-    pub tax: Decimal,
-    /// Shipping or freight (entered in whole cents).
-    pub shipping: Decimal,
-    /// subtotal + tax + shipping.
-    pub total: Decimal,
-}
-
 /// The rounded subtotal and tax of an exact value: subtotal = round(value), tax =
 /// round(subtotal × rate). A single document rounds exactly once per part.
 pub fn subtotal_and_tax(value: Decimal, tax_rate: Decimal) -> Result<(Decimal, Decimal), Overflow> {
     let subtotal = round_money(value);
     let tax = round_money(subtotal.checked_mul(tax_rate).ok_or(Overflow)?);
     Ok((subtotal, tax))
-}
-
-/// An order's totals: subtotal = round(Σ exact line amounts); tax = round(subtotal × rate);
-/// total = subtotal + tax + shipping (DOMAIN.md, Money and rounding).
-pub fn totals(
-    lines: impl IntoIterator<Item = (Decimal, Decimal)>,
-    tax_rate: Decimal,
-    shipping: Decimal,
-) -> Result<Totals, Overflow> {
-    let (subtotal, tax) = subtotal_and_tax(value(lines)?, tax_rate)?;
-    let shipping = round_money(shipping);
-    Ok(Totals {
-        subtotal,
-        tax,
-        shipping,
-        total: add(add(subtotal, tax)?, shipping)?,
-    })
 }
 
 /// What the next bill (or credit) of an order charges, with the rounding carried across the
@@ -127,9 +97,15 @@ pub fn check_document_total(total: Decimal) -> Result<Decimal, Violation> {
     Ok(total)
 }
 
-/// An amount in the vendor's currency expressed in the base currency.
+/// An amount in the vendor's currency expressed in the base currency, exact (a unit cost).
 pub fn to_base(amount: Decimal, exchange_rate: Decimal) -> Result<Decimal, Overflow> {
     amount.checked_mul(exchange_rate).ok_or(Overflow)
+}
+
+/// A document amount (a total) in the base currency: converted, then rounded to cents like
+/// every printed total.
+pub fn to_base_money(amount: Decimal, exchange_rate: Decimal) -> Result<Decimal, Overflow> {
+    to_base(amount, exchange_rate).map(round_money)
 }
 
 #[cfg(test)]
@@ -153,32 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn an_order_rounds_its_subtotal_and_tax_once_and_its_parts_add_up_to_its_total() {
-        let t = totals(
-            [(d("3"), d("0.335")), (d("1.5"), d("2"))],
-            d("0.0825"),
-            d("5"),
-        )
-        .unwrap();
-        // 4.005 → 4.01; 4.01 × 0.0825 = 0.330825 → 0.33.
-        assert_eq!(t.subtotal, d("4.01"));
-        assert_eq!(t.tax, d("0.33"));
-        assert_eq!(t.total, d("9.34"));
-        assert_eq!(t.subtotal + t.tax + t.shipping, t.total);
-    }
-
-    #[test]
-    fn printed_parts_add_up_even_when_each_part_is_below_a_cent() {
-        // Issue 11, finding 2: 0.004 at 50 % tax showed 0.00 + 0.00 + 0.00 = 0.01.
-        let t = totals([(d("1"), d("0.004"))], d("0.5"), Decimal::ZERO).unwrap();
-        assert_eq!((t.subtotal, t.tax, t.total), (d("0"), d("0"), d("0")));
-    }
-
-    #[test]
-    fn line_amounts_are_exact_and_only_the_document_rounds() {
-        // Issue 11, finding 1: three lines of 1 × 0.005 are 0.015 → 0.02, not 3 × 0.01.
-        let t = totals([(d("1"), d("0.005")); 3], Decimal::ZERO, Decimal::ZERO).unwrap();
-        assert_eq!(t.subtotal, d("0.02"));
+    fn line_amounts_are_exact() {
         assert_eq!(line_amount(d("12.5"), d("3.4567")).unwrap(), d("43.20875"));
     }
 
@@ -187,17 +138,6 @@ mod tests {
         assert_eq!(round_money(d("2.675")), d("2.68"));
         assert_eq!(round_money(d("-2.675")), d("-2.68"));
         assert_eq!(round_money(d("2.674999")), d("2.67"));
-    }
-
-    #[test]
-    fn decimal_sums_never_pick_up_float_error() {
-        let t = totals(
-            [(d("1"), d("0.1")), (d("1"), d("0.2"))],
-            Decimal::ZERO,
-            Decimal::ZERO,
-        )
-        .unwrap();
-        assert_eq!(t.subtotal, d("0.3"));
     }
 
     #[test]
@@ -215,34 +155,19 @@ mod tests {
     }
 
     #[test]
+    fn a_base_currency_total_is_rounded_to_cents_half_away_from_zero() {
+        assert_eq!(to_base_money(d("10.01"), d("0.5")).unwrap(), d("5.01"));
+        assert_eq!(to_base_money(d("-10.01"), d("0.5")).unwrap(), d("-5.01"));
+        assert_eq!(to_base_money(d("3"), d("1.23456789")).unwrap(), d("3.70"));
+        // A unit cost converts exactly: only documents round.
+        assert_eq!(to_base(d("0.0001"), d("1.5")).unwrap(), d("0.00015"));
+    }
+
+    #[test]
     fn extreme_stored_values_give_an_overflow_not_a_panic() {
-        // Issue 12, finding 4: a line of 9e14 × 9e14 made every order total panic.
-        let huge = d("900000000000000");
-        assert_eq!(
-            totals([(huge, huge)], Decimal::ZERO, Decimal::ZERO),
-            Err(Overflow)
-        );
-        assert_eq!(
-            totals([(Decimal::MAX, d("2"))], Decimal::ZERO, Decimal::ZERO),
-            Err(Overflow)
-        );
-        assert_eq!(
-            totals(
-                [(Decimal::MAX, Decimal::ONE), (Decimal::MAX, Decimal::ONE)],
-                Decimal::ZERO,
-                Decimal::ZERO
-            ),
-            Err(Overflow)
-        );
-        assert_eq!(
-            totals([(Decimal::MAX, Decimal::ONE)], d("0.9"), Decimal::ZERO),
-            Err(Overflow)
-        );
-        assert_eq!(
-            totals([(Decimal::MAX, Decimal::ONE)], Decimal::ZERO, Decimal::ONE),
-            Err(Overflow)
-        );
+        // Order totals: see `domain::totals`.
         assert_eq!(to_base(Decimal::MAX, d("2")), Err(Overflow));
+        assert_eq!(to_base_money(Decimal::MAX, d("2")), Err(Overflow));
         assert_eq!(
             carried(Decimal::MAX, Decimal::ZERO, (Decimal::MIN, Decimal::ZERO)),
             Err(Overflow)

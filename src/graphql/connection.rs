@@ -42,6 +42,21 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
+    /// The four paging arguments of a root list, as the client gave them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
     /// Forward paging from the start.
     pub fn first(first: Option<i32>, after: Option<String>) -> Self {
         Self {

@@ -2,7 +2,6 @@
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
-use rust_decimal::prelude::RoundingStrategy;
 
 /// An exact decimal number written as a string, e.g. `"0.45"`. JSON numbers are refused: they
 /// pass through binary floating point on their way here.
@@ -15,11 +14,13 @@ impl Decimal {
         Decimal(value.normalize())
     }
 
-    /// A money total, rounded half away from zero and printed with exactly two places (`"910.00"`).
-    pub fn money(value: rust_decimal::Decimal) -> Self {
-        let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-        rounded.rescale(2);
-        Decimal(rounded)
+    /// An amount of money, printed with exactly two places (`"910.00"`). The domain rounds
+    /// (`domain::money`, `domain::totals`); this only formats what it rounded. (Should a value
+    /// with more places reach it, `rescale` rounds it half away from zero, the domain's rule.)
+    pub fn money(cents: rust_decimal::Decimal) -> Self {
+        let mut printed = cents;
+        printed.rescale(2);
+        Decimal(printed)
     }
 }
 

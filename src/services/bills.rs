@@ -16,6 +16,7 @@ use sea_orm::{
 
 use crate::auth::Actor;
 use crate::domain::money::{self, round_money, Overflow};
+use crate::domain::totals::{bill_totals, Totals};
 use crate::error::ServiceError;
 use crate::events::{EventKind, Outbox};
 use crate::services::inventory::ROWS_PER_INSERT;
@@ -205,10 +206,15 @@ async fn write_bill(
 ) -> Result<bill::Model, ServiceError> {
     let heading = heading(txn, po, issue).await?;
     let billed = open_billed(txn, po.id).await?;
-    let (subtotal, tax) =
-        money::carried(received, po.tax_rate.to_decimal(), billed).map_err(too_large)?;
-    let total = money::add(
-        money::add(subtotal, tax).map_err(too_large)?,
+    let Totals {
+        subtotal,
+        tax,
+        total,
+        ..
+    } = bill_totals(
+        received,
+        po.tax_rate.to_decimal(),
+        billed,
         freight.to_decimal(),
     )
     .map_err(too_large)?;

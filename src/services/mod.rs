@@ -11,6 +11,7 @@ pub mod purchasing;
 pub mod receiving;
 pub mod search;
 pub mod serials;
+pub mod sql_rules;
 pub mod stock;
 pub(crate) mod violations;
 

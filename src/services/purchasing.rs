@@ -16,6 +16,7 @@ use crate::auth::Actor;
 use crate::config::BusinessConfig;
 use crate::db::begin_write;
 use crate::domain::purchasing::{self as rules, open_quantity, Action};
+use crate::domain::totals::{order_totals, PricedLine};
 use crate::domain::violation::ViolationCode;
 use crate::domain::{money, validate};
 use crate::error::ServiceError;
@@ -355,10 +356,8 @@ async fn check_order_total(txn: &DatabaseTransaction, po_id: i32) -> Result<(), 
         .await?
         .ok_or_else(|| not_found("input.purchaseOrderId", "purchase order"))?;
     let lines = lines_of(txn, po_id).await?;
-    let totals = money::totals(
-        lines
-            .iter()
-            .map(|l| (l.quantity.to_decimal(), l.unit_cost.to_decimal())),
+    let totals = order_totals(
+        lines.iter().map(PricedLine::from),
         po.tax_rate.to_decimal(),
         po.shipping.to_decimal(),
     )

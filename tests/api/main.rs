@@ -30,6 +30,7 @@ mod receiving;
 mod receiving_cost;
 mod screens;
 mod serials;
+mod sql_rules;
 mod stock;
 mod stress;
 mod subscriptions;

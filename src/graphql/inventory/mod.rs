@@ -6,8 +6,8 @@ pub mod types;
 
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::Days;
-use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{ExprTrait, Query as SqlQuery, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
@@ -21,6 +21,7 @@ use crate::graphql::prime::{self, Sel};
 use crate::graphql::scalars::{Date, DateTime, Decimal};
 use crate::graphql::{require, root_page, state};
 use crate::services::search::contains_text;
+use crate::services::sql_rules;
 use crate::services::stock::{SkipReason, Skipped, Suggestion};
 use types::{InventoryItem, LedgerConnectionName, LedgerEdgeName, StockLedgerEntry};
 
@@ -44,29 +45,47 @@ pub struct InventoryItemFilter {
 }
 
 impl InventoryItemFilter {
-    /// The condition on the product's text.
-    fn search_condition(&self) -> Result<Condition, ApiError> {
+    /// The items matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
         use entity::inventory_item::Column;
-        use entity::product::Column as P;
         let mut condition = changed_after(Column::UpdatedAt, self.updated_after);
+        if let Some(location) = &self.location_id {
+            condition =
+                condition.add(Column::LocationId.eq(decode(location, "InventoryLocation")?));
+        }
+        if let Some(product) = &self.product_id {
+            condition = condition.add(Column::ProductId.eq(decode(product, "Product")?));
+        }
+        if let Some(below) = self.below_minimum {
+            let test = sql_rules::below_minimum();
+            condition = condition.add(if below { test } else { test.not() });
+        }
+        if let Some(due) = self.needs_reorder {
+            let test = crate::services::stock::due_for_reorder();
+            condition = condition.add(if due { test } else { test.not() });
+        }
         if let Some(text) = self.search.as_deref() {
-            let text = crate::graphql::search_text(text)?;
-            condition = condition.add(
-                Column::ProductId.in_subquery(
-                    SqlQuery::select()
-                        .column(P::Id)
-                        .from(entity::product::Entity)
-                        .cond_where(
-                            Condition::any()
-                                .add(contains_text(P::Sku, text))
-                                .add(contains_text(P::Description, text)),
-                        )
-                        .to_owned(),
-                ),
-            );
+            condition = condition.add(product_text(crate::graphql::search_text(text)?));
         }
         Ok(condition)
     }
+}
+
+/// Items whose product's SKU or description contains `text`.
+fn product_text(text: &str) -> SimpleExpr {
+    use entity::inventory_item::Column;
+    use entity::product::Column as P;
+    Column::ProductId.in_subquery(
+        SqlQuery::select()
+            .column(P::Id)
+            .from(entity::product::Entity)
+            .cond_where(
+                Condition::any()
+                    .add(contains_text(P::Sku, text))
+                    .add(contains_text(P::Description, text)),
+            )
+            .to_owned(),
+    )
 }
 
 /// What inventory items can be sorted by.
@@ -93,8 +112,8 @@ pub struct InventoryItemSort {
 }
 
 impl InventoryItemSort {
-    /// The keyset order of this sort.
-    fn order(&self) -> SortOrder {
+    /// The keyset order of this sort on `backend`.
+    fn order(&self, backend: DbBackend) -> SortOrder {
         let direction = self.direction;
         let key = match self.field {
             InventoryItemSortField::Sku => SortKey::sql(
@@ -103,7 +122,7 @@ impl InventoryItemSort {
             ),
             InventoryItemSortField::OnHand => SortKey::column("on_hand", direction),
             InventoryItemSortField::Available => {
-                SortKey::sql("({t}.on_hand - {t}.picked - {t}.reserved)", direction)
+                SortKey::sql(&sql_rules::available_key(backend), direction)
             }
             InventoryItemSortField::UpdatedAt => SortKey::column("updated_at", direction),
         };
@@ -337,50 +356,17 @@ impl InventoryQuery {
         #[graphql(desc = "The order; oldest first when omitted.")] sort: Option<InventoryItemSort>,
     ) -> async_graphql::Result<Page<InventoryItem>> {
         require(ctx, Permission::InventoryRead)?;
-        use entity::inventory_item::{Column, Entity};
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        let filter = filter.unwrap_or_default();
-        let mut condition = Condition::all();
-        if let Some(location) = &filter.location_id {
-            condition =
-                condition.add(Column::LocationId.eq(decode(location, "InventoryLocation")?));
-        }
-        if let Some(product) = &filter.product_id {
-            condition = condition.add(Column::ProductId.eq(decode(product, "Product")?));
-        }
-        if let Some(below) = filter.below_minimum {
-            let test = Expr::col(Column::OnHand).lt(Expr::col(Column::Minimum));
-            condition = condition.add(if below { test } else { test.not() });
-        }
-        if let Some(due) = filter.needs_reorder {
-            let test = crate::services::stock::due_for_reorder();
-            condition = condition.add(if due { test } else { test.not() });
-        }
-        let condition = condition.add(filter.search_condition()?);
-        let order = sort.map(|s| s.order()).unwrap_or_default();
-        let page = root_page(
-            ctx,
-            &args,
-            Entity::find().filter(condition),
-            &order,
-            |m| m.id,
-            InventoryItem::from,
-        )
-        .await?;
-        prime::items(
-            ctx,
-            Sel::nodes_of(ctx),
-            page.edges
-                .iter()
-                .map(|e| (e.node.db_id, e.node.product_id, e.node.location_id))
-                .collect(),
-        )
-        .await?;
+        let backend = state(ctx).db.get_database_backend();
+        let order = sort.map(|s| s.order(backend)).unwrap_or_default();
+        let condition = filter.unwrap_or_default().condition()?;
+        let select = entity::inventory_item::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
+        let page = root_page(ctx, &args, select, &order, |m| m.id, InventoryItem::from).await?;
+        let items = page.edges.iter().map(|e| &e.node);
+        let items = items
+            .map(|i| (i.db_id, i.product_id, i.location_id))
+            .collect();
+        prime::items(ctx, Sel::nodes_of(ctx), items).await?;
         Ok(page)
     }
 
@@ -397,22 +383,12 @@ impl InventoryQuery {
     ) -> async_graphql::Result<NamedPage<StockLedgerEntry, LedgerConnectionName, LedgerEdgeName>>
     {
         require(ctx, Permission::InventoryRead)?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
         let condition = filter.unwrap_or_default().condition()?;
-        root_page(
-            ctx,
-            &args,
-            entity::stock_ledger_entry::Entity::find().filter(condition),
-            &SortOrder::default(),
-            // Cursors hold 32-bit ids, as the item's own ledger connection does.
-            |m| i32::try_from(m.id).unwrap_or(i32::MAX),
-            StockLedgerEntry::from,
-        )
-        .await
+        let select = entity::stock_ledger_entry::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
+        // Cursors hold 32-bit ids, as the item's own ledger connection does.
+        let id_of = |m: &entity::stock_ledger_entry::Model| i32::try_from(m.id).unwrap_or(i32::MAX);
+        let order = SortOrder::default();
+        root_page(ctx, &args, select, &order, id_of, StockLedgerEntry::from).await
     }
 }

@@ -2,9 +2,9 @@
 
 use async_graphql::connection::{ConnectionNameType, EdgeNameType};
 use async_graphql::{ComplexObject, Context, OutputType, SimpleObject, ID};
-use entity::Fixed4;
 
 use crate::auth::Permission;
+use crate::domain::stock;
 use crate::graphql::guard::{Guarded, Identity, Reads};
 use crate::graphql::ids::to_gid;
 use crate::graphql::loaders::{load_required, LedgerOfItem, LocationId, ProductId};
@@ -64,7 +64,11 @@ impl From<entity::inventory_item::Model> for InventoryItem {
             picked: m.picked.into(),
             reserved: m.reserved.into(),
             backordered: m.backordered.into(),
-            available: Fixed4(m.on_hand.0 - m.picked.0 - m.reserved.0).into(),
+            available: Decimal::quantity(stock::available(
+                m.on_hand.to_decimal(),
+                m.picked.to_decimal(),
+                m.reserved.to_decimal(),
+            )),
             minimum: m.minimum.into(),
             maximum: m.maximum.map(Into::into),
             updated_at: DateTime(m.updated_at),

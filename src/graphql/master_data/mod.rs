@@ -82,6 +82,65 @@ impl NamedRecordFilter {
     }
 }
 
+/// Rows of a table with an `active` flag, changed after `updated_after`, whose `code` or `name`
+/// contains the search text: the vendor and location lists share this shape.
+fn coded_record_condition<C: ColumnTrait>(
+    [active, updated, code, name]: [C; 4],
+    wanted: Option<bool>,
+    search: Option<&str>,
+    updated_after: Option<DateTime>,
+) -> Result<Condition, ApiError> {
+    let mut condition = changed_after(updated, updated_after);
+    if let Some(wanted) = wanted {
+        condition = condition.add(active.eq(wanted));
+    }
+    if let Some(text) = search {
+        let text = crate::graphql::search_text(text)?;
+        condition = condition.add(
+            Condition::any()
+                .add(contains_text(code, text))
+                .add(contains_text(name, text)),
+        );
+    }
+    Ok(condition)
+}
+
+impl VendorFilter {
+    /// The vendors matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
+        use entity::vendor::Column;
+        coded_record_condition(
+            [
+                Column::Active,
+                Column::UpdatedAt,
+                Column::Code,
+                Column::Name,
+            ],
+            self.active,
+            self.search.as_deref(),
+            self.updated_after,
+        )
+    }
+}
+
+impl LocationFilter {
+    /// The locations matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
+        use entity::inventory_location::Column;
+        coded_record_condition(
+            [
+                Column::Active,
+                Column::UpdatedAt,
+                Column::Code,
+                Column::Name,
+            ],
+            self.active,
+            self.search.as_deref(),
+            self.updated_after,
+        )
+    }
+}
+
 impl ProductFilter {
     /// The products matching every given condition.
     fn condition(&self) -> Result<Condition, ApiError> {
@@ -141,6 +200,18 @@ pub struct VendorSort {
     pub direction: SortDirection,
 }
 
+impl VendorSort {
+    /// The keyset order of this sort.
+    fn order(&self) -> SortOrder {
+        let column = match self.field {
+            VendorSortField::Code => "code",
+            VendorSortField::Name => "name",
+            VendorSortField::CreatedAt => "created_at",
+        };
+        SortOrder::new([SortKey::column(column, self.direction)], self.direction)
+    }
+}
+
 /// Declares the query object holding the root list of a reference record: `vendors:read`,
 /// oldest first, filtered by activity and by text over `columns`.
 macro_rules! reference_list {
@@ -164,24 +235,13 @@ macro_rules! reference_list {
             ) -> async_graphql::Result<Page<$node>> {
                 require(ctx, Permission::VendorsRead)?;
                 use entity::$module::{Column, Entity};
-                let args = PageArgs {
-                    first,
-                    after,
-                    last,
-                    before,
-                };
                 let condition = filter
                     .unwrap_or_default()
                     .condition(Column::Active, Column::UpdatedAt, [$(Column::$column),+])?;
-                root_page(
-                    ctx,
-                    &args,
-                    Entity::find().filter(condition),
-                    &SortOrder::default(),
-                    |m| m.id,
-                    $node::from,
-                )
-                .await
+                let select = Entity::find().filter(condition);
+                let args = PageArgs::new(first, after, last, before);
+                let order = SortOrder::default();
+                root_page(ctx, &args, select, &order, |m| m.id, $node::from).await
             }
         }
     };
@@ -238,45 +298,13 @@ impl MasterDataQuery {
         sort: Option<VendorSort>,
     ) -> async_graphql::Result<Page<Vendor>> {
         require(ctx, Permission::VendorsRead)?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        use entity::vendor::{Column, Entity};
-        let filter = filter.unwrap_or_default();
-        let mut condition = changed_after(Column::UpdatedAt, filter.updated_after);
-        if let Some(active) = filter.active {
-            condition = condition.add(Column::Active.eq(active));
-        }
-        if let Some(text) = filter.search.as_deref() {
-            let text = crate::graphql::search_text(text)?;
-            condition = condition.add(
-                Condition::any()
-                    .add(contains_text(Column::Code, text))
-                    .add(contains_text(Column::Name, text)),
-            );
-        }
-        let select = Entity::find().filter(condition);
-        let order = match sort {
-            None => SortOrder::default(),
-            Some(sort) => {
-                let column = match sort.field {
-                    VendorSortField::Code => "code",
-                    VendorSortField::Name => "name",
-                    VendorSortField::CreatedAt => "created_at",
-                };
-                SortOrder::new([SortKey::column(column, sort.direction)], sort.direction)
-            }
-        };
+        let order = sort.map(|s| s.order()).unwrap_or_default();
+        let condition = filter.unwrap_or_default().condition()?;
+        let select = entity::vendor::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
         let page = root_page(ctx, &args, select, &order, |m| m.id, Vendor::from).await?;
-        prime::vendors(
-            ctx,
-            Sel::nodes_of(ctx),
-            page.edges.iter().map(|e| e.node.db_id).collect(),
-        )
-        .await?;
+        let vendors = page.edges.iter().map(|e| e.node.db_id).collect();
+        prime::vendors(ctx, Sel::nodes_of(ctx), vendors).await?;
         Ok(page)
     }
 
@@ -291,33 +319,16 @@ impl MasterDataQuery {
         filter: Option<ProductFilter>,
     ) -> async_graphql::Result<Page<Product>> {
         require(ctx, Permission::VendorsRead)?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        use entity::product::Entity;
         let condition = filter.unwrap_or_default().condition()?;
-        let select = Entity::find().filter(condition);
-        let page = root_page(
-            ctx,
-            &args,
-            select,
-            &SortOrder::default(),
-            |m| m.id,
-            Product::from,
-        )
-        .await?;
-        prime::products(
-            ctx,
-            Sel::nodes_of(ctx),
-            page.edges
-                .iter()
-                .map(|e| (e.node.db_id, e.node.preferred_vendor_id))
-                .collect(),
-        )
-        .await?;
+        let select = entity::product::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
+        let order = SortOrder::default();
+        let page = root_page(ctx, &args, select, &order, |m| m.id, Product::from).await?;
+        let products = page
+            .edges
+            .iter()
+            .map(|e| (e.node.db_id, e.node.preferred_vendor_id));
+        prime::products(ctx, Sel::nodes_of(ctx), products.collect()).await?;
         Ok(page)
     }
 
@@ -332,42 +343,21 @@ impl MasterDataQuery {
         filter: Option<LocationFilter>,
     ) -> async_graphql::Result<Page<InventoryLocation>> {
         require(ctx, Permission::VendorsRead)?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        use entity::inventory_location::{Column, Entity};
-        let filter = filter.unwrap_or_default();
-        let mut condition = changed_after(Column::UpdatedAt, filter.updated_after);
-        if let Some(active) = filter.active {
-            condition = condition.add(Column::Active.eq(active));
-        }
-        if let Some(text) = filter.search.as_deref() {
-            let text = crate::graphql::search_text(text)?;
-            condition = condition.add(
-                Condition::any()
-                    .add(contains_text(Column::Code, text))
-                    .add(contains_text(Column::Name, text)),
-            );
-        }
-        let select = Entity::find().filter(condition);
+        let condition = filter.unwrap_or_default().condition()?;
+        let select = entity::inventory_location::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
+        let order = SortOrder::default();
         let page = root_page(
             ctx,
             &args,
             select,
-            &SortOrder::default(),
+            &order,
             |m| m.id,
             InventoryLocation::from,
         )
         .await?;
-        prime::locations(
-            ctx,
-            Sel::nodes_of(ctx),
-            page.edges.iter().map(|e| e.node.db_id).collect(),
-        )
-        .await?;
+        let locations = page.edges.iter().map(|e| e.node.db_id).collect();
+        prime::locations(ctx, Sel::nodes_of(ctx), locations).await?;
         Ok(page)
     }
 }

@@ -6,7 +6,7 @@ pub mod types;
 use async_graphql::{Context, Enum, InputObject, Object, ID};
 use chrono::{Days, NaiveTime};
 use sea_orm::sea_query::{Query as SqlQuery, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
 
 use crate::auth::Permission;
 use crate::error::ApiError;
@@ -19,6 +19,7 @@ use crate::graphql::prime::{self, PoRef, Sel};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::{require, root_page, state};
 use crate::services::search::contains_text;
+use crate::services::sql_rules::order_total_key;
 use types::PurchaseOrder;
 
 /// Narrows the purchase-order list; all given conditions must hold.
@@ -72,6 +73,56 @@ fn with_line_where(column: entity::purchase_order_line::Column, value: i32) -> S
 }
 
 impl PurchaseOrderFilter {
+    /// The orders matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
+        Ok(Condition::all()
+            .add(self.header_condition()?)
+            .add(self.links_condition()?))
+    }
+
+    /// The conditions on the order itself: status, vendor, where it ships, dates, export and
+    /// text.
+    fn header_condition(&self) -> Result<Condition, ApiError> {
+        use entity::purchase_order::Column;
+        let mut condition = changed_after(Column::UpdatedAt, self.updated_after);
+        if let Some(statuses) = &self.status {
+            let statuses = statuses
+                .iter()
+                .map(|s| entity::enums::PurchaseOrderStatus::from(*s));
+            condition = condition.add(Column::Status.is_in(statuses));
+        }
+        if let Some(vendor) = &self.vendor_id {
+            condition = condition.add(Column::VendorId.eq(decode(vendor, "Vendor")?));
+        }
+        if let Some(location) = &self.location_id {
+            let location = decode(location, "InventoryLocation")?;
+            use entity::purchase_order_line::Column as L;
+            condition = condition.add(
+                Condition::any()
+                    .add(Column::ShipToId.eq(location))
+                    .add(with_line_where(L::LocationId, location)),
+            );
+        }
+        if let Some(date) = self.ordered_after {
+            condition = condition.add(Column::OrderDate.gte(start_of(date.0)));
+        }
+        if let Some(date) = self.ordered_before {
+            let next = date.0.checked_add_days(Days::new(1)).unwrap_or(date.0);
+            condition = condition.add(Column::OrderDate.lt(start_of(next)));
+        }
+        if let Some(exported) = self.exported {
+            condition = condition.add(if exported {
+                Column::ExportedAt.is_not_null()
+            } else {
+                Column::ExportedAt.is_null()
+            });
+        }
+        if let Some(text) = self.search.as_deref() {
+            condition = condition.add(search_condition(crate::graphql::search_text(text)?));
+        }
+        Ok(condition)
+    }
+
     /// The conditions on what an order is linked to (job, project, technician, type, business
     /// unit, product) and on its expected date.
     fn links_condition(&self) -> Result<Condition, ApiError> {
@@ -111,6 +162,23 @@ impl PurchaseOrderFilter {
         }
         Ok(condition)
     }
+}
+
+/// Orders whose number or vendor's name contains `text`.
+fn search_condition(text: &str) -> Condition {
+    use entity::purchase_order::Column;
+    use entity::vendor::Column as V;
+    Condition::any()
+        .add(contains_text(Column::Number, text))
+        .add(
+            Column::VendorId.in_subquery(
+                SqlQuery::select()
+                    .column(V::Id)
+                    .from(entity::vendor::Entity)
+                    .cond_where(contains_text(V::Name, text))
+                    .to_owned(),
+            ),
+        )
 }
 
 /// Narrows the job-material list; all given conditions must hold.
@@ -174,11 +242,50 @@ pub struct PurchaseOrderSort {
     pub direction: SortDirection,
 }
 
+impl PurchaseOrderSort {
+    /// The keyset order of this sort. Sorting by total needs `costs:read`: paging through
+    /// orders sorted by a total the caller cannot see recovers it by bisection.
+    fn order(&self, ctx: &Context<'_>) -> Result<SortOrder, ApiError> {
+        let direction = self.direction;
+        let keys = match self.field {
+            PurchaseOrderSortField::Number => vec![SortKey::column("number", direction)],
+            PurchaseOrderSortField::OrderDate => vec![SortKey::column("order_date", direction)],
+            PurchaseOrderSortField::ExpectedDate => {
+                SortKey::column_nulls_last("expected_date", direction).to_vec()
+            }
+            PurchaseOrderSortField::Total => {
+                require(ctx, Permission::CostsRead)?;
+                let backend = state(ctx).db.get_database_backend();
+                vec![SortKey::sql(&order_total_key(backend), direction)]
+            }
+        };
+        Ok(SortOrder::new(keys, direction))
+    }
+}
+
 #[derive(Default)]
 pub struct PurchasingQuery;
 
 fn start_of(date: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
     date.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// The order with this global ID or number (exactly one of them).
+fn find_order(
+    id: Option<ID>,
+    number: Option<String>,
+) -> Result<Select<entity::purchase_order::Entity>, ApiError> {
+    use entity::purchase_order::{Column, Entity};
+    match (id, number) {
+        (Some(id), None) => Ok(Entity::find_by_id(decode(&id, "PurchaseOrder")?)),
+        // Numbers are stored upper-case, as they are validated.
+        (None, Some(number)) => {
+            Ok(Entity::find().filter(Column::Number.eq(number.trim().to_uppercase())))
+        }
+        _ => Err(ApiError::BadRequest(
+            "give exactly one of `id` and `number`".to_owned(),
+        )),
+    }
 }
 
 #[Object]
@@ -191,20 +298,7 @@ impl PurchasingQuery {
         #[graphql(desc = "Purchase order number, e.g. `PO-2026-0042`.")] number: Option<String>,
     ) -> async_graphql::Result<Option<PurchaseOrder>> {
         require(ctx, Permission::PurchaseOrdersRead)?;
-        use entity::purchase_order::{Column, Entity};
-        let select = match (id, number) {
-            (Some(id), None) => Entity::find_by_id(decode(&id, "PurchaseOrder")?),
-            // Numbers are stored upper-case, as they are validated.
-            (None, Some(number)) => {
-                Entity::find().filter(Column::Number.eq(number.trim().to_uppercase()))
-            }
-            _ => {
-                return Err(ApiError::BadRequest(
-                    "give exactly one of `id` and `number`".to_owned(),
-                )
-                .into())
-            }
-        };
+        let select = find_order(id, number)?;
         let db = &state(ctx).db;
         let found = crate::db::retry_read(|| select.clone().one(db))
             .await
@@ -227,114 +321,13 @@ impl PurchasingQuery {
         sort: Option<PurchaseOrderSort>,
     ) -> async_graphql::Result<Page<PurchaseOrder>> {
         require(ctx, Permission::PurchaseOrdersRead)?;
-        // Paging through orders sorted by a total they cannot see recovers it by bisection.
-        if sort
-            .as_ref()
-            .is_some_and(|s| s.field == PurchaseOrderSortField::Total)
-        {
-            require(ctx, Permission::CostsRead)?;
-        }
-        use entity::purchase_order::{Column, Entity};
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        let filter = filter.unwrap_or_default();
-        let links = filter.links_condition()?;
-        let mut condition = changed_after(Column::UpdatedAt, filter.updated_after);
-        if let Some(statuses) = filter.status {
-            condition = condition.add(
-                Column::Status.is_in(
-                    statuses
-                        .into_iter()
-                        .map(entity::enums::PurchaseOrderStatus::from),
-                ),
-            );
-        }
-        if let Some(vendor) = &filter.vendor_id {
-            condition = condition.add(Column::VendorId.eq(decode(vendor, "Vendor")?));
-        }
-        if let Some(location) = &filter.location_id {
-            let location = decode(location, "InventoryLocation")?;
-            use entity::purchase_order_line::Column as L;
-            condition = condition.add(
-                Condition::any().add(Column::ShipToId.eq(location)).add(
-                    Column::Id.in_subquery(
-                        SqlQuery::select()
-                            .column(L::PurchaseOrderId)
-                            .from(entity::purchase_order_line::Entity)
-                            .and_where(L::LocationId.eq(location))
-                            .to_owned(),
-                    ),
-                ),
-            );
-        }
-        if let Some(date) = filter.ordered_after {
-            condition = condition.add(Column::OrderDate.gte(start_of(date.0)));
-        }
-        if let Some(date) = filter.ordered_before {
-            let next = date.0.checked_add_days(Days::new(1)).unwrap_or(date.0);
-            condition = condition.add(Column::OrderDate.lt(start_of(next)));
-        }
-        if let Some(exported) = filter.exported {
-            condition = condition.add(if exported {
-                Column::ExportedAt.is_not_null()
-            } else {
-                Column::ExportedAt.is_null()
-            });
-        }
-        if let Some(text) = filter.search.as_deref() {
-            let text = crate::graphql::search_text(text)?;
-            use entity::vendor::Column as V;
-            condition = condition.add(
-                Condition::any()
-                    .add(contains_text(Column::Number, text))
-                    .add(
-                        Column::VendorId.in_subquery(
-                            SqlQuery::select()
-                                .column(V::Id)
-                                .from(entity::vendor::Entity)
-                                .cond_where(contains_text(V::Name, text))
-                                .to_owned(),
-                        ),
-                    ),
-            );
-        }
-        let condition = condition.add(links);
-        let select = Entity::find().filter(condition);
-        let order = match sort {
-            None => SortOrder::default(),
-            Some(sort) => {
-                let direction = sort.direction;
-                let keys = match sort.field {
-                    PurchaseOrderSortField::Number => vec![SortKey::column("number", direction)],
-                    PurchaseOrderSortField::OrderDate => {
-                        vec![SortKey::column("order_date", direction)]
-                    }
-                    PurchaseOrderSortField::ExpectedDate => {
-                        SortKey::column_nulls_last("expected_date", direction).to_vec()
-                    }
-                    // subtotal × (1 + tax rate) + shipping, all in units of 10⁻⁸; `* 1.0`
-                    // makes the product exact NUMERIC on PostgreSQL and REAL on SQLite.
-                    PurchaseOrderSortField::Total => vec![SortKey::sql(
-                        "((SELECT COALESCE(SUM(l.quantity * 1.0 * l.unit_cost), 0) \
-                         FROM purchase_order_lines l WHERE l.purchase_order_id = {t}.id) \
-                         * (100000000 + {t}.tax_rate) / 100000000 + {t}.shipping * 10000.0)",
-                        direction,
-                    )],
-                };
-                SortOrder::new(keys, direction)
-            }
-        };
+        let order = sort.map(|s| s.order(ctx)).transpose()?.unwrap_or_default();
+        let condition = filter.unwrap_or_default().condition()?;
+        let select = entity::purchase_order::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
         let page = root_page(ctx, &args, select, &order, |m| m.id, PurchaseOrder::from).await?;
-        prime::purchase_orders(
-            ctx,
-            Sel::nodes_of(ctx),
-            page.edges.iter().map(|e| PoRef::from(&e.node)).collect(),
-        )
-        .await?;
+        let orders = page.edges.iter().map(|e| PoRef::from(&e.node)).collect();
+        prime::purchase_orders(ctx, Sel::nodes_of(ctx), orders).await?;
         Ok(page)
     }
 
@@ -350,21 +343,10 @@ impl PurchasingQuery {
         #[graphql(desc = "Conditions that must all hold.")] filter: Option<JobMaterialFilter>,
     ) -> async_graphql::Result<Page<JobMaterial>> {
         require(ctx, Permission::PurchaseOrdersRead)?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
         let condition = filter.unwrap_or_default().condition()?;
-        root_page(
-            ctx,
-            &args,
-            entity::job_material::Entity::find().filter(condition),
-            &SortOrder::default(),
-            |m| m.id,
-            JobMaterial::from,
-        )
-        .await
+        let select = entity::job_material::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
+        let order = SortOrder::default();
+        root_page(ctx, &args, select, &order, |m| m.id, JobMaterial::from).await
     }
 }

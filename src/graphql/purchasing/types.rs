@@ -7,6 +7,7 @@ use crate::auth::Permission;
 use crate::domain::money;
 use crate::domain::purchasing::open_quantity;
 use crate::domain::receiving::{over_receipt_percent, receivable_quantity};
+use crate::domain::totals::{order_totals, PricedLine, Totals};
 use crate::error::ApiError;
 use crate::graphql::connection::{encode_cursor, ConnectionTotals, Page, PageArgs, Window};
 use crate::graphql::enums::PurchaseOrderStatus;
@@ -128,23 +129,47 @@ fn too_large(number: &str, overflow: money::Overflow) -> ApiError {
 }
 
 impl PurchaseOrder {
-    async fn totals(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<money::Totals>> {
+    /// Its totals (`domain::totals`), or None without `costs:read`.
+    async fn totals(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Totals>> {
         if !can_see_costs(ctx) {
             return Ok(None);
         }
         let lines = load_one(ctx, LinesOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default();
-        money::totals(
-            lines
-                .iter()
-                .map(|l| (l.quantity.to_decimal(), l.unit_cost.to_decimal())),
-            self.tax_rate_value,
-            self.shipping_value,
-        )
-        .map(Some)
-        .map_err(|overflow| too_large(&self.number, overflow).into())
+        let priced = lines.iter().map(PricedLine::from);
+        order_totals(priced, self.tax_rate_value, self.shipping_value)
+            .map(Some)
+            .map_err(|overflow| too_large(&self.number, overflow).into())
     }
+}
+
+/// One page of an order's lines (all of them, in line order). A purchase order holds few
+/// lines: they arrive in one batched statement per page of orders, and are paged here by the
+/// same keyset rule the SQL connections use.
+fn page_of_lines(
+    lines: Vec<entity::purchase_order_line::Model>,
+    window: Window,
+) -> Page<PurchaseOrderLine> {
+    let total = lines.len() as u64;
+    let has_previous_page = window
+        .after
+        .is_some_and(|after| lines.iter().any(|l| l.id <= after));
+    let mut rest = lines
+        .into_iter()
+        .filter(|l| window.after.is_none_or(|after| l.id > after))
+        .peekable();
+    let page_rows: Vec<_> = rest.by_ref().take(window.limit as usize).collect();
+    let has_next_page = rest.peek().is_some();
+    let mut page = Page::with_additional_fields(
+        has_previous_page,
+        has_next_page,
+        ConnectionTotals { total_count: total },
+    );
+    page.edges.extend(page_rows.into_iter().map(|l| {
+        async_graphql::connection::Edge::new(encode_cursor(l.id), PurchaseOrderLine::from(l))
+    }));
+    page
 }
 
 impl Guarded for PurchaseOrder {
@@ -254,27 +279,7 @@ impl PurchaseOrder {
         let lines = load_one(ctx, LinesOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default();
-        // A purchase order holds few lines: they arrive in one batched statement per page of
-        // orders, and are paged here by the same keyset rule the SQL connections use.
-        let total = lines.len() as u64;
-        let has_previous_page = window
-            .after
-            .is_some_and(|after| lines.iter().any(|l| l.id <= after));
-        let mut rest = lines
-            .into_iter()
-            .filter(|l| window.after.is_none_or(|after| l.id > after))
-            .peekable();
-        let page_rows: Vec<_> = rest.by_ref().take(window.limit as usize).collect();
-        let has_next_page = rest.peek().is_some();
-        let mut page = Page::with_additional_fields(
-            has_previous_page,
-            has_next_page,
-            ConnectionTotals { total_count: total },
-        );
-        page.edges.extend(page_rows.into_iter().map(|l| {
-            async_graphql::connection::Edge::new(encode_cursor(l.id), PurchaseOrderLine::from(l))
-        }));
-        Ok(page)
+        Ok(page_of_lines(lines, window))
     }
 
     /// Number of lines.
@@ -314,7 +319,7 @@ impl PurchaseOrder {
     /// The total in the base currency; null without `costs:read`.
     async fn base_total(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
         match self.totals(ctx).await? {
-            Some(t) => money::to_base(t.total, self.exchange_rate.0)
+            Some(t) => money::to_base_money(t.total, self.exchange_rate.0)
                 .map(|base| Some(Decimal::money(base)))
                 .map_err(|overflow| too_large(&self.number, overflow).into()),
             None => Ok(None),

@@ -46,7 +46,33 @@ pub struct BillFilter {
 }
 
 impl BillFilter {
-    /// The conditions on due date and number.
+    /// The bills matching every given condition.
+    fn condition(&self) -> Result<Condition, ApiError> {
+        use entity::bill::Column;
+        let mut condition = Condition::all();
+        if let Some(vendor) = &self.vendor_id {
+            condition = condition.add(Column::VendorId.eq(decode(vendor, "Vendor")?));
+        }
+        if let Some(po) = &self.purchase_order_id {
+            condition = condition.add(Column::PurchaseOrderId.eq(decode(po, "PurchaseOrder")?));
+        }
+        if let Some(kind) = self.kind {
+            condition = condition.add(Column::Kind.eq(entity::enums::BillKind::from(kind)));
+        }
+        if let Some(status) = self.status {
+            condition = condition.add(Column::Status.eq(entity::enums::BillStatus::from(status)));
+        }
+        if let Some(date) = self.billed_after {
+            condition = condition.add(Column::BillDate.gte(date.0));
+        }
+        if let Some(date) = self.billed_before {
+            // Inclusive: strictly before the next day.
+            condition = condition.add(Column::BillDate.lt(day_after(date.0)));
+        }
+        Ok(condition.add(self.due_and_number_condition()))
+    }
+
+    /// The conditions on due date, number and change time.
     fn due_and_number_condition(&self) -> Condition {
         use entity::bill::Column;
         let mut condition = Condition::all();
@@ -100,6 +126,26 @@ pub struct BillSort {
     /// The direction; ascending when omitted.
     #[graphql(default)]
     pub direction: SortDirection,
+}
+
+impl BillSort {
+    /// The keyset order of this sort. Sorting by total needs `costs:read`: paging through
+    /// bills sorted by a total the caller cannot see recovers it by bisection.
+    fn order(&self, ctx: &Context<'_>) -> Result<SortOrder, ApiError> {
+        let column = match self.field {
+            BillSortField::Number => "number",
+            BillSortField::BillDate => "bill_date",
+            BillSortField::DueDate => "due_date",
+            BillSortField::Total => {
+                require(ctx, Permission::CostsRead)?;
+                "total"
+            }
+        };
+        Ok(SortOrder::new(
+            [SortKey::column(column, self.direction)],
+            self.direction,
+        ))
+    }
 }
 
 /// Narrows the receipt list; all given conditions must hold.
@@ -193,64 +239,11 @@ impl BillsQuery {
         #[graphql(desc = "The order; oldest first when omitted.")] sort: Option<BillSort>,
     ) -> async_graphql::Result<Page<Bill>> {
         require(ctx, Permission::BillsRead)?;
-        // Paging through bills sorted by a total they cannot see recovers it by bisection.
-        if sort
-            .as_ref()
-            .is_some_and(|s| s.field == BillSortField::Total)
-        {
-            require(ctx, Permission::CostsRead)?;
-        }
-        use entity::bill::{Column, Entity};
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        let filter = filter.unwrap_or_default();
-        let mut condition = Condition::all();
-        if let Some(vendor) = &filter.vendor_id {
-            condition = condition.add(Column::VendorId.eq(decode(vendor, "Vendor")?));
-        }
-        if let Some(po) = &filter.purchase_order_id {
-            condition = condition.add(Column::PurchaseOrderId.eq(decode(po, "PurchaseOrder")?));
-        }
-        if let Some(kind) = filter.kind {
-            condition = condition.add(Column::Kind.eq(entity::enums::BillKind::from(kind)));
-        }
-        if let Some(status) = filter.status {
-            condition = condition.add(Column::Status.eq(entity::enums::BillStatus::from(status)));
-        }
-        if let Some(date) = filter.billed_after {
-            condition = condition.add(Column::BillDate.gte(date.0));
-        }
-        if let Some(date) = filter.billed_before {
-            // Inclusive: strictly before the next day.
-            let next = date.0.checked_add_days(Days::new(1)).unwrap_or(date.0);
-            condition = condition.add(Column::BillDate.lt(next));
-        }
-        let condition = condition.add(filter.due_and_number_condition());
-        let order = match sort {
-            None => SortOrder::default(),
-            Some(sort) => {
-                let column = match sort.field {
-                    BillSortField::Number => "number",
-                    BillSortField::BillDate => "bill_date",
-                    BillSortField::DueDate => "due_date",
-                    BillSortField::Total => "total",
-                };
-                SortOrder::new([SortKey::column(column, sort.direction)], sort.direction)
-            }
-        };
-        root_page(
-            ctx,
-            &args,
-            Entity::find().filter(condition),
-            &order,
-            |m| m.id,
-            Bill::from,
-        )
-        .await
+        let order = sort.map(|s| s.order(ctx)).transpose()?.unwrap_or_default();
+        let condition = filter.unwrap_or_default().condition()?;
+        let select = entity::bill::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
+        root_page(ctx, &args, select, &order, |m| m.id, Bill::from).await
     }
 
     /// Receipts (the receiving history), oldest first; filters combine with AND. Needs
@@ -265,31 +258,16 @@ impl BillsQuery {
         #[graphql(desc = "Conditions that must all hold.")] filter: Option<ReceiptFilter>,
     ) -> async_graphql::Result<Page<Receipt>> {
         require(ctx, Permission::PurchaseOrdersRead)?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
         let condition = filter.unwrap_or_default().condition()?;
-        let page = root_page(
-            ctx,
-            &args,
-            entity::receipt::Entity::find().filter(condition),
-            &SortOrder::default(),
-            |m| m.id,
-            Receipt::from,
-        )
-        .await?;
-        prime::receipts(
-            ctx,
-            Sel::nodes_of(ctx),
-            page.edges
-                .iter()
-                .map(|e| (e.node.db_id, e.node.purchase_order_id))
-                .collect(),
-        )
-        .await?;
+        let select = entity::receipt::Entity::find().filter(condition);
+        let args = PageArgs::new(first, after, last, before);
+        let order = SortOrder::default();
+        let page = root_page(ctx, &args, select, &order, |m| m.id, Receipt::from).await?;
+        let receipts = page
+            .edges
+            .iter()
+            .map(|e| (e.node.db_id, e.node.purchase_order_id));
+        prime::receipts(ctx, Sel::nodes_of(ctx), receipts.collect()).await?;
         Ok(page)
     }
 }

@@ -4,8 +4,11 @@ use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use rust_decimal::Decimal as Exact;
 
 use crate::auth::Permission;
+use crate::domain::matching::{
+    current_bill, three_way_match, AcceptedLine, BilledLine, Difference, DocumentKind, Issued,
+    MatchField, Standing,
+};
 use crate::domain::money;
-use crate::domain::receiving::{differences, MatchField, MatchLine};
 use crate::error::ApiError;
 use crate::graphql::enums::{BillKind, BillStatus};
 use crate::graphql::guard::{Guarded, Identity, Reads};
@@ -66,6 +69,25 @@ impl From<entity::receipt::Model> for Receipt {
     }
 }
 
+/// What the domain needs to know of a stored bill to tell a receipt's current one.
+fn issued(bill: &entity::bill::Model) -> Issued {
+    Issued {
+        id: bill.id,
+        kind: document_kind(bill.kind),
+        standing: match bill.status {
+            entity::enums::BillStatus::Open => Standing::Open,
+            entity::enums::BillStatus::Superseded => Standing::Superseded,
+        },
+    }
+}
+
+fn document_kind(kind: entity::enums::BillKind) -> DocumentKind {
+    match kind {
+        entity::enums::BillKind::Bill => DocumentKind::Bill,
+        entity::enums::BillKind::Credit => DocumentKind::Credit,
+    }
+}
+
 impl Guarded for Receipt {
     const READ: Permission = Permission::PurchaseOrdersRead;
 }
@@ -98,11 +120,7 @@ impl Receipt {
         let bills = load_one(ctx, BillsOfReceipt(self.db_id))
             .await?
             .unwrap_or_default();
-        Ok(bills
-            .into_iter()
-            .filter(|b| b.kind == entity::enums::BillKind::Bill)
-            .max_by_key(|b| (b.status == entity::enums::BillStatus::Open, b.id))
-            .map(Bill::from))
+        Ok(current_bill(bills, issued).map(Bill::from))
     }
 
     /// Every bill and credit this receipt produced, oldest first. Needs `bills:read`.
@@ -429,7 +447,7 @@ impl Bill {
         if !can_see_costs(ctx) {
             return Ok(None);
         }
-        money::to_base(self.money.total, self.money.exchange_rate)
+        money::to_base_money(self.money.total, self.money.exchange_rate)
             .map(|base| Some(Decimal::money(base)))
             .map_err(|overflow| ApiError::ValueTooLarge(overflow.to_string()).into())
     }
@@ -443,51 +461,56 @@ impl Bill {
         let received = load_one(ctx, LinesOfReceipt(self.receipt_id))
             .await?
             .unwrap_or_default();
-        let sign = if self.kind == BillKind::Credit {
-            -Exact::ONE
-        } else {
-            Exact::ONE
-        };
         let ordered =
             load_many(ctx, billed.iter().map(|l| LineId(l.purchase_order_line_id))).await?;
-        let mut lines = Vec::with_capacity(billed.len());
-        for line in &billed {
-            let ordered = ordered
-                .get(&LineId(line.purchase_order_line_id))
-                .ok_or_else(|| ApiError::internal("bill line without its order line"))?;
-            let accepted = received
-                .iter()
-                .find(|r| r.id == line.receipt_line_id)
-                .map(|r| r.quantity.to_decimal())
-                .unwrap_or_default();
-            lines.push(MatchLine {
-                line_id: line.purchase_order_line_id,
-                billed_quantity: line.quantity.to_decimal(),
-                billed_unit_cost: line.unit_cost.to_decimal(),
-                received_quantity: accepted * sign,
-                ordered_unit_cost: ordered.unit_cost_value,
-            });
-        }
-        let differences: Vec<MatchDifference> = differences(&lines)
-            .into_iter()
-            .map(|d| MatchDifference {
-                line_id: d.line_id,
-                field: match d.field {
-                    MatchField::Quantity => MatchDifferenceField::Quantity,
-                    MatchField::UnitCost => MatchDifferenceField::UnitCost,
-                },
-                billed_value: d.billed,
-                expected_value: d.expected,
-            })
-            .collect();
-        Ok(BillMatch {
+        let differences = three_way_match(
+            document_kind(self.kind.into()),
+            &billed.iter().map(billed_line).collect::<Vec<_>>(),
+            &received.iter().map(accepted_line).collect::<Vec<_>>(),
+            |line| ordered.get(&LineId(line)).map(|l| l.unit_cost_value),
+        )
+        .map_err(|_| ApiError::internal("bill line without its order line"))?;
+        Ok(BillMatch::from(differences))
+    }
+}
+
+fn billed_line(line: &entity::bill_line::Model) -> BilledLine {
+    BilledLine {
+        order_line_id: line.purchase_order_line_id,
+        receipt_line_id: line.receipt_line_id,
+        quantity: line.quantity.to_decimal(),
+        unit_cost: line.unit_cost.to_decimal(),
+    }
+}
+
+fn accepted_line(line: &entity::receipt_line::Model) -> AcceptedLine {
+    AcceptedLine {
+        receipt_line_id: line.id,
+        quantity: line.quantity.to_decimal(),
+    }
+}
+
+impl From<Vec<Difference>> for BillMatch {
+    fn from(differences: Vec<Difference>) -> Self {
+        BillMatch {
             state: if differences.is_empty() {
                 MatchState::Matched
             } else {
                 MatchState::Mismatched
             },
-            differences,
-        })
+            differences: differences
+                .into_iter()
+                .map(|d| MatchDifference {
+                    line_id: d.line_id,
+                    field: match d.field {
+                        MatchField::Quantity => MatchDifferenceField::Quantity,
+                        MatchField::UnitCost => MatchDifferenceField::UnitCost,
+                    },
+                    billed_value: d.billed,
+                    expected_value: d.expected,
+                })
+                .collect(),
+        }
     }
 }
 
