@@ -100,110 +100,139 @@ async fn a_hand_given_number_that_is_taken_is_refused_and_generation_skips_it() 
     assert_eq!(generated["number"], format!("PO-{year}-0002"));
 }
 
-#[tokio::test]
-async fn create_refuses_every_bad_input_and_writes_nothing() {
-    let app = spawn_app().await;
-    let fx = app.fixture().await;
-    let inactive = |name: &str, id: &str| (name.to_owned(), json!({ "id": id }));
-    // Inactive copies of each reference.
+/// Inactive copies of each reference a purchase order names.
+struct InactiveReferences {
+    vendor: Value,
+    location: Value,
+    po_type: Value,
+    business_unit: Value,
+    product: Value,
+}
+
+/// Creates one of each reference and deactivates it.
+async fn inactive_references(app: &TestApp) -> InactiveReferences {
     let address = json!({ "street": "2 Side St", "city": "X", "postalCode": "1", "country": "US" });
-    let old_vendor = app
-        .ok(
+    let create = |name: &'static str, input: Value, object: &'static str| async move {
+        app.ok(name, input, &format!("{object} {{ id }}")).await[object]["id"].clone()
+    };
+    let references = InactiveReferences {
+        vendor: create(
             "createVendor",
             json!({ "name": "Old", "code": "OLD", "address": address }),
-            "vendor { id }",
+            "vendor",
         )
-        .await["vendor"]["id"]
-        .clone();
-    let old_location = app
-        .ok(
+        .await,
+        location: create(
             "createInventoryLocation",
             json!({ "code": "OLD-WH", "name": "Old" }),
-            "inventoryLocation { id }",
+            "inventoryLocation",
         )
-        .await["inventoryLocation"]["id"]
-        .clone();
-    let old_type = app
-        .ok(
+        .await,
+        po_type: create(
             "createPurchaseOrderType",
             json!({ "name": "Old type" }),
-            "purchaseOrderType { id }",
+            "purchaseOrderType",
         )
-        .await["purchaseOrderType"]["id"]
-        .clone();
-    let old_unit = app
-        .ok(
+        .await,
+        business_unit: create(
             "createBusinessUnit",
             json!({ "name": "Old unit" }),
-            "businessUnit { id }",
+            "businessUnit",
         )
-        .await["businessUnit"]["id"]
-        .clone();
-    let old_product = app
-        .ok(
+        .await,
+        product: create(
             "createProduct",
             json!({ "sku": "OLD-P", "description": "Old" }),
-            "product { id }",
+            "product",
         )
-        .await["product"]["id"]
-        .clone();
-    for (name, input) in [
-        inactive("deactivateVendor", old_vendor.as_str().unwrap()),
-        inactive(
-            "deactivateInventoryLocation",
-            old_location.as_str().unwrap(),
-        ),
-        inactive("deactivatePurchaseOrderType", old_type.as_str().unwrap()),
-        inactive("deactivateBusinessUnit", old_unit.as_str().unwrap()),
-        inactive("deactivateProduct", old_product.as_str().unwrap()),
-    ] {
-        app.ok(&name, input, "").await;
-    }
-    let base = po_input(&fx, &[(0, "1", None)]);
-    let with = |path: &[&str], value: Value| {
-        let mut input = base.clone();
-        let mut target = &mut input;
-        for key in &path[..path.len() - 1] {
-            target = match key.parse::<usize>() {
-                Ok(i) => &mut target[i],
-                Err(_) => &mut target[*key],
-            };
-        }
-        target[path[path.len() - 1]] = value;
-        input
+        .await,
     };
-    let cases = [
-        (with(&["lines"], json!([])), "INVALID_INPUT", "input.lines"),
+    for (name, id) in [
+        ("deactivateVendor", &references.vendor),
+        ("deactivateInventoryLocation", &references.location),
+        ("deactivatePurchaseOrderType", &references.po_type),
+        ("deactivateBusinessUnit", &references.business_unit),
+        ("deactivateProduct", &references.product),
+    ] {
+        app.ok(name, json!({ "id": id }), "").await;
+    }
+    references
+}
+
+/// `input` with the value at `path` (object keys and array indexes) replaced.
+fn with_value(input: &Value, path: &[&str], value: Value) -> Value {
+    let mut input = input.clone();
+    let mut target = &mut input;
+    for key in &path[..path.len() - 1] {
+        target = match key.parse::<usize>() {
+            Ok(i) => &mut target[i],
+            Err(_) => &mut target[*key],
+        };
+    }
+    target[path[path.len() - 1]] = value;
+    input
+}
+
+/// Asserts each create input is refused with its code on its field, writing nothing.
+async fn assert_creates_refused(app: &TestApp, cases: Vec<(Value, &str, &str)>) {
+    for (input, code, field) in cases {
+        assert_eq!(
+            app.refused("createPurchaseOrder", input, code).await,
+            field,
+            "{code}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn create_refuses_inactive_references_on_their_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let old = inactive_references(&app).await;
+    let base = po_input(&fx, &[(0, "1", None)]);
+    let with = |path: &[&str], value: Value| with_value(&base, path, value);
+    let cases = vec![
         (
-            with(&["vendorId"], old_vendor.clone()),
+            with(&["vendorId"], old.vendor.clone()),
             "VENDOR_INACTIVE",
             "input.vendorId",
         ),
         (
-            with(&["shipToId"], old_location.clone()),
+            with(&["shipToId"], old.location.clone()),
             "LOCATION_INACTIVE",
             "input.shipToId",
         ),
         (
-            with(&["lines", "0", "locationId"], old_location.clone()),
+            with(&["lines", "0", "locationId"], old.location.clone()),
             "LOCATION_INACTIVE",
             "input.lines.0.locationId",
         ),
         (
-            with(&["typeId"], old_type),
+            with(&["typeId"], old.po_type),
             "REFERENCE_INACTIVE",
             "input.typeId",
         ),
         (
-            with(&["businessUnitId"], old_unit),
+            with(&["businessUnitId"], old.business_unit),
             "REFERENCE_INACTIVE",
             "input.businessUnitId",
         ),
         (
-            with(&["lines", "0", "productId"], old_product),
+            with(&["lines", "0", "productId"], old.product),
             "PRODUCT_INACTIVE",
             "input.lines.0.productId",
         ),
+    ];
+    assert_creates_refused(&app, cases).await;
+}
+
+#[tokio::test]
+async fn create_refuses_unknown_and_wrong_type_ids_on_their_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let base = po_input(&fx, &[(0, "1", None)]);
+    let with = |path: &[&str], value: Value| with_value(&base, path, value);
+    let cases = vec![
         (
             with(&["jobId"], json!("gid://stockgraph/Job/999")),
             "NOT_FOUND",
@@ -234,6 +263,18 @@ async fn create_refuses_every_bad_input_and_writes_nothing() {
             "INVALID_ID",
             "input.vendorId",
         ),
+    ];
+    assert_creates_refused(&app, cases).await;
+}
+
+#[tokio::test]
+async fn create_refuses_no_lines_and_out_of_range_values_on_their_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let base = po_input(&fx, &[(0, "1", None)]);
+    let with = |path: &[&str], value: Value| with_value(&base, path, value);
+    let cases = vec![
+        (with(&["lines"], json!([])), "INVALID_INPUT", "input.lines"),
         (
             with(&["lines", "0", "quantity"], json!("0")),
             "INVALID_INPUT",
@@ -275,19 +316,19 @@ async fn create_refuses_every_bad_input_and_writes_nothing() {
             "input.number",
         ),
     ];
-    for (input, code, field) in cases {
-        assert_eq!(
-            app.refused("createPurchaseOrder", input, code).await,
-            field,
-            "{code}"
-        );
-    }
-    // A JSON number for a Decimal is refused by validation before anything runs.
+    assert_creates_refused(&app, cases).await;
+}
+
+#[tokio::test]
+async fn create_refuses_a_json_number_for_a_decimal_before_anything_runs() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let base = po_input(&fx, &[(0, "1", None)]);
     let reply = app
         .post(
             &app.admin.clone(),
             "mutation($input: CreatePurchaseOrderInput!) { createPurchaseOrder(input: $input) { userErrors { code } } }",
-            json!({ "input": with(&["lines", "0", "quantity"], json!(0.1)) }),
+            json!({ "input": with_value(&base, &["lines", "0", "quantity"], json!(0.1)) }),
         )
         .await;
     let message = reply.body["errors"][0]["message"]
