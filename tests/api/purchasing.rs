@@ -722,18 +722,39 @@ async fn without_costs_read_unit_costs_sent_are_ignored() {
     assert_eq!(s(&seen["purchaseOrder"]["total"]), "5.40");
 }
 
+/// A job material: 5 × product 1 for the fixture's job.
+async fn five_for_the_job(app: &TestApp, fx: &Fixture) -> Value {
+    app.ok(
+        "createJobMaterial",
+        json!({ "jobId": fx.job, "productId": fx.products[1], "quantity": "5" }),
+        "jobMaterial { id status quantity }",
+    )
+    .await["jobMaterial"]
+        .clone()
+}
+
+/// A create input whose one line buys `material`: `quantity` of `product`, or of no product
+/// given (the material's).
+fn buying(fx: &Fixture, material: &Value, product: Option<&str>, quantity: &str) -> Value {
+    let mut input = po_input(fx, &[(0, quantity, None)]);
+    input["lines"][0]["jobMaterialId"] = material["id"].clone();
+    match product {
+        Some(p) => input["lines"][0]["productId"] = json!(p),
+        None => {
+            input["lines"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("productId");
+        }
+    }
+    input
+}
+
 #[tokio::test]
-async fn job_materials_follow_their_lines() {
+async fn a_new_job_material_needs_ordering_and_a_positive_quantity() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
-    let material = app
-        .ok(
-            "createJobMaterial",
-            json!({ "jobId": fx.job, "productId": fx.products[1], "quantity": "5" }),
-            "jobMaterial { id status quantity }",
-        )
-        .await["jobMaterial"]
-        .clone();
+    let material = five_for_the_job(&app, &fx).await;
     assert_eq!(material["status"], "NEED_TO_ORDER");
     app.refused(
         "createJobMaterial",
@@ -741,24 +762,17 @@ async fn job_materials_follow_their_lines() {
         "INVALID_INPUT",
     )
     .await;
-    let with_material = |product: Option<&str>, quantity: &str| {
-        let mut input = po_input(&fx, &[(0, quantity, None)]);
-        input["lines"][0]["jobMaterialId"] = material["id"].clone();
-        match product {
-            Some(p) => input["lines"][0]["productId"] = json!(p),
-            None => {
-                input["lines"][0]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("productId");
-            }
-        }
-        input
-    };
+}
+
+#[tokio::test]
+async fn a_line_for_a_job_material_may_not_buy_more_of_it_or_another_product() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = five_for_the_job(&app, &fx).await;
     assert_eq!(
         app.refused(
             "createPurchaseOrder",
-            with_material(None, "6"),
+            buying(&fx, &material, None, "6"),
             "JOB_MATERIAL_UNAVAILABLE"
         )
         .await,
@@ -767,16 +781,23 @@ async fn job_materials_follow_their_lines() {
     assert_eq!(
         app.refused(
             "createPurchaseOrder",
-            with_material(Some(&fx.products[0]), "5"),
+            buying(&fx, &material, Some(&fx.products[0]), "5"),
             "JOB_MATERIAL_UNAVAILABLE"
         )
         .await,
         "input.lines.0.productId"
     );
+}
+
+#[tokio::test]
+async fn a_job_material_is_bought_by_one_line_only() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = five_for_the_job(&app, &fx).await;
     let po = app
         .ok(
             "createPurchaseOrder",
-            with_material(Some(&fx.products[1]), "5"),
+            buying(&fx, &material, Some(&fx.products[1]), "5"),
             PO,
         )
         .await["purchaseOrder"]
@@ -785,10 +806,26 @@ async fn job_materials_follow_their_lines() {
     // Already on a purchase order.
     app.refused(
         "createPurchaseOrder",
-        with_material(None, "1"),
+        buying(&fx, &material, None, "1"),
         "JOB_MATERIAL_UNAVAILABLE",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_job_material_is_ordered_when_its_order_is_submitted_and_needed_again_when_it_is_cancelled(
+) {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = five_for_the_job(&app, &fx).await;
+    let po = app
+        .ok(
+            "createPurchaseOrder",
+            buying(&fx, &material, Some(&fx.products[1]), "5"),
+            PO,
+        )
+        .await["purchaseOrder"]
+        .clone();
     transition(&app, "submitPurchaseOrder", &po).await;
     assert_eq!(
         material_status(&app, material["id"].clone()).await,
@@ -799,8 +836,14 @@ async fn job_materials_follow_their_lines() {
         material_status(&app, material["id"].clone()).await,
         "NEED_TO_ORDER"
     );
-    // Removing the line frees it as well.
-    let mut input = with_material(None, "2");
+}
+
+#[tokio::test]
+async fn removing_its_line_frees_a_job_material() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = five_for_the_job(&app, &fx).await;
+    let mut input = buying(&fx, &material, None, "2");
     input["lines"]
         .as_array_mut()
         .unwrap()
@@ -816,6 +859,13 @@ async fn job_materials_follow_their_lines() {
         material_status(&app, material["id"].clone()).await,
         "NEED_TO_ORDER"
     );
+    // Free again: another order may buy it.
+    app.ok(
+        "createPurchaseOrder",
+        buying(&fx, &material, None, "1"),
+        "purchaseOrder { id }",
+    )
+    .await;
 }
 
 async fn material_status(app: &TestApp, id: Value) -> String {
