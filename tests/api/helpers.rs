@@ -494,6 +494,18 @@ impl TestApp {
             .await
     }
 
+    /// Asserts mutation `name` refuses each `(input, code, field)` case with that code on that
+    /// field (path joined with dots) and writes nothing.
+    pub async fn assert_each_refused(&self, name: &str, cases: Vec<(Value, &str, &str)>) {
+        for (input, code, field) in cases {
+            assert_eq!(
+                self.refused(name, input, code).await,
+                field,
+                "{name}: {code}"
+            );
+        }
+    }
+
     /// Creates the usual master data through the API.
     pub async fn fixture(&self) -> Fixture {
         let address = json!({ "street": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US" });

@@ -76,17 +76,6 @@ fn other_vendor_with(key: &str, value: Value) -> Value {
     input
 }
 
-/// Asserts each createVendor input is refused with its code on its field, writing nothing.
-async fn assert_vendors_refused(app: &crate::helpers::TestApp, cases: Vec<(Value, &str, &str)>) {
-    for (input, code, field) in cases {
-        assert_eq!(
-            app.refused("createVendor", input, code).await,
-            field,
-            "{code}"
-        );
-    }
-}
-
 #[tokio::test]
 async fn a_vendor_code_is_unique_in_any_case() {
     let app = spawn_app().await;
@@ -96,8 +85,8 @@ async fn a_vendor_code_is_unique_in_any_case() {
         "vendor { id }",
     )
     .await;
-    assert_vendors_refused(
-        &app,
+    app.assert_each_refused(
+        "createVendor",
         vec![(
             other_vendor_with("code", json!("acme")),
             "DUPLICATE_CODE",
@@ -129,7 +118,7 @@ async fn bad_vendor_codes_names_and_addresses_are_refused_with_their_field() {
             "input.address.postalCode",
         ),
     ];
-    assert_vendors_refused(&app, cases).await;
+    app.assert_each_refused("createVendor", cases).await;
 }
 
 #[tokio::test]
@@ -163,7 +152,7 @@ async fn bad_vendor_tax_rates_terms_currencies_and_emails_are_refused_with_their
             "input.contact.email",
         ),
     ];
-    assert_vendors_refused(&app, cases).await;
+    app.assert_each_refused("createVendor", cases).await;
 }
 
 #[tokio::test]
@@ -261,7 +250,7 @@ async fn a_products_preferred_vendor_and_allowance_are_cleared_with_null_and_its
 async fn bad_product_input_is_refused_with_its_field() {
     let app = spawn_app().await;
     bolt_of_acme(&app).await;
-    for (input, code, field) in [
+    let cases = vec![
         (
             json!({ "sku": "BOLT-M8", "description": "again" }),
             "DUPLICATE_CODE",
@@ -282,13 +271,8 @@ async fn bad_product_input_is_refused_with_its_field() {
             "NOT_FOUND",
             "input.preferredVendorId",
         ),
-    ] {
-        assert_eq!(
-            app.refused("createProduct", input, code).await,
-            field,
-            "{code}"
-        );
-    }
+    ];
+    app.assert_each_refused("createProduct", cases).await;
 }
 
 #[tokio::test]

@@ -173,17 +173,6 @@ fn with_value(input: &Value, path: &[&str], value: Value) -> Value {
     input
 }
 
-/// Asserts each create input is refused with its code on its field, writing nothing.
-async fn assert_creates_refused(app: &TestApp, cases: Vec<(Value, &str, &str)>) {
-    for (input, code, field) in cases {
-        assert_eq!(
-            app.refused("createPurchaseOrder", input, code).await,
-            field,
-            "{code}"
-        );
-    }
-}
-
 #[tokio::test]
 async fn create_refuses_inactive_references_on_their_field_and_writes_nothing() {
     let app = spawn_app().await;
@@ -223,7 +212,7 @@ async fn create_refuses_inactive_references_on_their_field_and_writes_nothing() 
             "input.lines.0.productId",
         ),
     ];
-    assert_creates_refused(&app, cases).await;
+    app.assert_each_refused("createPurchaseOrder", cases).await;
 }
 
 #[tokio::test]
@@ -264,7 +253,7 @@ async fn create_refuses_unknown_and_wrong_type_ids_on_their_field_and_writes_not
             "input.vendorId",
         ),
     ];
-    assert_creates_refused(&app, cases).await;
+    app.assert_each_refused("createPurchaseOrder", cases).await;
 }
 
 #[tokio::test]
@@ -316,7 +305,7 @@ async fn create_refuses_no_lines_and_out_of_range_values_on_their_field_and_writ
             "input.number",
         ),
     ];
-    assert_creates_refused(&app, cases).await;
+    app.assert_each_refused("createPurchaseOrder", cases).await;
 }
 
 #[tokio::test]
@@ -750,6 +739,17 @@ fn buying(fx: &Fixture, material: &Value, product: Option<&str>, quantity: &str)
     input
 }
 
+/// Creates an order whose one line buys all of `material` (5 × product 1).
+async fn order_buying_all_of(app: &TestApp, fx: &Fixture, material: &Value) -> Value {
+    app.ok(
+        "createPurchaseOrder",
+        buying(fx, material, Some(&fx.products[1]), "5"),
+        PO,
+    )
+    .await["purchaseOrder"]
+        .clone()
+}
+
 #[tokio::test]
 async fn a_new_job_material_needs_ordering_and_a_positive_quantity() {
     let app = spawn_app().await;
@@ -794,14 +794,7 @@ async fn a_job_material_is_bought_by_one_line_only() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
     let material = five_for_the_job(&app, &fx).await;
-    let po = app
-        .ok(
-            "createPurchaseOrder",
-            buying(&fx, &material, Some(&fx.products[1]), "5"),
-            PO,
-        )
-        .await["purchaseOrder"]
-        .clone();
+    let po = order_buying_all_of(&app, &fx, &material).await;
     assert_eq!(line(&po, 0)["product"]["id"], json!(fx.products[1]));
     // Already on a purchase order.
     app.refused(
@@ -818,14 +811,7 @@ async fn a_job_material_is_ordered_when_its_order_is_submitted_and_needed_again_
     let app = spawn_app().await;
     let fx = app.fixture().await;
     let material = five_for_the_job(&app, &fx).await;
-    let po = app
-        .ok(
-            "createPurchaseOrder",
-            buying(&fx, &material, Some(&fx.products[1]), "5"),
-            PO,
-        )
-        .await["purchaseOrder"]
-        .clone();
+    let po = order_buying_all_of(&app, &fx, &material).await;
     transition(&app, "submitPurchaseOrder", &po).await;
     assert_eq!(
         material_status(&app, material["id"].clone()).await,

@@ -302,17 +302,6 @@ fn receive_one_with(po: &Value, edit: impl Fn(&mut Value)) -> Value {
     input
 }
 
-/// Asserts each receive input is refused with its code on its field, writing nothing.
-async fn assert_receipts_refused(app: &TestApp, cases: Vec<(Value, &str, &str)>) {
-    for (input, code, field) in cases {
-        assert_eq!(
-            app.refused("receivePurchaseOrder", input, code).await,
-            field,
-            "{code}"
-        );
-    }
-}
-
 #[tokio::test]
 async fn a_pending_order_receives_nothing() {
     let app = spawn_app().await;
@@ -358,7 +347,7 @@ async fn receiving_refuses_over_receipts_non_positive_quantities_and_repeated_or
             "input.lines",
         ),
     ];
-    assert_receipts_refused(&app, cases).await;
+    app.assert_each_refused("receivePurchaseOrder", cases).await;
 }
 
 #[tokio::test]
@@ -389,7 +378,7 @@ async fn receiving_refuses_another_orders_line_and_unknown_or_wrong_type_ids() {
             "input.purchaseOrderId",
         ),
     ];
-    assert_receipts_refused(&app, cases).await;
+    app.assert_each_refused("receivePurchaseOrder", cases).await;
 }
 
 #[tokio::test]
@@ -409,7 +398,7 @@ async fn receiving_refuses_a_rejection_without_a_reason_and_serials_for_a_plain_
             "input.lines.0.serialNumbers",
         ),
     ];
-    assert_receipts_refused(&app, cases).await;
+    app.assert_each_refused("receivePurchaseOrder", cases).await;
 }
 
 #[tokio::test]
@@ -439,7 +428,7 @@ async fn receiving_refuses_bad_freight_a_future_date_and_a_blank_idempotency_key
             "input.idempotencyKey",
         ),
     ];
-    assert_receipts_refused(&app, cases).await;
+    app.assert_each_refused("receivePurchaseOrder", cases).await;
 }
 
 #[tokio::test]
