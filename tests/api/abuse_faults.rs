@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statemen
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::helpers::{database_url, spawn_app, TestApp};
+use crate::helpers::{database_url, spawn_postgres_app, TestApp};
 use crate::purchasing::{create_po, line, transition};
 
 /// Concurrent clients, and the operations each sends.
@@ -34,6 +34,11 @@ struct Answer {
 }
 
 impl Answer {
+    /// Status, `Retry-After` and body, for a failure message.
+    fn describe(&self) -> String {
+        format!("{} {:?} {}", self.status, self.retry_after, self.body)
+    }
+
     fn is_success(&self) -> bool {
         self.status == StatusCode::OK && self.body.get("errors").is_none()
     }
@@ -134,13 +139,26 @@ const READ: &str = "query($id: ID!) { purchaseOrder(id: $id) { number status \
     lines(first: 10) { nodes { quantityReceived product { sku } } } receipts { id } } \
     inventoryItems(first: 10) { nodes { onHand onOrder location { code } } } }";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn killed_database_connections_answer_service_unavailable_and_keyed_retries_count_once() {
-    let app = Arc::new(spawn_app().await);
-    if app.db.get_database_backend() != DbBackend::Postgres {
-        println!("skipped: needs TEST_DATABASE_URL (kills PostgreSQL connections)");
-        return;
-    }
+/// What a load run under killed connections left behind.
+struct KilledLoad {
+    app: Arc<TestApp>,
+    fx: crate::helpers::Fixture,
+    po_id: Value,
+    /// (idempotency key, receipt id) of every receive that succeeded.
+    receipts: Vec<(String, Value)>,
+    /// Answers that were neither a success nor a retryable 503, described.
+    unexpected: Vec<String>,
+    /// Keys whose receive was still unavailable after [`MAX_ATTEMPTS`] tries.
+    gave_up: Vec<String>,
+    /// How many connections the killer terminated.
+    killed: i64,
+}
+
+/// Runs [`CLIENTS`] clients sending reads and keyed receives of one unit (each retried with
+/// its key while the answer is retryable) while the service's connections are killed
+/// [`KILLS`] times.
+async fn load_under_killed_connections() -> KilledLoad {
+    let app = Arc::new(spawn_postgres_app().await);
     let fx = app.fixture().await;
     let po = create_po(&app, &fx, &[(0, "1000", None)]).await;
     let po = transition(&app, "submitPurchaseOrder", &po).await;
@@ -151,20 +169,18 @@ async fn killed_database_connections_answer_service_unavailable_and_keyed_retrie
     // The killer strikes after every other completed request, so kills land while other
     // requests are in flight, and stops after KILLS strikes or when the clients are done.
     let (completed, mut completions) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let killer = {
-        let database = database.clone();
-        tokio::spawn(async move {
-            let (mut strikes, mut killed, mut seen) = (0, 0, 0);
-            while strikes < KILLS && completions.recv().await.is_some() {
-                seen += 1;
-                if seen % 2 == 0 {
-                    strikes += 1;
-                    killed += kill_connections(&admin, &database).await;
-                }
+    let killer = tokio::spawn(async move {
+        let (mut strikes, mut killed, mut seen) = (0, 0, 0);
+        while strikes < KILLS && completions.recv().await.is_some() {
+            seen += 1;
+            if seen % 2 == 0 {
+                strikes += 1;
+                killed += kill_connections(&admin, &database).await;
             }
-            (admin, killed)
-        })
-    };
+        }
+        admin.close().await.ok();
+        killed
+    });
 
     let unavailable = Arc::new(AtomicUsize::new(0));
     let mut clients = Vec::new();
@@ -174,19 +190,15 @@ async fn killed_database_connections_answer_service_unavailable_and_keyed_retrie
         let unavailable = Arc::clone(&unavailable);
         let (po_id, line_id) = (po_id.clone(), line_id.clone());
         clients.push(tokio::spawn(async move {
-            let mut keys = Vec::new();
+            let (mut keys, mut unexpected, mut gave_up) = (Vec::new(), Vec::new(), Vec::new());
             for op in 0..OPERATIONS {
                 if op % 2 == 0 {
                     let answer = post(&app, READ, json!({ "id": po_id })).await;
                     completed.send(()).ok();
                     if !answer.is_success() {
-                        assert!(
-                            answer.is_retryable(),
-                            "a read answered neither success nor a retryable 503: {} {:?} {}",
-                            answer.status,
-                            answer.retry_after,
-                            answer.body
-                        );
+                        if !answer.is_retryable() {
+                            unexpected.push(format!("a read answered {}", answer.describe()));
+                        }
                         unavailable.fetch_add(1, Ordering::Relaxed);
                     }
                     continue;
@@ -198,54 +210,92 @@ async fn killed_database_connections_answer_service_unavailable_and_keyed_retrie
                     "idempotencyKey": key,
                     "lines": [{ "lineId": line_id, "quantity": "1" }],
                 });
-                let mut receipt = None;
-                for _ in 0..MAX_ATTEMPTS {
+                let mut attempts = 0;
+                loop {
+                    if attempts == MAX_ATTEMPTS {
+                        gave_up.push(key);
+                        break;
+                    }
+                    attempts += 1;
                     let answer = post(&app, RECEIVE, json!({ "input": input })).await;
                     completed.send(()).ok();
                     if answer.is_success() {
                         let payload = &answer.body["data"]["receivePurchaseOrder"];
                         assert_eq!(payload["userErrors"], json!([]), "{payload}");
-                        receipt = Some(payload["receipt"]["id"].clone());
+                        keys.push((key, payload["receipt"]["id"].clone()));
                         break;
                     }
-                    assert!(
-                        answer.is_retryable(),
-                        "a receive answered neither success nor a retryable 503: {} {:?} {}",
-                        answer.status,
-                        answer.retry_after,
-                        answer.body
-                    );
+                    if !answer.is_retryable() {
+                        unexpected.push(format!("a receive answered {}", answer.describe()));
+                        break;
+                    }
                     unavailable.fetch_add(1, Ordering::Relaxed);
                 }
-                let receipt =
-                    receipt.unwrap_or_else(|| panic!("{key} never succeeded in {MAX_ATTEMPTS}"));
-                keys.push((key, receipt));
             }
-            keys
+            (keys, unexpected, gave_up)
         }));
     }
-    let mut receipts = Vec::new();
+    let (mut receipts, mut unexpected, mut gave_up) = (Vec::new(), Vec::new(), Vec::new());
     for client in clients {
-        receipts.extend(client.await.unwrap());
+        let (keys, answers, given_up) = client.await.unwrap();
+        receipts.extend(keys);
+        unexpected.extend(answers);
+        gave_up.extend(given_up);
     }
     drop(completed);
-    let (admin, killed) = killer.await.unwrap();
+    let killed = killer.await.unwrap();
     println!(
         "killed {killed} connections; {} answers were SERVICE_UNAVAILABLE",
         unavailable.load(Ordering::Relaxed)
     );
+    KilledLoad {
+        app,
+        fx,
+        po_id,
+        receipts,
+        unexpected,
+        gave_up,
+        killed,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(test_postgres),
+    ignore = "PostgreSQL only (kills its connections): set TEST_DATABASE_URL"
+)]
+async fn killed_database_connections_answer_a_success_or_a_retryable_503_never_anything_else() {
+    let load = load_under_killed_connections().await;
     assert!(
-        killed > 0,
+        load.killed > 0,
         "the test killed no connection, so it proved nothing"
     );
+    assert_eq!(load.unexpected, Vec::<String>::new());
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(test_postgres),
+    ignore = "PostgreSQL only (kills its connections): set TEST_DATABASE_URL"
+)]
+async fn keyed_receives_retried_through_killed_connections_each_count_exactly_once() {
+    let KilledLoad {
+        app,
+        fx,
+        po_id,
+        receipts,
+        gave_up,
+        ..
+    } = load_under_killed_connections().await;
+    assert!(
+        gave_up.is_empty(),
+        "{gave_up:?} never succeeded in {MAX_ATTEMPTS}"
+    );
     // Every key produced one receipt, and each receipt counted once.
     let keys: HashSet<&str> = receipts.iter().map(|(k, _)| k.as_str()).collect();
     let distinct: HashSet<String> = receipts.iter().map(|(_, r)| r.to_string()).collect();
     assert_eq!(keys.len(), CLIENTS * OPERATIONS / 2);
     assert_eq!(distinct.len(), keys.len(), "two keys share a receipt");
-
-    // After the killing stops the service answers normally, without a restart.
     wait_for_readyz(&app, StatusCode::OK).await;
     let after = app.gql(READ, json!({ "id": po_id })).await;
     let received = after["purchaseOrder"]["lines"]["nodes"][0]["quantityReceived"].clone();
@@ -260,16 +310,27 @@ async fn killed_database_connections_answer_service_unavailable_and_keyed_retrie
         keys.len().to_string()
     );
     app.assert_books_balance(rust_decimal::Decimal::ZERO).await;
-    admin.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(test_postgres),
+    ignore = "PostgreSQL only (kills its connections): set TEST_DATABASE_URL"
+)]
+async fn after_its_connections_were_killed_the_service_answers_normally_without_a_restart() {
+    let KilledLoad { app, po_id, .. } = load_under_killed_connections().await;
+    wait_for_readyz(&app, StatusCode::OK).await;
+    let after = post(&app, READ, json!({ "id": po_id })).await;
+    assert!(after.is_success(), "{}", after.describe());
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(test_postgres),
+    ignore = "PostgreSQL only (refuses its connections): set TEST_DATABASE_URL"
+)]
 async fn an_unreachable_database_answers_503_with_retry_after_and_readyz_recovers() {
-    let app = spawn_app().await;
-    if app.db.get_database_backend() != DbBackend::Postgres {
-        println!("skipped: needs TEST_DATABASE_URL (refuses PostgreSQL connections)");
-        return;
-    }
+    let app = spawn_postgres_app().await;
     let (admin, database) = server_admin(&app).await;
     let allow = |on: bool| format!("ALTER DATABASE \"{database}\" WITH ALLOW_CONNECTIONS {on}");
     wait_for_readyz(&app, StatusCode::OK).await;
@@ -350,13 +411,13 @@ async fn backend_waiting_on_a_lock(admin: &DatabaseConnection, database: &str, e
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(test_postgres),
+    ignore = "PostgreSQL only (kills its connection): set TEST_DATABASE_URL"
+)]
 async fn a_receive_whose_connection_is_killed_before_commit_is_run_again_and_counts_once() {
     use sea_orm::TransactionTrait;
-    let app = Arc::new(spawn_app().await);
-    if app.db.get_database_backend() != DbBackend::Postgres {
-        println!("skipped: needs TEST_DATABASE_URL (kills a PostgreSQL connection)");
-        return;
-    }
+    let app = Arc::new(spawn_postgres_app().await);
     let fx = app.fixture().await;
     let po = create_po(&app, &fx, &[(0, "10", None)]).await;
     let po = transition(&app, "submitPurchaseOrder", &po).await;

@@ -337,7 +337,7 @@ async fn every_type_shows_every_field_to_a_caller_with_its_own_permission() {
 }
 
 #[tokio::test]
-async fn a_committed_mutation_answers_null_for_payload_objects_the_caller_may_not_read() {
+async fn a_create_with_only_its_write_permission_commits_and_answers_null_for_the_new_object() {
     let app = spawn_app().await;
     let world = world(&app).await;
     let fx = &world.fx;
@@ -386,18 +386,27 @@ async fn a_committed_mutation_answers_null_for_payload_objects_the_caller_may_no
             "{name} showed {object} to a write-only token: {payload}"
         );
     }
-    // The same with the read permission too shows the objects.
+}
+
+#[tokio::test]
+async fn a_create_with_the_read_permission_too_shows_the_new_object() {
+    let app = spawn_app().await;
+    let world = world(&app).await;
     let payload = app
         .mutate_as(
             &app.token(&[PurchaseOrdersWrite, PurchaseOrdersRead]),
             "createPurchaseOrder",
-            po_input(fx, &[(2, "1", None)]),
+            po_input(&world.fx, &[(2, "1", None)]),
             "purchaseOrder { id memo }",
         )
         .await;
     assert!(payload["purchaseOrder"]["id"].is_string(), "{payload}");
+}
 
-    // An edit is no way to read an order either.
+#[tokio::test]
+async fn an_edit_with_only_the_write_permission_commits_and_is_no_way_to_read_the_order() {
+    let app = spawn_app().await;
+    let world = world(&app).await;
     let payload = app
         .mutate_as(
             &app.token(&[PurchaseOrdersWrite]),
@@ -408,32 +417,46 @@ async fn a_committed_mutation_answers_null_for_payload_objects_the_caller_may_no
         .await;
     assert_eq!(payload["userErrors"], json!([]), "{payload}");
     assert!(payload["purchaseOrder"].is_null(), "{payload}");
+}
 
-    // Receiving: the receipt and order need purchase_orders:read, the bill bills:read; each is
-    // null on its own, with no error.
-    let receive = |token: String| {
-        let app = &app;
-        let po = world.po.clone();
-        async move {
-            app.mutate_as(
-                &token,
-                "receivePurchaseOrder",
-                json!({ "purchaseOrderId": po["id"], "lines": [{ "lineId": line(&po, 1)["id"], "quantity": "1" }] }),
-                "receipt { id receivedBy } purchaseOrder { id memo } bill { id total }",
-            )
-            .await
-        }
-    };
-    let clerk = receive(app.token(&[ReceivingWrite])).await;
+/// Receives 1 of the world's second line as `token`, selecting the receipt, order and bill.
+async fn receive_one_as(app: &TestApp, world: &World, token: &str) -> Value {
+    let po = &world.po;
+    app.mutate_as(
+        token,
+        "receivePurchaseOrder",
+        json!({ "purchaseOrderId": po["id"], "lines": [{ "lineId": line(po, 1)["id"], "quantity": "1" }] }),
+        "receipt { id receivedBy } purchaseOrder { id memo } bill { id total }",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_receive_with_only_receiving_write_commits_and_answers_null_receipt_order_and_bill() {
+    let app = spawn_app().await;
+    let world = world(&app).await;
+    let clerk = receive_one_as(&app, &world, &app.token(&[ReceivingWrite])).await;
     assert_eq!(clerk["userErrors"], json!([]), "{clerk}");
     assert!(clerk["receipt"].is_null() && clerk["purchaseOrder"].is_null());
     assert!(clerk["bill"].is_null());
-    let reader = receive(app.token(&[ReceivingWrite, PurchaseOrdersRead])).await;
+}
+
+#[tokio::test]
+async fn a_receive_shows_the_receipt_and_order_with_purchase_orders_read_and_the_bill_only_with_bills_read(
+) {
+    let app = spawn_app().await;
+    let world = world(&app).await;
+    let token = app.token(&[ReceivingWrite, PurchaseOrdersRead]);
+    let reader = receive_one_as(&app, &world, &token).await;
     assert!(reader["receipt"]["receivedBy"].is_string(), "{reader}");
     assert!(reader["purchaseOrder"]["id"].is_string());
     assert!(reader["bill"].is_null(), "no bills:read: {reader}");
+}
 
-    // Reordering: the orders need purchase_orders:read, the skipped suggestions inventory:read.
+#[tokio::test]
+async fn reordering_with_only_the_write_permission_answers_null_orders_and_suggestions() {
+    let app = spawn_app().await;
+    world(&app).await;
     let reorder = app
         .mutate_as(
             &app.token(&[PurchaseOrdersWrite]),
@@ -445,6 +468,13 @@ async fn a_committed_mutation_answers_null_for_payload_objects_the_caller_may_no
     assert_eq!(reorder["userErrors"], json!([]), "{reorder}");
     assert!(reorder["purchaseOrders"].is_null(), "{reorder}");
     assert!(reorder["skipped"].is_null(), "{reorder}");
+}
+
+#[tokio::test]
+async fn reordering_shows_orders_with_purchase_orders_read_and_skipped_suggestions_with_inventory_read(
+) {
+    let app = spawn_app().await;
+    world(&app).await;
     let reorder = app
         .mutate_as(
             &app.token(&[PurchaseOrdersWrite, PurchaseOrdersRead, InventoryRead]),

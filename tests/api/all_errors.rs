@@ -565,8 +565,7 @@ async fn receive_one(app: &TestApp, fx: &Fixture, token: &str) -> Value {
 }
 
 #[tokio::test]
-async fn a_payload_object_the_caller_may_not_read_is_null_without_an_error_and_the_change_commits()
-{
+async fn a_receive_without_bills_read_commits_and_answers_a_null_bill_without_an_error() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
     // A receiver who may read orders but not bills: the receipt commits, `bill` is null and
@@ -590,15 +589,24 @@ async fn a_payload_object_the_caller_may_not_read_is_null_without_an_error_and_t
     assert!(payload["receipt"]["id"].is_string(), "{payload}");
     assert!(payload["bill"].is_null(), "{payload}");
     assert_eq!(app.on_hand(&fx.products[0], &fx.location).await, "1");
+}
 
-    // Without any read permission every payload object is null, and still no error.
+#[tokio::test]
+async fn a_receive_without_any_read_permission_answers_every_payload_object_null_without_an_error()
+{
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
     let payload = receive_one(&app, &fx, &app.token(&[ReceivingWrite])).await;
     assert_eq!(payload["userErrors"], json!([]), "{payload}");
     for object in ["receipt", "purchaseOrder", "bill"] {
         assert!(payload[object].is_null(), "{object}: {payload}");
     }
+}
 
-    // Cancelling the receipt: the credit needs bills:read.
+#[tokio::test]
+async fn a_cancel_without_bills_read_commits_and_answers_a_null_credit_bill() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
     let payload = receive_one(&app, &fx, &app.admin.clone()).await;
     let cancel = app
         .mutate_as(
@@ -611,8 +619,12 @@ async fn a_payload_object_the_caller_may_not_read_is_null_without_an_error_and_t
     assert_eq!(cancel["userErrors"], json!([]), "{cancel}");
     assert!(cancel["receipt"]["canceledAt"].is_string(), "{cancel}");
     assert!(cancel["creditBill"].is_null(), "{cancel}");
+}
 
-    // The other payload objects: lines, transfers and master data.
+#[tokio::test]
+async fn an_added_line_without_purchase_orders_read_commits_and_answers_null_line_and_order() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
     let po = create_po(&app, &fx, &[(0, "1", None)]).await;
     let added = app
         .mutate_as(
@@ -628,6 +640,14 @@ async fn a_payload_object_the_caller_may_not_read_is_null_without_an_error_and_t
         added["line"].is_null() && added["purchaseOrder"].is_null(),
         "{added}"
     );
+}
+
+#[tokio::test]
+async fn a_transfer_without_inventory_read_commits_and_answers_null_items() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    // One unit on hand to move.
+    receive_one(&app, &fx, &app.admin.clone()).await;
     let moved = app
         .mutate_as(
             &app.token(&[InventoryWrite]),
@@ -640,6 +660,11 @@ async fn a_payload_object_the_caller_may_not_read_is_null_without_an_error_and_t
     assert_eq!(moved["userErrors"], json!([]), "{moved}");
     assert!(moved["from"].is_null() && moved["to"].is_null(), "{moved}");
     assert_eq!(app.on_hand(&fx.products[0], &fx.location2).await, "1");
+}
+
+#[tokio::test]
+async fn master_data_created_without_vendors_read_commits_and_answers_a_null_object() {
+    let app = spawn_app().await;
     for (name, input, selection) in [
         (
             "createProduct",

@@ -445,7 +445,7 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 #[tokio::test]
-async fn every_root_list_takes_updated_after_and_it_means_strictly_after() {
+async fn every_root_list_takes_updated_after() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
     app.ok(
@@ -480,8 +480,13 @@ async fn every_root_list_takes_updated_after_and_it_means_strictly_after() {
             "{list} lists something changed after 2999"
         );
     }
-    // Strictly after: a record written at exactly that instant is not listed; written again,
-    // it is.
+}
+
+#[tokio::test]
+async fn updated_after_is_strictly_after_and_a_record_written_again_is_listed() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    // A record written at exactly that instant is not listed; written again, it is.
     let unit = entity::business_unit::Entity::find_by_id(row_id(&json!(fx.business_unit)))
         .one(&app.db)
         .await
@@ -501,9 +506,13 @@ async fn every_root_list_takes_updated_after_and_it_means_strictly_after() {
         listed(&app, "businessUnits", &mark).await,
         vec![fx.business_unit.as_str()]
     );
-    // A receipt changes when it is cancelled; a bill when it is superseded.
-    let po = create_po(&app, &fx, &[(0, "2", Some("3.00"))]).await;
-    transition(&app, "submitPurchaseOrder", &po).await;
+}
+
+/// A submitted order of 2 × product 0 at 3.00 with a receipt of 1; returns the order and the
+/// receive payload (`receipt { id } bill { id }`).
+async fn order_with_a_receipt(app: &TestApp, fx: &Fixture) -> (Value, Value) {
+    let po = create_po(app, fx, &[(0, "2", Some("3.00"))]).await;
+    transition(app, "submitPurchaseOrder", &po).await;
     let receipt = app
         .ok(
             "receivePurchaseOrder",
@@ -511,14 +520,14 @@ async fn every_root_list_takes_updated_after_and_it_means_strictly_after() {
             "receipt { id } bill { id }",
         )
         .await;
-    let stored = entity::receipt::Entity::find_by_id(row_id(&receipt["receipt"]["id"]))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let mark = rfc3339(stored.created_at);
-    let receipt_id = receipt["receipt"]["id"].as_str().unwrap().to_owned();
-    assert!(!listed(&app, "receipts", &mark).await.contains(&receipt_id));
+    (po, receipt)
+}
+
+#[tokio::test]
+async fn a_bill_counts_as_updated_when_a_cost_change_supersedes_it() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (po, receipt) = order_with_a_receipt(&app, &fx).await;
     let bill = entity::bill::Entity::find_by_id(row_id(&receipt["bill"]["id"]))
         .one(&app.db)
         .await
@@ -534,6 +543,21 @@ async fn every_root_list_takes_updated_after_and_it_means_strictly_after() {
     )
     .await;
     assert!(listed(&app, "bills", &bill_mark).await.contains(&bill_id));
+}
+
+#[tokio::test]
+async fn a_receipt_and_its_order_count_as_updated_when_the_receipt_is_cancelled() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (po, receipt) = order_with_a_receipt(&app, &fx).await;
+    let stored = entity::receipt::Entity::find_by_id(row_id(&receipt["receipt"]["id"]))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mark = rfc3339(stored.created_at);
+    let receipt_id = receipt["receipt"]["id"].as_str().unwrap().to_owned();
+    assert!(!listed(&app, "receipts", &mark).await.contains(&receipt_id));
     app.ok(
         "cancelReceipt",
         json!({ "receiptId": receipt_id }),
@@ -541,19 +565,19 @@ async fn every_root_list_takes_updated_after_and_it_means_strictly_after() {
     )
     .await;
     assert!(listed(&app, "receipts", &mark).await.contains(&receipt_id));
-    // The order changed with each of those.
     assert!(listed(&app, "purchaseOrders", &mark)
         .await
         .contains(&po["id"].as_str().unwrap().to_owned()));
 }
 
+// SQLite commits one writer at a time: ids cannot commit out of order there.
 #[tokio::test]
+#[cfg_attr(
+    not(test_postgres),
+    ignore = "PostgreSQL only (ids committing out of order): set TEST_DATABASE_URL"
+)]
 async fn an_event_that_commits_late_with_a_lower_id_still_comes_after_the_cursors_handed_out() {
-    let app = spawn_app().await;
-    if app.db.get_database_backend() != sea_orm::DbBackend::Postgres {
-        // SQLite commits one writer at a time: ids cannot commit out of order there.
-        return;
-    }
+    let app = crate::helpers::spawn_postgres_app().await;
     let fx = app.fixture().await;
     let early = create_po(&app, &fx, &[(0, "1", None)]).await;
     use sea_orm::TransactionTrait;

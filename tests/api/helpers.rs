@@ -108,6 +108,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Settings::default()).await
 }
 
+/// [`spawn_app`] for a test marked `#[cfg_attr(not(test_postgres), ignore = …)]` (build.rs sets
+/// `test_postgres` when `TEST_DATABASE_URL` is a PostgreSQL URL). Fails, rather than passing
+/// vacuously, when a test binary built for PostgreSQL runs without `TEST_DATABASE_URL`.
+pub async fn spawn_postgres_app() -> TestApp {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.db.get_database_backend(),
+        DbBackend::Postgres,
+        "this test needs PostgreSQL: run it with TEST_DATABASE_URL set"
+    );
+    app
+}
+
 /// A running app on a fresh database with the given settings.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let (db, url) = fresh_database().await;
@@ -227,8 +240,25 @@ impl TestApp {
     /// A token for `subject` whose claims list `permissions` verbatim (legacy IDs included).
     pub fn raw_token(&self, subject: &str, permissions: &[&str]) -> String {
         let now = jsonwebtoken::get_current_timestamp();
-        let claims =
-            json!({ "sub": subject, "permissions": permissions, "iat": now, "exp": now + 3600 });
+        Self::signed_token(subject, permissions, now, now + 3600)
+    }
+
+    /// A token signed with the app's secret that expired a minute ago: the service's clock
+    /// reads it as spent at once, so no test waits for a token to expire.
+    pub fn expired_token(&self, subject: &str, permissions: &[Permission]) -> String {
+        let now = jsonwebtoken::get_current_timestamp();
+        self.token_expiring_at(subject, permissions, now - 60)
+    }
+
+    /// A token signed with the app's secret whose `exp` claim is `exp` (Unix seconds).
+    pub fn token_expiring_at(&self, subject: &str, permissions: &[Permission], exp: u64) -> String {
+        let names: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
+        Self::signed_token(subject, &names, exp.saturating_sub(60), exp)
+    }
+
+    /// A token signed with the app's secret, issued at `iat` and expiring at `exp` (Unix seconds).
+    fn signed_token(subject: &str, permissions: &[&str], iat: u64, exp: u64) -> String {
+        let claims = json!({ "sub": subject, "permissions": permissions, "iat": iat, "exp": exp });
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
@@ -462,6 +492,18 @@ impl TestApp {
     pub async fn refused(&self, name: &str, input: Value, code: &str) -> String {
         self.refused_as(&self.admin.clone(), name, input, code)
             .await
+    }
+
+    /// Asserts mutation `name` refuses each `(input, code, field)` case with that code on that
+    /// field (path joined with dots) and writes nothing.
+    pub async fn assert_each_refused(&self, name: &str, cases: Vec<(Value, &str, &str)>) {
+        for (input, code, field) in cases {
+            assert_eq!(
+                self.refused(name, input, code).await,
+                field,
+                "{name}: {code}"
+            );
+        }
     }
 
     /// Creates the usual master data through the API.

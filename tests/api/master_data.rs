@@ -64,8 +64,20 @@ async fn vendors_are_created_with_defaults_updated_and_deactivated() {
     assert_eq!(on["vendor"]["active"], true);
 }
 
+/// A createVendor input for OTHER with the value at `key` (`outer.inner` for nested fields)
+/// replaced.
+fn other_vendor_with(key: &str, value: Value) -> Value {
+    let mut input = json!({ "name": "Other", "code": "OTHER", "address": address() });
+    if let Some((outer, inner)) = key.split_once('.') {
+        input[outer][inner] = value;
+    } else {
+        input[key] = value;
+    }
+    input
+}
+
 #[tokio::test]
-async fn bad_vendor_input_is_refused_with_its_field() {
+async fn a_vendor_code_is_unique_in_any_case() {
     let app = spawn_app().await;
     app.ok(
         "createVendor",
@@ -73,18 +85,22 @@ async fn bad_vendor_input_is_refused_with_its_field() {
         "vendor { id }",
     )
     .await;
-    let base = json!({ "name": "Other", "code": "OTHER", "address": address() });
-    let with = |key: &str, value: Value| {
-        let mut input = base.clone();
-        if let Some((outer, inner)) = key.split_once('.') {
-            input[outer][inner] = value;
-        } else {
-            input[key] = value;
-        }
-        input
-    };
-    for (input, code, field) in [
-        (with("code", json!("acme")), "DUPLICATE_CODE", "input.code"),
+    app.assert_each_refused(
+        "createVendor",
+        vec![(
+            other_vendor_with("code", json!("acme")),
+            "DUPLICATE_CODE",
+            "input.code",
+        )],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_vendor_codes_names_and_addresses_are_refused_with_their_field() {
+    let app = spawn_app().await;
+    let with = other_vendor_with;
+    let cases = vec![
         (
             with("code", json!("has space")),
             "INVALID_INPUT",
@@ -101,6 +117,15 @@ async fn bad_vendor_input_is_refused_with_its_field() {
             "INVALID_INPUT",
             "input.address.postalCode",
         ),
+    ];
+    app.assert_each_refused("createVendor", cases).await;
+}
+
+#[tokio::test]
+async fn bad_vendor_tax_rates_terms_currencies_and_emails_are_refused_with_their_field() {
+    let app = spawn_app().await;
+    let with = other_vendor_with;
+    let cases = vec![
         (
             with("defaultTaxRate", json!("1")),
             "INVALID_INPUT",
@@ -126,14 +151,13 @@ async fn bad_vendor_input_is_refused_with_its_field() {
             "INVALID_INPUT",
             "input.contact.email",
         ),
-    ] {
-        assert_eq!(
-            app.refused("createVendor", input, code).await,
-            field,
-            "{code}"
-        );
-    }
-    // Without an address the request does not even validate.
+    ];
+    app.assert_each_refused("createVendor", cases).await;
+}
+
+#[tokio::test]
+async fn a_vendor_without_an_address_does_not_even_validate() {
+    let app = spawn_app().await;
     let reply = app
         .post(
             &app.admin.clone(),
@@ -145,12 +169,22 @@ async fn bad_vendor_input_is_refused_with_its_field() {
         .as_str()
         .unwrap()
         .contains("address"));
+}
+
+#[tokio::test]
+async fn updating_an_unknown_vendor_is_not_found_and_writes_nothing() {
+    let app = spawn_app().await;
     app.refused(
         "updateVendor",
         json!({ "id": "gid://stockgraph/Vendor/999", "name": "X" }),
         "NOT_FOUND",
     )
     .await;
+}
+
+#[tokio::test]
+async fn deactivating_a_vendor_by_another_types_id_is_an_invalid_id() {
+    let app = spawn_app().await;
     app.refused(
         "deactivateVendor",
         json!({ "id": "gid://stockgraph/Product/1" }),
@@ -159,9 +193,9 @@ async fn bad_vendor_input_is_refused_with_its_field() {
     .await;
 }
 
-#[tokio::test]
-async fn products_and_locations_are_created_updated_and_deactivated() {
-    let app = spawn_app().await;
+/// Creates vendor ACME and, preferring it, product BOLT-M8 (cost 0.45, allowance 10%);
+/// returns the vendor's id and the product.
+async fn bolt_of_acme(app: &crate::helpers::TestApp) -> (Value, Value) {
     let vendor = app
         .ok(
             "createVendor",
@@ -179,12 +213,25 @@ async fn products_and_locations_are_created_updated_and_deactivated() {
         )
         .await["product"]
         .clone();
+    (vendor, product)
+}
+
+#[tokio::test]
+async fn a_product_is_created_with_an_upper_case_sku_its_inputs_and_defaults() {
+    let app = spawn_app().await;
+    let (vendor, product) = bolt_of_acme(&app).await;
     assert_eq!(product["sku"], "BOLT-M8");
     assert_eq!(product["defaultUnitCost"], "0.45");
     assert_eq!(product["unitOfMeasure"], "each");
     assert_eq!(product["serialized"], false);
     assert_eq!(product["overReceiptAllowancePercent"], "10");
     assert_eq!(product["preferredVendor"]["id"], vendor);
+}
+
+#[tokio::test]
+async fn a_products_preferred_vendor_and_allowance_are_cleared_with_null_and_its_unit_changed() {
+    let app = spawn_app().await;
+    let (_, product) = bolt_of_acme(&app).await;
     let updated = app
         .ok(
             "updateProduct",
@@ -197,7 +244,13 @@ async fn products_and_locations_are_created_updated_and_deactivated() {
         updated["preferredVendor"].is_null() && updated["overReceiptAllowancePercent"].is_null()
     );
     assert_eq!(updated["unitOfMeasure"], "box");
-    for (input, code, field) in [
+}
+
+#[tokio::test]
+async fn bad_product_input_is_refused_with_its_field() {
+    let app = spawn_app().await;
+    bolt_of_acme(&app).await;
+    let cases = vec![
         (
             json!({ "sku": "BOLT-M8", "description": "again" }),
             "DUPLICATE_CODE",
@@ -218,13 +271,14 @@ async fn products_and_locations_are_created_updated_and_deactivated() {
             "NOT_FOUND",
             "input.preferredVendorId",
         ),
-    ] {
-        assert_eq!(
-            app.refused("createProduct", input, code).await,
-            field,
-            "{code}"
-        );
-    }
+    ];
+    app.assert_each_refused("createProduct", cases).await;
+}
+
+#[tokio::test]
+async fn a_product_is_deactivated() {
+    let app = spawn_app().await;
+    let (_, product) = bolt_of_acme(&app).await;
     let off = app
         .ok(
             "deactivateProduct",
@@ -233,15 +287,23 @@ async fn products_and_locations_are_created_updated_and_deactivated() {
         )
         .await;
     assert_eq!(off["product"]["active"], false);
+}
 
-    let location = app
-        .ok(
-            "createInventoryLocation",
-            json!({ "code": "truck-7", "name": "Truck 7" }),
-            "inventoryLocation { id code address { city } }",
-        )
-        .await["inventoryLocation"]
-        .clone();
+/// Creates location TRUCK-7 (given as `truck-7`) without an address.
+async fn truck_7(app: &crate::helpers::TestApp) -> Value {
+    app.ok(
+        "createInventoryLocation",
+        json!({ "code": "truck-7", "name": "Truck 7" }),
+        "inventoryLocation { id code address { city } }",
+    )
+    .await["inventoryLocation"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_location_is_created_with_an_upper_case_code_and_given_an_address_later() {
+    let app = spawn_app().await;
+    let location = truck_7(&app).await;
     assert_eq!(location["code"], "TRUCK-7");
     assert!(location["address"].is_null());
     let moved = app
@@ -252,12 +314,24 @@ async fn products_and_locations_are_created_updated_and_deactivated() {
         )
         .await;
     assert_eq!(moved["inventoryLocation"]["address"]["city"], "Springfield");
+}
+
+#[tokio::test]
+async fn a_location_code_is_unique() {
+    let app = spawn_app().await;
+    truck_7(&app).await;
     app.refused(
         "createInventoryLocation",
         json!({ "code": "TRUCK-7", "name": "dup" }),
         "DUPLICATE_CODE",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_location_is_deactivated() {
+    let app = spawn_app().await;
+    let location = truck_7(&app).await;
     let off = app
         .ok(
             "deactivateInventoryLocation",

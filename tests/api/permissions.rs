@@ -473,49 +473,74 @@ fn leaves<'a>(value: &'a Value, keys: &[&str], out: &mut Vec<(&'a str, &'a Value
     }
 }
 
-#[tokio::test]
-async fn cost_fields_are_null_without_costs_read_everywhere() {
-    let app = spawn_app().await;
+/// Every cost field the [`COSTS`] query reaches.
+const COST_KEYS: [&str; 13] = [
+    "taxRate",
+    "subtotal",
+    "tax",
+    "shipping",
+    "total",
+    "baseTotal",
+    "unitCost",
+    "amount",
+    "baseUnitCost",
+    "defaultUnitCost",
+    "freight",
+    "billed",
+    "expected",
+];
+
+/// A submitted order of 4 × product 0 and 1 × product 1 with a receipt of 2 (freight 5) whose
+/// bill a cost change superseded, so `match` has UNIT_COST differences to hide.
+async fn order_with_a_superseded_bill(app: &TestApp) -> Value {
     let fx = app.fixture().await;
-    let po = create_po(&app, &fx, &[(0, "4", None), (1, "1", None)]).await;
-    let po = transition(&app, "submitPurchaseOrder", &po).await;
+    let po = create_po(app, &fx, &[(0, "4", None), (1, "1", None)]).await;
+    let po = transition(app, "submitPurchaseOrder", &po).await;
     app.ok(
         "receivePurchaseOrder",
         json!({ "purchaseOrderId": po["id"], "freight": "5", "lines": [{ "lineId": line(&po, 0)["id"], "quantity": "2" }] }),
         "",
     )
     .await;
-    // A cost change supersedes the bill, so `match` has UNIT_COST differences to hide.
     app.ok(
         "updatePurchaseOrderLine",
         json!({ "lineId": line(&po, 0)["id"], "unitCost": "3" }),
         "",
     )
     .await;
-    let keys = [
-        "taxRate",
-        "subtotal",
-        "tax",
-        "shipping",
-        "total",
-        "baseTotal",
-        "unitCost",
-        "amount",
-        "baseUnitCost",
-        "defaultUnitCost",
-        "freight",
-        "billed",
-        "expected",
-    ];
-    let everything: Vec<Permission> = Permission::ALL
+    po
+}
+
+/// Every permission but `admin` and `costs:read`.
+fn everything_but_costs() -> Vec<Permission> {
+    Permission::ALL
         .into_iter()
         .filter(|p| !matches!(p, Permission::Admin | Permission::CostsRead))
-        .collect();
-    let without = app
-        .gql_as(&app.token(&everything), COSTS, json!({ "id": po["id"] }))
+        .collect()
+}
+
+/// The cost fields the [`COSTS`] query answers about `po` to a caller holding `permissions`.
+async fn cost_leaves(
+    app: &TestApp,
+    po: &Value,
+    permissions: &[Permission],
+) -> Vec<(String, Value)> {
+    let data = app
+        .gql_as(&app.token(permissions), COSTS, json!({ "id": po["id"] }))
         .await;
     let mut found = Vec::new();
-    leaves(&without, &keys, &mut found);
+    leaves(&data, &COST_KEYS, &mut found);
+    found
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn cost_fields_are_null_without_costs_read_everywhere() {
+    let app = spawn_app().await;
+    let po = order_with_a_superseded_bill(&app).await;
+    let found = cost_leaves(&app, &po, &everything_but_costs()).await;
     assert!(
         found.len() > 60,
         "the query reaches cost fields: {}",
@@ -524,18 +549,26 @@ async fn cost_fields_are_null_without_costs_read_everywhere() {
     for (key, value) in &found {
         assert!(value.is_null(), "{key} = {value} without costs:read");
     }
-    let mut with = everything.clone();
+}
+
+#[tokio::test]
+async fn every_cost_field_is_shown_with_costs_read() {
+    let app = spawn_app().await;
+    let po = order_with_a_superseded_bill(&app).await;
+    let found = cost_leaves(&app, &po, &everything_but_costs()).await;
+    let mut with = everything_but_costs();
     with.push(Permission::CostsRead);
-    let seen = app
-        .gql_as(&app.token(&with), COSTS, json!({ "id": po["id"] }))
-        .await;
-    let mut shown = Vec::new();
-    leaves(&seen, &keys, &mut shown);
+    let shown = cost_leaves(&app, &po, &with).await;
     assert_eq!(shown.len(), found.len());
     let nulls = shown.iter().filter(|(_, v)| v.is_null()).count();
     // Only links that do not exist (a bill's creditOf / supersededBy) may be null.
     assert!(nulls == 0, "{nulls} cost fields null with costs:read");
-    // Who did what is recorded with the token's subject.
+}
+
+#[tokio::test]
+async fn who_did_what_is_recorded_with_the_tokens_subject() {
+    let app = spawn_app().await;
+    let po = order_with_a_superseded_bill(&app).await;
     let clerk = app.raw_token(
         "clerk-7",
         &[
@@ -573,26 +606,33 @@ async fn cost_fields_are_null_without_costs_read_everywhere() {
     assert_eq!(actors[0].try_get::<String>("", "actor").unwrap(), "clerk-7");
 }
 
-#[tokio::test]
-async fn body_batch_and_time_limits_answer_with_a_clear_error() {
+/// An app whose request bodies may hold 2,000 bytes and batches 3 operations.
+async fn app_with_small_limits() -> TestApp {
     let limits = LimitsConfig {
         max_body_bytes: 2_000,
         max_batch: 3,
         ..LimitsConfig::default()
     };
-    let app = spawn_app_with(Settings {
+    spawn_app_with(Settings {
         limits,
         ..Settings::default()
     })
-    .await;
-    let post = |body: String| {
-        Request::post("/graphql")
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {}", app.admin))
-            .body(Body::from(body))
-            .unwrap()
-    };
-    // Body: at the limit passes, one byte over is refused.
+    .await
+}
+
+/// An admin POST of `body` to /graphql.
+fn graphql_post(app: &TestApp, body: String) -> Request<Body> {
+    Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", app.admin))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_body_at_the_size_limit_passes_and_one_byte_over_is_refused_with_a_clear_error() {
+    let app = app_with_small_limits().await;
+    // A viewer query padded to exactly `len` bytes of JSON.
     let query = |len: usize| {
         let padding = " ".repeat(len);
         let body = json!({ "query": format!("{{ viewer {{ subject }} }}{padding}") }).to_string();
@@ -602,9 +642,12 @@ async fn body_batch_and_time_limits_answer_with_a_clear_error() {
     };
     let at = query(2_000);
     assert_eq!(at.len(), 2_000);
-    assert_eq!(app.send(post(at)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send(graphql_post(&app, at)).await.status,
+        StatusCode::OK
+    );
     let over = query(2_001);
-    let reply = app.send(post(over)).await;
+    let reply = app.send(graphql_post(&app, over)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(
         reply.body["errors"][0]["extensions"]["code"],
@@ -614,16 +657,20 @@ async fn body_batch_and_time_limits_answer_with_a_clear_error() {
         .as_str()
         .unwrap()
         .contains("2000 bytes"));
-    // Batch: 3 pass, 4 are refused.
+}
+
+#[tokio::test]
+async fn a_batch_at_the_limit_runs_and_one_operation_more_is_refused_with_a_clear_error() {
+    let app = app_with_small_limits().await;
     let batch = |n: usize| {
         let ops: Vec<Value> = (0..n)
             .map(|_| json!({ "query": "{ viewer { subject } }" }))
             .collect();
         Value::Array(ops).to_string()
     };
-    let reply = app.send(post(batch(3))).await;
+    let reply = app.send(graphql_post(&app, batch(3))).await;
     assert_eq!(reply.body.as_array().map(Vec::len), Some(3));
-    let reply = app.send(post(batch(4))).await;
+    let reply = app.send(graphql_post(&app, batch(4))).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         reply.body["errors"][0]["extensions"]["code"],
@@ -633,8 +680,13 @@ async fn body_batch_and_time_limits_answer_with_a_clear_error() {
         .as_str()
         .unwrap()
         .contains("limit is 3"));
-    // Time: while every database connection is held elsewhere, a request waits for one longer
-    // than its 1 s limit (the pool would wait 8 s): it is stopped with a clear error, and once the
+}
+
+#[tokio::test]
+async fn a_request_waiting_past_its_time_limit_is_stopped_with_a_clear_error_and_the_service_recovers(
+) {
+    // While every database connection is held elsewhere, a request waits for one longer than
+    // its 1 s limit (the pool would wait 8 s): it is stopped with a clear error, and once the
     // connections come back the service answers again.
     let hurried = spawn_app_with(Settings {
         limits: LimitsConfig {

@@ -100,110 +100,128 @@ async fn a_hand_given_number_that_is_taken_is_refused_and_generation_skips_it() 
     assert_eq!(generated["number"], format!("PO-{year}-0002"));
 }
 
-#[tokio::test]
-async fn create_refuses_every_bad_input_and_writes_nothing() {
-    let app = spawn_app().await;
-    let fx = app.fixture().await;
-    let inactive = |name: &str, id: &str| (name.to_owned(), json!({ "id": id }));
-    // Inactive copies of each reference.
+/// Inactive copies of each reference a purchase order names.
+struct InactiveReferences {
+    vendor: Value,
+    location: Value,
+    po_type: Value,
+    business_unit: Value,
+    product: Value,
+}
+
+/// Creates one of each reference and deactivates it.
+async fn inactive_references(app: &TestApp) -> InactiveReferences {
     let address = json!({ "street": "2 Side St", "city": "X", "postalCode": "1", "country": "US" });
-    let old_vendor = app
-        .ok(
+    let create = |name: &'static str, input: Value, object: &'static str| async move {
+        app.ok(name, input, &format!("{object} {{ id }}")).await[object]["id"].clone()
+    };
+    let references = InactiveReferences {
+        vendor: create(
             "createVendor",
             json!({ "name": "Old", "code": "OLD", "address": address }),
-            "vendor { id }",
+            "vendor",
         )
-        .await["vendor"]["id"]
-        .clone();
-    let old_location = app
-        .ok(
+        .await,
+        location: create(
             "createInventoryLocation",
             json!({ "code": "OLD-WH", "name": "Old" }),
-            "inventoryLocation { id }",
+            "inventoryLocation",
         )
-        .await["inventoryLocation"]["id"]
-        .clone();
-    let old_type = app
-        .ok(
+        .await,
+        po_type: create(
             "createPurchaseOrderType",
             json!({ "name": "Old type" }),
-            "purchaseOrderType { id }",
+            "purchaseOrderType",
         )
-        .await["purchaseOrderType"]["id"]
-        .clone();
-    let old_unit = app
-        .ok(
+        .await,
+        business_unit: create(
             "createBusinessUnit",
             json!({ "name": "Old unit" }),
-            "businessUnit { id }",
+            "businessUnit",
         )
-        .await["businessUnit"]["id"]
-        .clone();
-    let old_product = app
-        .ok(
+        .await,
+        product: create(
             "createProduct",
             json!({ "sku": "OLD-P", "description": "Old" }),
-            "product { id }",
+            "product",
         )
-        .await["product"]["id"]
-        .clone();
-    for (name, input) in [
-        inactive("deactivateVendor", old_vendor.as_str().unwrap()),
-        inactive(
-            "deactivateInventoryLocation",
-            old_location.as_str().unwrap(),
-        ),
-        inactive("deactivatePurchaseOrderType", old_type.as_str().unwrap()),
-        inactive("deactivateBusinessUnit", old_unit.as_str().unwrap()),
-        inactive("deactivateProduct", old_product.as_str().unwrap()),
-    ] {
-        app.ok(&name, input, "").await;
-    }
-    let base = po_input(&fx, &[(0, "1", None)]);
-    let with = |path: &[&str], value: Value| {
-        let mut input = base.clone();
-        let mut target = &mut input;
-        for key in &path[..path.len() - 1] {
-            target = match key.parse::<usize>() {
-                Ok(i) => &mut target[i],
-                Err(_) => &mut target[*key],
-            };
-        }
-        target[path[path.len() - 1]] = value;
-        input
+        .await,
     };
-    let cases = [
-        (with(&["lines"], json!([])), "INVALID_INPUT", "input.lines"),
+    for (name, id) in [
+        ("deactivateVendor", &references.vendor),
+        ("deactivateInventoryLocation", &references.location),
+        ("deactivatePurchaseOrderType", &references.po_type),
+        ("deactivateBusinessUnit", &references.business_unit),
+        ("deactivateProduct", &references.product),
+    ] {
+        app.ok(name, json!({ "id": id }), "").await;
+    }
+    references
+}
+
+/// `input` with the value at `path` (object keys and array indexes) replaced.
+fn with_value(input: &Value, path: &[&str], value: Value) -> Value {
+    let mut input = input.clone();
+    let mut target = &mut input;
+    for key in &path[..path.len() - 1] {
+        target = match key.parse::<usize>() {
+            Ok(i) => &mut target[i],
+            Err(_) => &mut target[*key],
+        };
+    }
+    target[path[path.len() - 1]] = value;
+    input
+}
+
+#[tokio::test]
+async fn create_refuses_inactive_references_on_their_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let old = inactive_references(&app).await;
+    let base = po_input(&fx, &[(0, "1", None)]);
+    let with = |path: &[&str], value: Value| with_value(&base, path, value);
+    let cases = vec![
         (
-            with(&["vendorId"], old_vendor.clone()),
+            with(&["vendorId"], old.vendor.clone()),
             "VENDOR_INACTIVE",
             "input.vendorId",
         ),
         (
-            with(&["shipToId"], old_location.clone()),
+            with(&["shipToId"], old.location.clone()),
             "LOCATION_INACTIVE",
             "input.shipToId",
         ),
         (
-            with(&["lines", "0", "locationId"], old_location.clone()),
+            with(&["lines", "0", "locationId"], old.location.clone()),
             "LOCATION_INACTIVE",
             "input.lines.0.locationId",
         ),
         (
-            with(&["typeId"], old_type),
+            with(&["typeId"], old.po_type),
             "REFERENCE_INACTIVE",
             "input.typeId",
         ),
         (
-            with(&["businessUnitId"], old_unit),
+            with(&["businessUnitId"], old.business_unit),
             "REFERENCE_INACTIVE",
             "input.businessUnitId",
         ),
         (
-            with(&["lines", "0", "productId"], old_product),
+            with(&["lines", "0", "productId"], old.product),
             "PRODUCT_INACTIVE",
             "input.lines.0.productId",
         ),
+    ];
+    app.assert_each_refused("createPurchaseOrder", cases).await;
+}
+
+#[tokio::test]
+async fn create_refuses_unknown_and_wrong_type_ids_on_their_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let base = po_input(&fx, &[(0, "1", None)]);
+    let with = |path: &[&str], value: Value| with_value(&base, path, value);
+    let cases = vec![
         (
             with(&["jobId"], json!("gid://stockgraph/Job/999")),
             "NOT_FOUND",
@@ -234,6 +252,18 @@ async fn create_refuses_every_bad_input_and_writes_nothing() {
             "INVALID_ID",
             "input.vendorId",
         ),
+    ];
+    app.assert_each_refused("createPurchaseOrder", cases).await;
+}
+
+#[tokio::test]
+async fn create_refuses_no_lines_and_out_of_range_values_on_their_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let base = po_input(&fx, &[(0, "1", None)]);
+    let with = |path: &[&str], value: Value| with_value(&base, path, value);
+    let cases = vec![
+        (with(&["lines"], json!([])), "INVALID_INPUT", "input.lines"),
         (
             with(&["lines", "0", "quantity"], json!("0")),
             "INVALID_INPUT",
@@ -275,19 +305,19 @@ async fn create_refuses_every_bad_input_and_writes_nothing() {
             "input.number",
         ),
     ];
-    for (input, code, field) in cases {
-        assert_eq!(
-            app.refused("createPurchaseOrder", input, code).await,
-            field,
-            "{code}"
-        );
-    }
-    // A JSON number for a Decimal is refused by validation before anything runs.
+    app.assert_each_refused("createPurchaseOrder", cases).await;
+}
+
+#[tokio::test]
+async fn create_refuses_a_json_number_for_a_decimal_before_anything_runs() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let base = po_input(&fx, &[(0, "1", None)]);
     let reply = app
         .post(
             &app.admin.clone(),
             "mutation($input: CreatePurchaseOrderInput!) { createPurchaseOrder(input: $input) { userErrors { code } } }",
-            json!({ "input": with(&["lines", "0", "quantity"], json!(0.1)) }),
+            json!({ "input": with_value(&base, &["lines", "0", "quantity"], json!(0.1)) }),
         )
         .await;
     let message = reply.body["errors"][0]["message"]
@@ -681,18 +711,50 @@ async fn without_costs_read_unit_costs_sent_are_ignored() {
     assert_eq!(s(&seen["purchaseOrder"]["total"]), "5.40");
 }
 
+/// A job material: 5 × product 1 for the fixture's job.
+async fn five_for_the_job(app: &TestApp, fx: &Fixture) -> Value {
+    app.ok(
+        "createJobMaterial",
+        json!({ "jobId": fx.job, "productId": fx.products[1], "quantity": "5" }),
+        "jobMaterial { id status quantity }",
+    )
+    .await["jobMaterial"]
+        .clone()
+}
+
+/// A create input whose one line buys `material`: `quantity` of `product`, or of no product
+/// given (the material's).
+fn buying(fx: &Fixture, material: &Value, product: Option<&str>, quantity: &str) -> Value {
+    let mut input = po_input(fx, &[(0, quantity, None)]);
+    input["lines"][0]["jobMaterialId"] = material["id"].clone();
+    match product {
+        Some(p) => input["lines"][0]["productId"] = json!(p),
+        None => {
+            input["lines"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("productId");
+        }
+    }
+    input
+}
+
+/// Creates an order whose one line buys all of `material` (5 × product 1).
+async fn order_buying_all_of(app: &TestApp, fx: &Fixture, material: &Value) -> Value {
+    app.ok(
+        "createPurchaseOrder",
+        buying(fx, material, Some(&fx.products[1]), "5"),
+        PO,
+    )
+    .await["purchaseOrder"]
+        .clone()
+}
+
 #[tokio::test]
-async fn job_materials_follow_their_lines() {
+async fn a_new_job_material_needs_ordering_and_a_positive_quantity() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
-    let material = app
-        .ok(
-            "createJobMaterial",
-            json!({ "jobId": fx.job, "productId": fx.products[1], "quantity": "5" }),
-            "jobMaterial { id status quantity }",
-        )
-        .await["jobMaterial"]
-        .clone();
+    let material = five_for_the_job(&app, &fx).await;
     assert_eq!(material["status"], "NEED_TO_ORDER");
     app.refused(
         "createJobMaterial",
@@ -700,24 +762,17 @@ async fn job_materials_follow_their_lines() {
         "INVALID_INPUT",
     )
     .await;
-    let with_material = |product: Option<&str>, quantity: &str| {
-        let mut input = po_input(&fx, &[(0, quantity, None)]);
-        input["lines"][0]["jobMaterialId"] = material["id"].clone();
-        match product {
-            Some(p) => input["lines"][0]["productId"] = json!(p),
-            None => {
-                input["lines"][0]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("productId");
-            }
-        }
-        input
-    };
+}
+
+#[tokio::test]
+async fn a_line_for_a_job_material_may_not_buy_more_of_it_or_another_product() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = five_for_the_job(&app, &fx).await;
     assert_eq!(
         app.refused(
             "createPurchaseOrder",
-            with_material(None, "6"),
+            buying(&fx, &material, None, "6"),
             "JOB_MATERIAL_UNAVAILABLE"
         )
         .await,
@@ -726,28 +781,37 @@ async fn job_materials_follow_their_lines() {
     assert_eq!(
         app.refused(
             "createPurchaseOrder",
-            with_material(Some(&fx.products[0]), "5"),
+            buying(&fx, &material, Some(&fx.products[0]), "5"),
             "JOB_MATERIAL_UNAVAILABLE"
         )
         .await,
         "input.lines.0.productId"
     );
-    let po = app
-        .ok(
-            "createPurchaseOrder",
-            with_material(Some(&fx.products[1]), "5"),
-            PO,
-        )
-        .await["purchaseOrder"]
-        .clone();
+}
+
+#[tokio::test]
+async fn a_job_material_is_bought_by_one_line_only() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = five_for_the_job(&app, &fx).await;
+    let po = order_buying_all_of(&app, &fx, &material).await;
     assert_eq!(line(&po, 0)["product"]["id"], json!(fx.products[1]));
     // Already on a purchase order.
     app.refused(
         "createPurchaseOrder",
-        with_material(None, "1"),
+        buying(&fx, &material, None, "1"),
         "JOB_MATERIAL_UNAVAILABLE",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_job_material_is_ordered_when_its_order_is_submitted_and_needed_again_when_it_is_cancelled(
+) {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = five_for_the_job(&app, &fx).await;
+    let po = order_buying_all_of(&app, &fx, &material).await;
     transition(&app, "submitPurchaseOrder", &po).await;
     assert_eq!(
         material_status(&app, material["id"].clone()).await,
@@ -758,8 +822,14 @@ async fn job_materials_follow_their_lines() {
         material_status(&app, material["id"].clone()).await,
         "NEED_TO_ORDER"
     );
-    // Removing the line frees it as well.
-    let mut input = with_material(None, "2");
+}
+
+#[tokio::test]
+async fn removing_its_line_frees_a_job_material() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let material = five_for_the_job(&app, &fx).await;
+    let mut input = buying(&fx, &material, None, "2");
     input["lines"]
         .as_array_mut()
         .unwrap()
@@ -775,6 +845,13 @@ async fn job_materials_follow_their_lines() {
         material_status(&app, material["id"].clone()).await,
         "NEED_TO_ORDER"
     );
+    // Free again: another order may buy it.
+    app.ok(
+        "createPurchaseOrder",
+        buying(&fx, &material, None, "1"),
+        "purchaseOrder { id }",
+    )
+    .await;
 }
 
 async fn material_status(app: &TestApp, id: Value) -> String {

@@ -114,13 +114,12 @@ async fn every_link_walks_both_ways() {
     assert_eq!(po_data["bills"].as_array().unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn node_and_nodes_fetch_every_type_and_refuse_bad_ids() {
-    let app = spawn_app().await;
-    let fx = app.fixture().await;
-    let po = create_po(&app, &fx, &[(0, "2", None)]).await;
-    let po = transition(&app, "submitPurchaseOrder", &po).await;
-    let received = receive(&app, &po, &[(0, "1")]).await;
+/// One object of every node type (type name, global ID), from a submitted order with a receipt
+/// and a job material.
+async fn one_of_every_type(app: &TestApp, fx: &Fixture) -> Vec<(&'static str, Value)> {
+    let po = create_po(app, fx, &[(0, "2", None)]).await;
+    let po = transition(app, "submitPurchaseOrder", &po).await;
+    let received = receive(app, &po, &[(0, "1")]).await;
     let extra = app
         .gql(
             r#"query($po: ID) { purchaseOrder(id: $po) { lines(first: 1) { nodes { inventoryItem { id ledger { nodes { id } } } } }
@@ -138,7 +137,7 @@ async fn node_and_nodes_fetch_every_type_and_refuse_bad_ids() {
         .await["jobMaterial"]["id"]
         .clone();
     let item = &extra["lines"]["nodes"][0]["inventoryItem"];
-    let every = [
+    vec![
         ("Vendor", json!(fx.vendor)),
         ("Product", json!(fx.products[0])),
         ("InventoryLocation", json!(fx.location)),
@@ -162,7 +161,14 @@ async fn node_and_nodes_fetch_every_type_and_refuse_bad_ids() {
         ),
         ("InventoryItem", item["id"].clone()),
         ("StockLedgerEntry", item["ledger"]["nodes"][0]["id"].clone()),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn nodes_fetches_one_of_every_type_in_the_order_asked() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let every = one_of_every_type(&app, &fx).await;
     let all: Vec<Value> = every.iter().map(|(_, id)| id.clone()).collect();
     let data = app
         .gql(
@@ -173,15 +179,28 @@ async fn node_and_nodes_fetch_every_type_and_refuse_bad_ids() {
     for (i, (type_name, id)) in every.iter().enumerate() {
         assert_eq!(data["nodes"][i]["__typename"], *type_name);
         assert_eq!(data["nodes"][i]["id"], *id);
+    }
+}
+
+#[tokio::test]
+async fn node_fetches_one_of_every_type() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    for (type_name, id) in one_of_every_type(&app, &fx).await {
         let one = app
             .gql(
                 "query($id: ID!) { node(id: $id) { id } }",
                 json!({ "id": id }),
             )
             .await;
-        assert_eq!(one["node"]["id"], *id, "{type_name}");
+        assert_eq!(one["node"]["id"], id, "{type_name}");
     }
-    // Missing rows are null, in place.
+}
+
+#[tokio::test]
+async fn nodes_answers_null_in_place_for_a_missing_row() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
     let data = app
         .gql(
             "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
@@ -190,6 +209,11 @@ async fn node_and_nodes_fetch_every_type_and_refuse_bad_ids() {
         .await;
     assert!(data["nodes"][0].is_null());
     assert_eq!(data["nodes"][1]["id"], json!(fx.vendor));
+}
+
+#[tokio::test]
+async fn a_malformed_or_foreign_id_is_a_bad_request_that_names_it() {
+    let app = spawn_app().await;
     for bad in [
         "42",
         "gid://stockgraph/Spaceship/1",
@@ -205,6 +229,11 @@ async fn node_and_nodes_fetch_every_type_and_refuse_bad_ids() {
         assert_eq!(code, "BAD_REQUEST", "{bad}");
         assert!(message.contains(bad), "{message}");
     }
+}
+
+#[tokio::test]
+async fn nodes_refuses_more_than_50_ids() {
+    let app = spawn_app().await;
     let too_many: Vec<String> = (1..=51)
         .map(|i| format!("gid://stockgraph/Vendor/{i}"))
         .collect();
@@ -216,7 +245,13 @@ async fn node_and_nodes_fetch_every_type_and_refuse_bad_ids() {
         .await;
     assert_eq!(code, "BAD_REQUEST");
     assert!(message.contains("50"), "{message}");
-    // Each type is guarded by its read permission.
+}
+
+#[tokio::test]
+async fn node_is_guarded_by_its_types_read_permission() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let po = create_po(&app, &fx, &[(0, "2", None)]).await;
     let vendors_only = app.token(&[Permission::VendorsRead]);
     let reply = app
         .post(
@@ -483,11 +518,9 @@ async fn walk(app: &TestApp, sort: &str) -> (Vec<Value>, Vec<Value>) {
     (forward, backward)
 }
 
-#[tokio::test]
-async fn sorted_pages_use_keyset_cursors_through_ties_and_missing_values() {
-    let app = spawn_app().await;
-    let fx = app.fixture().await;
-    // Expected dates with ties and gaps; totals with ties (one or two units of the same product).
+/// Seven pending orders with expected dates with ties and gaps, and totals with ties (one or
+/// two units of the same product); returns their ids in creation order.
+async fn seven_orders_with_ties(app: &TestApp, fx: &Fixture) -> Vec<Value> {
     let mut all = Vec::new();
     for (date, quantity) in [
         (Some("2026-03-01"), "1"),
@@ -498,7 +531,7 @@ async fn sorted_pages_use_keyset_cursors_through_ties_and_missing_values() {
         (Some("2026-02-01"), "2"),
         (Some("2026-01-01"), "1"),
     ] {
-        let mut input = crate::purchasing::po_input(&fx, &[(0, quantity, None)]);
+        let mut input = crate::purchasing::po_input(fx, &[(0, quantity, None)]);
         input["expectedDate"] = json!(date);
         all.push(
             app.ok("createPurchaseOrder", input, crate::purchasing::PO)
@@ -506,24 +539,65 @@ async fn sorted_pages_use_keyset_cursors_through_ties_and_missing_values() {
                 .clone(),
         );
     }
+    all
+}
+
+#[tokio::test]
+async fn orders_sort_by_expected_date_with_ties_by_id_and_orders_without_a_date_last() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let all = seven_orders_with_ties(&app, &fx).await;
     let id = |i: usize| all[i].clone();
-    // Dates ascending, ties by id, orders without a date last.
     assert_eq!(
         po_ids(&app, "(sort: { field: EXPECTED_DATE })").await,
         [id(6), id(2), id(5), id(0), id(3), id(1), id(4)]
     );
-    for field in ["NUMBER", "ORDER_DATE", "EXPECTED_DATE", "TOTAL"] {
-        for direction in ["ASC", "DESC"] {
-            let sort = format!("{{ field: {field}, direction: {direction} }}");
-            let whole = po_ids(&app, &format!("(first: 50, sort: {sort})")).await;
-            assert_eq!(whole.len(), 7);
-            let (forward, backward) = walk(&app, &sort).await;
-            assert_eq!(forward, whole, "{sort} forward");
-            assert_eq!(backward, whole, "{sort} backward");
-        }
+}
+
+/// Paging through the seven orders sorted by `field`, both ways, forward and backward, finds
+/// the whole sorted list.
+async fn assert_sorted_pages_walk_through_ties(field: &str) {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    seven_orders_with_ties(&app, &fx).await;
+    for direction in ["ASC", "DESC"] {
+        let sort = format!("{{ field: {field}, direction: {direction} }}");
+        let whole = po_ids(&app, &format!("(first: 50, sort: {sort})")).await;
+        assert_eq!(whole.len(), 7);
+        let (forward, backward) = walk(&app, &sort).await;
+        assert_eq!(forward, whole, "{sort} forward");
+        assert_eq!(backward, whole, "{sort} backward");
     }
-    // An order inserted before the cursor does not shift the next page (it would with offsets),
-    // one inserted after it appears in its place.
+}
+
+#[tokio::test]
+async fn pages_sorted_by_number_walk_both_ways_through_ties() {
+    assert_sorted_pages_walk_through_ties("NUMBER").await;
+}
+
+#[tokio::test]
+async fn pages_sorted_by_order_date_walk_both_ways_through_ties() {
+    assert_sorted_pages_walk_through_ties("ORDER_DATE").await;
+}
+
+#[tokio::test]
+async fn pages_sorted_by_expected_date_walk_both_ways_through_ties_and_missing_dates() {
+    assert_sorted_pages_walk_through_ties("EXPECTED_DATE").await;
+}
+
+#[tokio::test]
+async fn pages_sorted_by_total_walk_both_ways_through_ties() {
+    assert_sorted_pages_walk_through_ties("TOTAL").await;
+}
+
+#[tokio::test]
+async fn an_order_inserted_before_a_sorted_cursor_does_not_shift_the_next_page_and_one_after_it_appears_in_place(
+) {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let all = seven_orders_with_ties(&app, &fx).await;
+    let id = |i: usize| all[i].clone();
+    // With offsets, the insert before the cursor would shift the next page.
     let sort = "{ field: EXPECTED_DATE }";
     let first = app
         .gql(
@@ -551,7 +625,12 @@ async fn sorted_pages_use_keyset_cursors_through_ties_and_missing_values() {
     assert_eq!(ids(&rest), [between, id(0), id(3), id(1), id(4)]);
     assert_eq!(rest["pageInfo"]["hasPreviousPage"], true);
     assert_eq!(rest["pageInfo"]["hasNextPage"], false);
-    // A sorted page cannot resume from a row that is gone.
+}
+
+#[tokio::test]
+async fn a_sorted_page_cannot_resume_from_a_row_that_is_gone() {
+    let app = spawn_app().await;
+    app.fixture().await;
     let vendors = app
         .gql(
             "{ vendors(first: 1, sort: { field: NAME }) { nodes { id } pageInfo { endCursor } } }",
@@ -594,56 +673,85 @@ async fn sorted_pages_use_keyset_cursors_through_ties_and_missing_values() {
     assert!(message.contains("no longer exists"), "{message}");
 }
 
+/// A page of the purchase-order list under `args`, with its cursors and numbers.
+async fn numbered_page(app: &TestApp, args: &str) -> Value {
+    let query = format!("{{ purchaseOrders({args}) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ cursor node {{ number }} }} }} }}");
+    app.gql(&query, json!({})).await["purchaseOrders"].clone()
+}
+
+/// The order numbers of a page from [`numbered_page`].
+fn numbers(page: &Value) -> Vec<String> {
+    page["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["number"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Creates `n` pending orders of one line.
+async fn create_orders(app: &TestApp, fx: &Fixture, n: usize) {
+    for _ in 0..n {
+        create_po(app, fx, &[(0, "1", None)]).await;
+    }
+}
+
 #[tokio::test]
-async fn paging_edges_first_last_empty_over_limit_bad_cursor_and_inserts() {
+async fn the_first_and_last_pages_know_what_lies_beyond_them() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
-    for _ in 0..5 {
-        create_po(&app, &fx, &[(0, "1", None)]).await;
-    }
-    let page = |args: &str| {
-        let query = format!("{{ purchaseOrders({args}) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ cursor node {{ number }} }} }} }}");
-        let app = &app;
-        async move { app.gql(&query, json!({})).await["purchaseOrders"].clone() }
-    };
-    let numbers = |p: &Value| -> Vec<String> {
-        p["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["node"]["number"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let first = page("first: 2").await;
+    create_orders(&app, &fx, 5).await;
+    let first = numbered_page(&app, "first: 2").await;
     assert_eq!(first["totalCount"], 5);
     assert_eq!(first["pageInfo"]["hasPreviousPage"], false);
     assert_eq!(first["pageInfo"]["hasNextPage"], true);
     assert_eq!(first["pageInfo"]["endCursor"], first["edges"][1]["cursor"]);
-    let last = page("last: 2").await;
+    let last = numbered_page(&app, "last: 2").await;
     assert_eq!(last["pageInfo"]["hasPreviousPage"], true);
     assert_eq!(last["pageInfo"]["hasNextPage"], false);
-    let all = numbers(&page("first: 50").await);
+    let all = numbers(&numbered_page(&app, "first: 50").await);
     assert_eq!(numbers(&last), all[3..]);
-    // Inserts between pages do not shift the keyset cursor.
+}
+
+#[tokio::test]
+async fn inserts_between_pages_do_not_shift_the_keyset_cursor_either_way() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    create_orders(&app, &fx, 5).await;
+    let first = numbered_page(&app, "first: 2").await;
+    let all = numbers(&numbered_page(&app, "first: 50").await);
     create_po(&app, &fx, &[(0, "1", None)]).await;
     let cursor = first["pageInfo"]["endCursor"].as_str().unwrap();
-    let second = page(&format!("first: 2, after: \"{cursor}\"")).await;
+    let second = numbered_page(&app, &format!("first: 2, after: \"{cursor}\"")).await;
     assert_eq!(numbers(&second), all[2..4]);
     assert_eq!(second["pageInfo"]["hasPreviousPage"], true);
-    let before = page(&format!(
-        "last: 5, before: \"{}\"",
-        second["pageInfo"]["startCursor"].as_str().unwrap()
-    ))
+    let before = numbered_page(
+        &app,
+        &format!(
+            "last: 5, before: \"{}\"",
+            second["pageInfo"]["startCursor"].as_str().unwrap()
+        ),
+    )
     .await;
     assert_eq!(numbers(&before), all[..2]);
     assert_eq!(before["pageInfo"]["hasPreviousPage"], false);
-    // Empty results.
-    let empty = page("first: 2, filter: { status: [CLOSED] }").await;
+}
+
+#[tokio::test]
+async fn an_empty_page_has_no_next_page_and_no_cursor() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    create_orders(&app, &fx, 5).await;
+    let empty = numbered_page(&app, "first: 2, filter: { status: [CLOSED] }").await;
     assert_eq!(empty["totalCount"], 0);
     assert_eq!(empty["edges"], json!([]));
     assert_eq!(empty["pageInfo"]["hasNextPage"], false);
     assert!(empty["pageInfo"]["endCursor"].is_null());
-    // Over the limit, bad cursors and contradictory arguments are clear errors.
+}
+
+#[tokio::test]
+async fn over_limit_negative_contradictory_and_bad_cursor_arguments_are_clear_errors() {
+    let app = spawn_app().await;
     for (args, needle) in [
         ("first: 51", "page size limit is 50"),
         ("last: 51", "page size limit is 50"),
@@ -661,7 +769,14 @@ async fn paging_edges_first_last_empty_over_limit_bad_cursor_and_inserts() {
         assert_eq!(code, "BAD_REQUEST", "{args}");
         assert!(message.contains(needle), "{args}: {message}");
     }
-    // Nested connections page too.
+}
+
+#[tokio::test]
+async fn nested_connections_page_too() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    // Six orders of one line and one of three: seven for the vendor.
+    create_orders(&app, &fx, 6).await;
     let po = create_po(&app, &fx, &[(0, "1", None), (1, "1", None), (2, "1", None)]).await;
     let lines = app
         .gql(

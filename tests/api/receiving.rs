@@ -53,19 +53,90 @@ async fn po_state(app: &TestApp, id: &Value) -> Value {
         .clone()
 }
 
+/// The stages of the walk from create to a received backorder, in order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    /// Created and submitted: 10 bolts at 2.50, 4 pipes at 10.
+    Submitted,
+    /// A partial receipt of 6 bolts.
+    Received,
+    /// That receipt canceled.
+    Canceled,
+    /// Received again: 7 bolts and all 4 pipes.
+    ReceivedAgain,
+    /// Finalized with a backorder for the 3 missing bolts.
+    Finalized,
+    /// The backorder received in full.
+    BackorderReceived,
+}
+
+/// What each stage of the walk answered (the stages not reached stay `Null`).
+struct Walk {
+    po: Value,
+    first: Value,
+    cancel: Value,
+    second: Value,
+    done: Value,
+    last: Value,
+}
+
+/// Walks an order from create to a received backorder, stopping after `until`.
+async fn walk(app: &TestApp, fx: &Fixture, until: Stage) -> Walk {
+    let mut walk = Walk {
+        po: submitted(app, fx, &[(0, "10", None), (1, "4", None)]).await,
+        first: Value::Null,
+        cancel: Value::Null,
+        second: Value::Null,
+        done: Value::Null,
+        last: Value::Null,
+    };
+    if until >= Stage::Received {
+        walk.first = receive(app, &walk.po, &[(0, "6")]).await;
+    }
+    if until >= Stage::Canceled {
+        walk.cancel = app
+            .ok(
+                "cancelReceipt",
+                json!({ "receiptId": walk.first["receipt"]["id"] }),
+                CANCEL,
+            )
+            .await;
+    }
+    if until >= Stage::ReceivedAgain {
+        walk.second = receive(app, &walk.po, &[(0, "7"), (1, "4")]).await;
+    }
+    if until >= Stage::Finalized {
+        walk.done = app
+            .ok(
+                "finalizePurchaseOrder",
+                json!({ "number": walk.po["number"], "createBackorder": true }),
+                &format!("purchaseOrder {{ status backorders {{ number }} }} backorder {{ id number status backorderOf {{ id }} {} }}", &PO["purchaseOrder { ".len()..PO.len() - 2]),
+            )
+            .await;
+    }
+    if until >= Stage::BackorderReceived {
+        walk.last = receive(app, &walk.done["backorder"], &[(0, "3")]).await;
+    }
+    walk
+}
+
 #[tokio::test]
-async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
+async fn submitting_puts_each_lines_quantity_on_order() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
     let (bolt, pipe) = (&fx.products[0], &fx.products[1]);
-    // Create and submit: 10 bolts at 2.50, 4 pipes at 10.
-    let po = submitted(&app, &fx, &[(0, "10", None), (1, "4", None)]).await;
+    walk(&app, &fx, Stage::Submitted).await;
     assert_eq!(app.on_order(bolt, &fx.location).await, "10");
     assert_eq!(app.on_order(pipe, &fx.location).await, "4");
     app.assert_books_balance(zero()).await;
+}
 
-    // Partial receipt: 6 bolts.
-    let first = receive(&app, &po, &[(0, "6")]).await;
+#[tokio::test]
+async fn a_partial_receipt_bills_what_arrived_and_moves_it_from_on_order_to_on_hand() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let bolt = &fx.products[0];
+    let Walk { po, first, .. } = walk(&app, &fx, Stage::Received).await;
     assert_eq!(first["purchaseOrder"]["status"], "PARTIALLY_RECEIVED");
     assert_eq!(first["receipt"]["receivedBy"], "admin");
     assert_eq!(first["bill"]["subtotal"], "15.00");
@@ -79,15 +150,14 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
     assert_eq!(app.on_hand(bolt, &fx.location).await, "6");
     assert_eq!(app.on_order(bolt, &fx.location).await, "4");
     app.assert_books_balance(zero()).await;
+}
 
-    // Cancel it: stock, on order and status go back; a credit nets the bill.
-    let cancel = app
-        .ok(
-            "cancelReceipt",
-            json!({ "receiptId": first["receipt"]["id"] }),
-            CANCEL,
-        )
-        .await;
+#[tokio::test]
+async fn canceling_a_receipt_returns_stock_on_order_and_status_and_a_credit_nets_its_bill() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let bolt = &fx.products[0];
+    let Walk { first, cancel, .. } = walk(&app, &fx, Stage::Canceled).await;
     assert_eq!(cancel["purchaseOrder"]["status"], "SUBMITTED");
     assert!(cancel["receipt"]["canceledAt"].is_string());
     assert_eq!(cancel["creditBill"]["kind"], "CREDIT");
@@ -96,23 +166,29 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
     assert_eq!(app.on_hand(bolt, &fx.location).await, "0");
     assert_eq!(app.on_order(bolt, &fx.location).await, "10");
     app.assert_books_balance(zero()).await;
+}
 
-    // Receive again: 7 bolts and all 4 pipes.
-    let second = receive(&app, &po, &[(0, "7"), (1, "4")]).await;
+#[tokio::test]
+async fn an_order_whose_receipt_was_canceled_receives_again() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (bolt, pipe) = (&fx.products[0], &fx.products[1]);
+    let Walk { second, .. } = walk(&app, &fx, Stage::ReceivedAgain).await;
     assert_eq!(second["purchaseOrder"]["status"], "PARTIALLY_RECEIVED");
     assert_eq!(app.on_hand(bolt, &fx.location).await, "7");
     assert_eq!(app.on_hand(pipe, &fx.location).await, "4");
     assert_eq!(app.on_order(pipe, &fx.location).await, "0");
     app.assert_books_balance(zero()).await;
+}
 
-    // Finalize with a backorder for the 3 missing bolts.
-    let done = app
-        .ok(
-            "finalizePurchaseOrder",
-            json!({ "number": po_number, "createBackorder": true }),
-            &format!("purchaseOrder {{ status backorders {{ number }} }} backorder {{ id number status backorderOf {{ id }} {} }}", &PO["purchaseOrder { ".len()..PO.len() - 2]),
-        )
-        .await;
+#[tokio::test]
+async fn finalizing_with_a_backorder_closes_the_order_and_moves_what_is_missing_to_a_submitted_backorder(
+) {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let bolt = &fx.products[0];
+    let Walk { po, done, .. } = walk(&app, &fx, Stage::Finalized).await;
+    let po_number = po["number"].as_str().unwrap();
     assert_eq!(done["purchaseOrder"]["status"], "CLOSED");
     let backorder = done["backorder"].clone();
     assert_eq!(backorder["number"], format!("{po_number}-BO1"));
@@ -131,9 +207,15 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
         "on order moved, not released"
     );
     app.assert_books_balance(zero()).await;
+}
 
-    // Receive the backorder in full.
-    let last = receive(&app, &backorder, &[(0, "3")]).await;
+#[tokio::test]
+async fn a_backorder_received_in_full_is_received_and_billed_under_its_own_number() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let bolt = &fx.products[0];
+    let Walk { done, last, .. } = walk(&app, &fx, Stage::BackorderReceived).await;
+    let backorder = &done["backorder"];
     assert_eq!(last["purchaseOrder"]["status"], "RECEIVED");
     assert_eq!(
         last["bill"]["number"],
@@ -142,6 +224,13 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
     assert_eq!(app.on_hand(bolt, &fx.location).await, "10");
     assert_eq!(app.on_order(bolt, &fx.location).await, "0");
     app.assert_books_balance(zero()).await;
+}
+
+#[tokio::test]
+async fn the_ledger_records_each_receipt_and_cancel_with_its_reason_and_actor() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let Walk { po, .. } = walk(&app, &fx, Stage::BackorderReceived).await;
     // The ledger tells the story: +6, −6, +7, +3.
     let ledger = app
         .gql(
@@ -159,7 +248,13 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
     assert_eq!(deltas, ["6", "-6", "7", "3"]);
     assert_eq!(item["ledger"]["nodes"][1]["reason"], "RECEIPT_CANCELED");
     assert_eq!(item["ledger"]["nodes"][0]["actor"], "admin");
-    // Every status change left exactly one event.
+}
+
+#[tokio::test]
+async fn every_status_change_of_an_order_and_its_backorder_leaves_exactly_one_event() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    walk(&app, &fx, Stage::BackorderReceived).await;
     let events = app
         .db
         .query_all_raw(sea_orm::Statement::from_string(
@@ -193,8 +288,22 @@ async fn a_purchase_order_walks_from_create_to_a_received_backorder() {
 
 use sea_orm::ConnectionTrait;
 
+/// A submitted order of 5 × product 0 and 2 × product 1, and another of 1 × product 0.
+async fn two_submitted_orders(app: &TestApp, fx: &Fixture) -> (Value, Value) {
+    let po = submitted(app, fx, &[(0, "5", None), (1, "2", None)]).await;
+    let other = submitted(app, fx, &[(0, "1", None)]).await;
+    (po, other)
+}
+
+/// A receipt of 1 × the first line of `po`, changed by `edit`.
+fn receive_one_with(po: &Value, edit: impl Fn(&mut Value)) -> Value {
+    let mut input = receive_input(po, &[(0, "1")]);
+    edit(&mut input);
+    input
+}
+
 #[tokio::test]
-async fn receiving_refuses_bad_deliveries_and_writes_nothing() {
+async fn a_pending_order_receives_nothing() {
     let app = spawn_app().await;
     let fx = app.fixture().await;
     let pending = create_po(&app, &fx, &[(0, "5", None)]).await;
@@ -204,14 +313,14 @@ async fn receiving_refuses_bad_deliveries_and_writes_nothing() {
         "INVALID_TRANSITION",
     )
     .await;
-    let po = submitted(&app, &fx, &[(0, "5", None), (1, "2", None)]).await;
-    let other = submitted(&app, &fx, &[(0, "1", None)]).await;
-    let with = |edit: &dyn Fn(&mut Value)| {
-        let mut input = receive_input(&po, &[(0, "1")]);
-        edit(&mut input);
-        input
-    };
-    let cases: Vec<(Value, &str, &str)> = vec![
+}
+
+#[tokio::test]
+async fn receiving_refuses_over_receipts_non_positive_quantities_and_repeated_or_no_lines() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (po, _) = two_submitted_orders(&app, &fx).await;
+    let cases = vec![
         (
             receive_input(&po, &[(0, "5.0001")]),
             "OVER_RECEIPT",
@@ -233,65 +342,102 @@ async fn receiving_refuses_bad_deliveries_and_writes_nothing() {
             "input.lines.1.lineId",
         ),
         (
-            with(&|i| i["lines"] = json!([])),
+            receive_one_with(&po, |i| i["lines"] = json!([])),
             "INVALID_INPUT",
             "input.lines",
         ),
+    ];
+    app.assert_each_refused("receivePurchaseOrder", cases).await;
+}
+
+#[tokio::test]
+async fn receiving_refuses_another_orders_line_and_unknown_or_wrong_type_ids() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (po, other) = two_submitted_orders(&app, &fx).await;
+    let cases = vec![
         (
-            with(&|i| i["lines"][0]["lineId"] = line(&other, 0)["id"].clone()),
+            receive_one_with(&po, |i| {
+                i["lines"][0]["lineId"] = line(&other, 0)["id"].clone()
+            }),
             "NOT_FOUND",
             "input.lines.0.lineId",
         ),
         (
-            with(&|i| i["lines"][0]["lineId"] = json!("gid://stockgraph/Vendor/1")),
+            receive_one_with(&po, |i| {
+                i["lines"][0]["lineId"] = json!("gid://stockgraph/Vendor/1")
+            }),
             "INVALID_ID",
             "input.lines.0.lineId",
         ),
         (
-            with(&|i| i["lines"][0]["rejectedQuantity"] = json!("1")),
+            receive_one_with(&po, |i| {
+                i["purchaseOrderId"] = json!("gid://stockgraph/PurchaseOrder/999")
+            }),
+            "NOT_FOUND",
+            "input.purchaseOrderId",
+        ),
+    ];
+    app.assert_each_refused("receivePurchaseOrder", cases).await;
+}
+
+#[tokio::test]
+async fn receiving_refuses_a_rejection_without_a_reason_and_serials_for_a_plain_product() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (po, _) = two_submitted_orders(&app, &fx).await;
+    let cases = vec![
+        (
+            receive_one_with(&po, |i| i["lines"][0]["rejectedQuantity"] = json!("1")),
             "INVALID_INPUT",
             "input.lines.0.rejectionReason",
         ),
         (
-            with(&|i| i["lines"][0]["serialNumbers"] = json!(["S1"])),
+            receive_one_with(&po, |i| i["lines"][0]["serialNumbers"] = json!(["S1"])),
             "SERIAL_NUMBERS_MISMATCH",
             "input.lines.0.serialNumbers",
         ),
+    ];
+    app.assert_each_refused("receivePurchaseOrder", cases).await;
+}
+
+#[tokio::test]
+async fn receiving_refuses_bad_freight_a_future_date_and_a_blank_idempotency_key() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (po, _) = two_submitted_orders(&app, &fx).await;
+    let cases = vec![
         (
-            with(&|i| i["freight"] = json!("1.001")),
+            receive_one_with(&po, |i| i["freight"] = json!("1.001")),
             "INVALID_INPUT",
             "input.freight",
         ),
         (
-            with(&|i| i["freight"] = json!("-1")),
+            receive_one_with(&po, |i| i["freight"] = json!("-1")),
             "INVALID_INPUT",
             "input.freight",
         ),
         (
-            with(&|i| i["receivedAt"] = json!("2999-01-01T00:00:00Z")),
+            receive_one_with(&po, |i| i["receivedAt"] = json!("2999-01-01T00:00:00Z")),
             "INVALID_INPUT",
             "input.receivedAt",
         ),
         (
-            with(&|i| i["purchaseOrderId"] = json!("gid://stockgraph/PurchaseOrder/999")),
-            "NOT_FOUND",
-            "input.purchaseOrderId",
-        ),
-        (
-            with(&|i| i["idempotencyKey"] = json!(" ")),
+            receive_one_with(&po, |i| i["idempotencyKey"] = json!(" ")),
             "INVALID_INPUT",
             "input.idempotencyKey",
         ),
     ];
-    for (input, code, field) in cases {
-        assert_eq!(
-            app.refused("receivePurchaseOrder", input, code).await,
-            field,
-            "{code}"
-        );
-    }
-    // An inactive location receives nothing. The API refuses to deactivate a location an open
-    // line is bound for (LOCATION_IN_USE), so it is made inactive behind the API's back.
+    app.assert_each_refused("receivePurchaseOrder", cases).await;
+}
+
+#[tokio::test]
+async fn an_inactive_location_receives_nothing() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let (po, _) = two_submitted_orders(&app, &fx).await;
+    // The API refuses to deactivate a location an open line is bound for (LOCATION_IN_USE), so
+    // it is made inactive behind the API's back.
     {
         use entity::inventory_location::{Column, Entity};
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

@@ -101,127 +101,186 @@ async fn deactivate(app: &TestApp, mutation: &str, id: &str) {
         .await;
 }
 
-#[tokio::test]
-async fn the_reference_lists_of_a_po_form_page_filter_by_activity_and_text_and_need_vendors_read() {
-    let app = spawn_app().await;
-    let fx = app.fixture().await;
-    // (list, create, deactivate, payload field, the fixture's record, record inputs)
+/// A reference list of the PO form page: its root field, create and deactivate mutations,
+/// payload field, the fixture's record and the inputs of two more records.
+struct ReferenceList {
+    field: &'static str,
+    create: &'static str,
+    deactivate: &'static str,
+    object: &'static str,
+    first: String,
+    inputs: [Value; 2],
+}
+
+fn reference_list(fx: &crate::helpers::Fixture, field: &str) -> ReferenceList {
     let lists = [
-        (
-            "businessUnits",
-            "createBusinessUnit",
-            "deactivateBusinessUnit",
-            "businessUnit",
-            fx.business_unit.clone(),
-            [json!({ "name": "Heating" }), json!({ "name": "Cooling" })],
-        ),
-        (
-            "purchaseOrderTypes",
-            "createPurchaseOrderType",
-            "deactivatePurchaseOrderType",
-            "purchaseOrderType",
-            fx.po_type.clone(),
-            [json!({ "name": "Job" }), json!({ "name": "Project" })],
-        ),
-        (
-            "jobs",
-            "createJob",
-            "deactivateJob",
-            "job",
-            fx.job.clone(),
-            [
+        ReferenceList {
+            field: "businessUnits",
+            create: "createBusinessUnit",
+            deactivate: "deactivateBusinessUnit",
+            object: "businessUnit",
+            first: fx.business_unit.clone(),
+            inputs: [json!({ "name": "Heating" }), json!({ "name": "Cooling" })],
+        },
+        ReferenceList {
+            field: "purchaseOrderTypes",
+            create: "createPurchaseOrderType",
+            deactivate: "deactivatePurchaseOrderType",
+            object: "purchaseOrderType",
+            first: fx.po_type.clone(),
+            inputs: [json!({ "name": "Job" }), json!({ "name": "Project" })],
+        },
+        ReferenceList {
+            field: "jobs",
+            create: "createJob",
+            deactivate: "deactivateJob",
+            object: "job",
+            first: fx.job.clone(),
+            inputs: [
                 json!({ "number": "J-2", "name": "Boiler swap" }),
                 json!({ "number": "J-3", "name": "Roof" }),
             ],
-        ),
-        (
-            "projects",
-            "createProject",
-            "deactivateProject",
-            "project",
-            fx.project.clone(),
-            [
+        },
+        ReferenceList {
+            field: "projects",
+            create: "createProject",
+            deactivate: "deactivateProject",
+            object: "project",
+            first: fx.project.clone(),
+            inputs: [
                 json!({ "number": "P-2", "name": "Boiler fleet" }),
                 json!({ "number": "P-3", "name": "Roof" }),
             ],
-        ),
-        (
-            "technicians",
-            "createTechnician",
-            "deactivateTechnician",
-            "technician",
-            fx.technician.clone(),
-            [
+        },
+        ReferenceList {
+            field: "technicians",
+            create: "createTechnician",
+            deactivate: "deactivateTechnician",
+            object: "technician",
+            first: fx.technician.clone(),
+            inputs: [
                 json!({ "number": "T-2", "name": "Boiler Bob" }),
                 json!({ "number": "T-3", "name": "Ray" }),
             ],
-        ),
+        },
     ];
-    for (field, create, deactivate_it, object, first, inputs) in lists {
-        let second = created(&app, create, inputs[0].clone(), object).await;
-        let third = created(&app, create, inputs[1].clone(), object).await;
-        deactivate(&app, deactivate_it, &third).await;
-        let filter_type = "NamedRecordFilter";
+    lists
+        .into_iter()
+        .find(|list| list.field == field)
+        .unwrap_or_else(|| panic!("no reference list {field}"))
+}
 
-        let (all, pages) = every_id(&app, field, "", "", json!({})).await;
-        assert_eq!(
-            all,
-            [first.clone(), second.clone(), third.clone()],
-            "{field}: oldest first"
-        );
-        assert_eq!(pages, 2, "{field}: three records are two pages of two");
+/// Creates the list's two extra records and deactivates the last; returns the second and third
+/// record (the fixture's is the first).
+async fn add_reference_records(app: &TestApp, list: &ReferenceList) -> (String, String) {
+    let second = created(app, list.create, list.inputs[0].clone(), list.object).await;
+    let third = created(app, list.create, list.inputs[1].clone(), list.object).await;
+    deactivate(app, list.deactivate, &third).await;
+    (second, third)
+}
 
-        let active = filtered(&app, field, filter_type, json!({ "active": true })).await;
-        assert_eq!(active, [first.clone(), second.clone()], "{field}");
-        let inactive = filtered(&app, field, filter_type, json!({ "active": false })).await;
-        assert_eq!(inactive, vec![third.clone()], "{field}");
+/// A reference list pages oldest first, filters by activity and by text in any case (filters
+/// combining with AND), and is refused without vendors:read.
+async fn assert_reference_list(field: &str) {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let list = reference_list(&fx, field);
+    let (second, third) = add_reference_records(&app, &list).await;
+    let first = list.first.clone();
+    let filter_type = "NamedRecordFilter";
 
-        let text_of = |input: &Value| {
-            input["number"]
-                .as_str()
-                .unwrap_or_else(|| input["name"].as_str().unwrap())
-                .to_lowercase()
-        };
-        let by_text = filtered(
-            &app,
-            field,
-            filter_type,
-            json!({ "search": text_of(&inputs[0]) }),
-        )
-        .await;
-        assert_eq!(
-            by_text,
-            vec![second.clone()],
-            "{field}: text search, any case"
-        );
-        let both = filtered(
-            &app,
-            field,
-            filter_type,
-            json!({ "search": text_of(&inputs[1]), "active": true }),
-        )
-        .await;
-        assert!(both.is_empty(), "{field}: filters combine with AND");
-
-        refused_without(
-            &app,
-            field,
-            &[Permission::PurchaseOrdersRead, Permission::InventoryRead],
-        )
-        .await;
-    }
-    // Jobs, projects and technicians also match on the name.
+    let (all, pages) = every_id(&app, field, "", "", json!({})).await;
     assert_eq!(
-        filtered(
-            &app,
-            "jobs",
-            "NamedRecordFilter",
-            json!({ "search": "BOILER" })
-        )
-        .await
-        .len(),
-        1
+        all,
+        [first.clone(), second.clone(), third.clone()],
+        "{field}: oldest first"
     );
+    assert_eq!(pages, 2, "{field}: three records are two pages of two");
+
+    let active = filtered(&app, field, filter_type, json!({ "active": true })).await;
+    assert_eq!(active, [first.clone(), second.clone()], "{field}");
+    let inactive = filtered(&app, field, filter_type, json!({ "active": false })).await;
+    assert_eq!(inactive, vec![third.clone()], "{field}");
+
+    let text_of = |input: &Value| {
+        input["number"]
+            .as_str()
+            .unwrap_or_else(|| input["name"].as_str().unwrap())
+            .to_lowercase()
+    };
+    let by_text = filtered(
+        &app,
+        field,
+        filter_type,
+        json!({ "search": text_of(&list.inputs[0]) }),
+    )
+    .await;
+    assert_eq!(
+        by_text,
+        vec![second.clone()],
+        "{field}: text search, any case"
+    );
+    let both = filtered(
+        &app,
+        field,
+        filter_type,
+        json!({ "search": text_of(&list.inputs[1]), "active": true }),
+    )
+    .await;
+    assert!(both.is_empty(), "{field}: filters combine with AND");
+
+    refused_without(
+        &app,
+        field,
+        &[Permission::PurchaseOrdersRead, Permission::InventoryRead],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn business_units_page_filter_by_activity_and_text_and_need_vendors_read() {
+    assert_reference_list("businessUnits").await;
+}
+
+#[tokio::test]
+async fn purchase_order_types_page_filter_by_activity_and_text_and_need_vendors_read() {
+    assert_reference_list("purchaseOrderTypes").await;
+}
+
+#[tokio::test]
+async fn jobs_page_filter_by_activity_and_text_and_need_vendors_read() {
+    assert_reference_list("jobs").await;
+}
+
+#[tokio::test]
+async fn projects_page_filter_by_activity_and_text_and_need_vendors_read() {
+    assert_reference_list("projects").await;
+}
+
+#[tokio::test]
+async fn technicians_page_filter_by_activity_and_text_and_need_vendors_read() {
+    assert_reference_list("technicians").await;
+}
+
+#[tokio::test]
+async fn jobs_projects_and_technicians_also_match_their_name() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    for field in ["jobs", "projects", "technicians"] {
+        add_reference_records(&app, &reference_list(&fx, field)).await;
+        assert_eq!(
+            filtered(
+                &app,
+                field,
+                "NamedRecordFilter",
+                json!({ "search": "BOILER" })
+            )
+            .await
+            .len(),
+            1,
+            "{field}"
+        );
+    }
 }
 
 /// Receives `quantity` of every line of `po`, optionally at `received_at`; returns the receipt id.
@@ -410,18 +469,16 @@ async fn job_materials_are_listed_by_job_status_and_product_and_need_purchase_or
     .await;
 }
 
-#[tokio::test]
-async fn the_stock_ledger_lists_movements_by_product_location_reason_source_and_date_and_needs_inventory_read(
-) {
-    let app = spawn_app().await;
-    let fx = app.fixture().await;
-    let mut input = po_input(&fx, &[(0, "10", None)]);
+/// A receipt of two lines (2 entries), an adjustment (1) and the receipt's cancellation (2);
+/// returns the receipt's id.
+async fn five_ledger_movements(app: &TestApp, fx: &crate::helpers::Fixture) -> String {
+    let mut input = po_input(fx, &[(0, "10", None)]);
     input["lines"]
         .as_array_mut()
         .unwrap()
         .push(json!({ "productId": fx.products[1], "locationId": fx.location2, "quantity": "5" }));
-    let po = submitted(&app, input).await;
-    let receipt = receive_all(&app, &po, "1", None).await;
+    let po = submitted(app, input).await;
+    let receipt = receive_all(app, &po, "1", None).await;
     app.ok(
         "adjustInventory",
         json!({ "productId": fx.products[0], "locationId": fx.location, "delta": "4", "reason": "FOUND" }),
@@ -434,53 +491,90 @@ async fn the_stock_ledger_lists_movements_by_product_location_reason_source_and_
         "receipt { id }",
     )
     .await;
+    receipt
+}
 
-    let ledger = |filter: Value| {
-        let app = &app;
-        async move {
-            let ids = filtered(app, "stockLedger", "StockLedgerFilter", filter.clone()).await;
-            let reasons = app
-                .gql(
-                    "query($f: StockLedgerFilter) { stockLedger(first: 50, filter: $f) { nodes { reason } } }",
-                    json!({ "f": filter }),
-                )
-                .await["stockLedger"]["nodes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| text(&n["reason"]))
-                .collect::<Vec<_>>();
-            (ids.len(), reasons)
-        }
-    };
+/// How many ledger entries match `filter`, and their reasons in order.
+async fn ledger(app: &TestApp, filter: Value) -> (usize, Vec<String>) {
+    let ids = filtered(app, "stockLedger", "StockLedgerFilter", filter.clone()).await;
+    let reasons = app
+        .gql(
+            "query($f: StockLedgerFilter) { stockLedger(first: 50, filter: $f) { nodes { reason } } }",
+            json!({ "f": filter }),
+        )
+        .await["stockLedger"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| text(&n["reason"]))
+        .collect::<Vec<_>>();
+    (ids.len(), reasons)
+}
+
+#[tokio::test]
+async fn the_stock_ledger_lists_every_movement_across_pages() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    five_ledger_movements(&app, &fx).await;
     // Receipt: 2 entries; adjustment: 1; cancellation: 2.
     let (all, pages) = every_id(&app, "stockLedger", "", "", json!({})).await;
     assert_eq!(all.len(), 5);
     assert_eq!(pages, 3);
+}
+
+#[tokio::test]
+async fn the_stock_ledger_filters_by_product_location_reason_and_source() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let receipt = five_ledger_movements(&app, &fx).await;
     assert_eq!(
-        ledger(json!({ "productId": fx.products[0] })).await.1,
+        ledger(&app, json!({ "productId": fx.products[0] })).await.1,
         ["RECEIPT", "ADJUSTMENT_FOUND", "RECEIPT_CANCELED"]
     );
     assert_eq!(
-        ledger(json!({ "locationId": fx.location2 })).await.1,
+        ledger(&app, json!({ "locationId": fx.location2 })).await.1,
         ["RECEIPT", "RECEIPT_CANCELED"]
     );
     assert_eq!(
-        ledger(json!({ "reason": ["ADJUSTMENT_FOUND", "RECEIPT_CANCELED"] }))
-            .await
-            .1,
+        ledger(
+            &app,
+            json!({ "reason": ["ADJUSTMENT_FOUND", "RECEIPT_CANCELED"] })
+        )
+        .await
+        .1,
         ["ADJUSTMENT_FOUND", "RECEIPT_CANCELED", "RECEIPT_CANCELED"]
     );
-    assert_eq!(ledger(json!({ "sourceId": receipt })).await.0, 4);
+    assert_eq!(ledger(&app, json!({ "sourceId": receipt })).await.0, 4);
     assert_eq!(
-        ledger(json!({ "sourceType": "InventoryItem" })).await.1,
+        ledger(&app, json!({ "sourceType": "InventoryItem" }))
+            .await
+            .1,
         ["ADJUSTMENT_FOUND"]
     );
+}
+
+#[tokio::test]
+async fn the_stock_ledger_filters_by_date() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    five_ledger_movements(&app, &fx).await;
     let today = chrono::Utc::now().date_naive();
     let yesterday = today.pred_opt().unwrap().to_string();
-    assert_eq!(ledger(json!({ "occurredAfter": yesterday })).await.0, 5);
-    assert_eq!(ledger(json!({ "occurredBefore": yesterday })).await.0, 0);
-    // The root list and an item's own ledger are the same connection type.
+    assert_eq!(
+        ledger(&app, json!({ "occurredAfter": yesterday })).await.0,
+        5
+    );
+    assert_eq!(
+        ledger(&app, json!({ "occurredBefore": yesterday })).await.0,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_root_stock_ledger_and_an_items_own_ledger_are_one_connection_type() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    five_ledger_movements(&app, &fx).await;
     let typename = app
         .gql(
             "{ stockLedger(first: 1) { __typename edges { __typename } } }",
@@ -495,6 +589,13 @@ async fn the_stock_ledger_lists_movements_by_product_location_reason_source_and_
         typename["stockLedger"]["edges"][0]["__typename"],
         "StockLedgerEdge"
     );
+}
+
+#[tokio::test]
+async fn the_stock_ledger_needs_inventory_read() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    five_ledger_movements(&app, &fx).await;
     refused_without(
         &app,
         "stockLedger",
@@ -503,69 +604,91 @@ async fn the_stock_ledger_lists_movements_by_product_location_reason_source_and_
     .await;
 }
 
-#[tokio::test]
-async fn purchase_orders_filter_by_job_project_technician_type_business_unit_product_and_lateness()
-{
-    let app = spawn_app().await;
-    let fx = app.fixture().await;
+/// Three orders for the purchase-order filters, with the references only B uses.
+struct FilterOrders {
+    a: String,
+    b: String,
+    c: String,
+    job2: String,
+    project2: String,
+    other_type: String,
+    other_unit: String,
+}
+
+/// A: header links, expected early; B: line links to job 2 and project 2, other type and
+/// unit, a washer line; C: nothing, expected late.
+async fn filter_orders(app: &TestApp, fx: &crate::helpers::Fixture) -> FilterOrders {
     let job2 = created(
-        &app,
+        app,
         "createJob",
         json!({ "number": "J-2", "name": "Two" }),
         "job",
     )
     .await;
     let project2 = created(
-        &app,
+        app,
         "createProject",
         json!({ "number": "P-2", "name": "Two" }),
         "project",
     )
     .await;
     let other_type = created(
-        &app,
+        app,
         "createPurchaseOrderType",
         json!({ "name": "Job" }),
         "purchaseOrderType",
     )
     .await;
     let other_unit = created(
-        &app,
+        app,
         "createBusinessUnit",
         json!({ "name": "Heating" }),
         "businessUnit",
     )
     .await;
-
-    // A: header links, expected early; B: line links to job 2 and project 2, other type and
-    // unit, a washer line; C: nothing, expected late.
-    let mut a_input = po_input(&fx, &[(0, "1", None)]);
+    let mut a_input = po_input(fx, &[(0, "1", None)]);
     a_input["jobId"] = json!(fx.job);
     a_input["projectId"] = json!(fx.project);
     a_input["technicianId"] = json!(fx.technician);
     a_input["expectedDate"] = json!("2026-03-01");
-    let a = text(
-        &app.ok("createPurchaseOrder", a_input, "purchaseOrder { id }")
-            .await["purchaseOrder"]["id"],
-    );
-    let mut b_input = po_input(&fx, &[(0, "1", None), (2, "5", None)]);
+    let a = created(app, "createPurchaseOrder", a_input, "purchaseOrder").await;
+    let mut b_input = po_input(fx, &[(0, "1", None), (2, "5", None)]);
     b_input["lines"][1]["jobId"] = json!(job2);
     b_input["lines"][1]["projectId"] = json!(project2);
     b_input["typeId"] = json!(other_type);
     b_input["businessUnitId"] = json!(other_unit);
-    let b = text(
-        &app.ok("createPurchaseOrder", b_input, "purchaseOrder { id }")
-            .await["purchaseOrder"]["id"],
-    );
-    let mut c_input = po_input(&fx, &[(1, "1", None)]);
+    let b = created(app, "createPurchaseOrder", b_input, "purchaseOrder").await;
+    let mut c_input = po_input(fx, &[(1, "1", None)]);
     c_input["expectedDate"] = json!("2026-06-01");
-    let c = text(
-        &app.ok("createPurchaseOrder", c_input, "purchaseOrder { id }")
-            .await["purchaseOrder"]["id"],
-    );
+    let c = created(app, "createPurchaseOrder", c_input, "purchaseOrder").await;
+    FilterOrders {
+        a,
+        b,
+        c,
+        job2,
+        project2,
+        other_type,
+        other_unit,
+    }
+}
 
-    let filter = "PurchaseOrderFilter";
-    let orders = |f: Value| filtered(&app, "purchaseOrders", filter, f);
+/// The ids of the purchase orders matching `filter`.
+async fn orders_matching(app: &TestApp, filter: Value) -> Vec<String> {
+    filtered(app, "purchaseOrders", "PurchaseOrderFilter", filter).await
+}
+
+#[tokio::test]
+async fn purchase_orders_filter_by_job_and_project_on_the_header_or_a_line() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let FilterOrders {
+        a,
+        b,
+        job2,
+        project2,
+        ..
+    } = filter_orders(&app, &fx).await;
+    let orders = |f: Value| orders_matching(&app, f);
     assert_eq!(orders(json!({ "jobId": fx.job })).await, vec![a.clone()]);
     assert_eq!(
         orders(json!({ "jobId": job2 })).await,
@@ -581,6 +704,21 @@ async fn purchase_orders_filter_by_job_project_technician_type_business_unit_pro
         vec![b.clone()],
         "a line's project counts"
     );
+}
+
+#[tokio::test]
+async fn purchase_orders_filter_by_technician_type_business_unit_and_product() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let FilterOrders {
+        a,
+        b,
+        c,
+        other_type,
+        other_unit,
+        ..
+    } = filter_orders(&app, &fx).await;
+    let orders = |f: Value| orders_matching(&app, f);
     assert_eq!(
         orders(json!({ "technicianId": fx.technician })).await,
         vec![a.clone()]
@@ -605,6 +743,14 @@ async fn purchase_orders_filter_by_job_project_technician_type_business_unit_pro
         orders(json!({ "productId": fx.products[0] })).await,
         [a.clone(), b.clone()]
     );
+}
+
+#[tokio::test]
+async fn purchase_orders_expected_before_is_strict_and_an_order_without_a_date_is_never_late() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let FilterOrders { a, c, .. } = filter_orders(&app, &fx).await;
+    let orders = |f: Value| orders_matching(&app, f);
     assert_eq!(
         orders(json!({ "expectedBefore": "2026-06-01" })).await,
         vec![a.clone()],
@@ -614,24 +760,23 @@ async fn purchase_orders_filter_by_job_project_technician_type_business_unit_pro
         orders(json!({ "expectedBefore": "2026-06-02", "status": ["PENDING"] })).await,
         [a.clone(), c.clone()]
     );
+}
 
-    // A job lists the orders bought for it, by header or line, paged.
+#[tokio::test]
+async fn a_job_lists_the_orders_bought_for_it_by_header_or_line_once_each_paged() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let FilterOrders { a, .. } = filter_orders(&app, &fx).await;
     let line_only = {
         let mut input = po_input(&fx, &[(1, "1", None)]);
         input["lines"][0]["jobId"] = json!(fx.job);
-        text(
-            &app.ok("createPurchaseOrder", input, "purchaseOrder { id }")
-                .await["purchaseOrder"]["id"],
-        )
+        created(&app, "createPurchaseOrder", input, "purchaseOrder").await
     };
     let both = {
         let mut input = po_input(&fx, &[(1, "1", None)]);
         input["jobId"] = json!(fx.job);
         input["lines"][0]["jobId"] = json!(fx.job);
-        text(
-            &app.ok("createPurchaseOrder", input, "purchaseOrder { id }")
-                .await["purchaseOrder"]["id"],
-        )
+        created(&app, "createPurchaseOrder", input, "purchaseOrder").await
     };
     let page = |after: Value| {
         app.gql(
@@ -651,7 +796,12 @@ async fn purchase_orders_filter_by_job_project_technician_type_business_unit_pro
         page(first["pageInfo"]["endCursor"].clone()).await["node"]["purchaseOrders"].clone();
     assert_eq!(second["nodes"], json!([{ "id": both }]));
     assert_eq!(second["pageInfo"]["hasNextPage"], false);
-    // Job.purchaseOrders needs purchase_orders:read besides the job's own vendors:read.
+}
+
+#[tokio::test]
+async fn a_jobs_purchase_orders_need_purchase_orders_read_besides_vendors_read() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
     let reply = app
         .post(
             &app.token(&[Permission::VendorsRead]),
