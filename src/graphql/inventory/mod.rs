@@ -409,8 +409,7 @@ impl InventoryQuery {
             &args,
             entity::stock_ledger_entry::Entity::find().filter(condition),
             &SortOrder::default(),
-            // Cursors hold 32-bit ids, as the item's own ledger connection does.
-            |m| i32::try_from(m.id).unwrap_or(i32::MAX),
+            |m| m.id,
             StockLedgerEntry::from,
         )
         .await

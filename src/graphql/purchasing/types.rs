@@ -259,10 +259,10 @@ impl PurchaseOrder {
         let total = lines.len() as u64;
         let has_previous_page = window
             .after
-            .is_some_and(|after| lines.iter().any(|l| l.id <= after));
+            .is_some_and(|after| lines.iter().any(|l| i64::from(l.id) <= after));
         let mut rest = lines
             .into_iter()
-            .filter(|l| window.after.is_none_or(|after| l.id > after))
+            .filter(|l| window.after.is_none_or(|after| i64::from(l.id) > after))
             .peekable();
         let page_rows: Vec<_> = rest.by_ref().take(window.limit as usize).collect();
         let has_next_page = rest.peek().is_some();
