@@ -121,6 +121,14 @@ pub fn router_with_callers(state: AppState, callers: CallerLimits) -> Router {
             crate::cors::layer,
         ))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(in_request))
+}
+
+/// Serves an HTTP request as a request of its own: a fresh id, and a span that carries it to
+/// every log line written while it is served (WebSocket operations get theirs per operation,
+/// see [`serve_socket`]).
+async fn in_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    crate::request_id::run(crate::request_id::RequestId::new(), next.run(request)).await
 }
 
 /// Every answer: never cached (answers and the demo page may carry private data), never framed
@@ -712,8 +720,10 @@ async fn serve_socket(
             futures_util::future::ready(bytes)
         });
     let session_expires = Arc::clone(&expires);
+    // Each operation of the connection is a request of its own, with its id and span.
+    let executor = crate::request_id::PerOperation(server.schema.clone());
     let mut graphql = Box::pin(
-        GraphQLSocket::new(server.schema.clone(), input, protocol).on_connection_init(
+        GraphQLSocket::new(executor, input, protocol).on_connection_init(
             move |payload| async move {
                 let header = payload
                     .get("authorization")
