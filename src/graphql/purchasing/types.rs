@@ -282,7 +282,8 @@ impl PurchaseOrder {
         let lines = load_one(ctx, LinesOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default();
-        Ok(i32::try_from(lines.len()).unwrap_or(i32::MAX))
+        i32::try_from(lines.len())
+            .map_err(|_| ApiError::ValueTooLarge("the line count exceeds an Int".to_owned()).into())
     }
 
     /// Tax rate applied, a fraction; null without `costs:read`.
