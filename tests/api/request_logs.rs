@@ -1,6 +1,7 @@
 //! Requests you can follow: the request id of an `INTERNAL` answer finds its log lines.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, Once};
 
 use sea_orm::ConnectionTrait;
 use serde_json::json;
@@ -17,9 +18,21 @@ impl Captured {
     }
 }
 
-impl std::io::Write for Captured {
+thread_local! {
+    /// Where the log lines written on this thread go, if anywhere.
+    static CAPTURE: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// Appends to the capture of the thread that writes, or drops the bytes.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURE.with_borrow(|capture| {
+            if let Some(capture) = capture {
+                capture.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
 
@@ -28,25 +41,28 @@ impl std::io::Write for Captured {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
+/// Captures the log lines written on this thread from now on. The subscriber is the process's
+/// global one, in the format `serve` logs in: a subscriber of this thread alone would share
+/// tracing's per-callsite cache with the other tests' threads, which (having none) can switch
+/// a callsite off for everyone. The test runtime runs the app on the test's thread.
+fn capture_this_thread() -> Captured {
+    static GLOBAL: Once = Once::new();
+    GLOBAL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(|| ThreadCapture)
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+    let captured = Captured::default();
+    CAPTURE.set(Some(captured.clone()));
+    captured
 }
 
 #[tokio::test]
 async fn an_internal_answers_request_id_finds_its_log_lines_with_the_operation_name() {
-    // The format `serve` logs in; the subscriber is this test's thread's alone, and the test
-    // runtime runs the app (and the tasks it spawns) on this thread.
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let logs = capture_this_thread();
     let app = spawn_app().await;
     app.db
         .execute_unprepared("DROP TABLE bill_lines")
