@@ -769,7 +769,7 @@ async fn serve_socket(
             // async-graphql closes the connection on an operation before the handshake; it
             // reads messages only while no `connection_init` is pending, so "not initialised"
             // here means none was accepted.
-            if bytes.as_deref().is_some_and(starts_operation) && !initialised() {
+            if !initialised() && bytes.as_deref().is_some_and(starts_operation) {
                 early_refusal.set(Refused::NotInitialised).ok();
             }
             futures_util::future::ready(bytes)
