@@ -121,6 +121,14 @@ pub fn router_with_callers(state: AppState, callers: CallerLimits) -> Router {
             crate::cors::layer,
         ))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(in_request))
+}
+
+/// Serves an HTTP request as a request of its own: a fresh id, and a span that carries it to
+/// every log line written while it is served (WebSocket operations get theirs per operation,
+/// see [`serve_socket`]).
+async fn in_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    crate::request_id::run(crate::request_id::RequestId::new(), next.run(request)).await
 }
 
 /// Every answer: never cached (answers and the demo page may carry private data), never framed
@@ -588,10 +596,51 @@ async fn graphql_ws(
         .on_upgrade(move |socket| serve_socket(server, socket, protocol, pending))
 }
 
-/// Why a WebSocket handshake was refused, carried to the close code.
-const NO_TOKEN: &str =
-    "Unauthorized: send {\"authorization\": \"Bearer <token>\"} in connection_init";
-const BAD_TOKEN: &str = "Forbidden: the token is invalid or expired";
+/// Why this server ends a graphql-transport-ws connection that async-graphql closes. The
+/// library closes with its own codes (1002 for a refused `connection_init`, 1011 for an
+/// operation before the handshake); the protocol wants 4401 and 4403, so whoever refuses
+/// records the reason here and the close code is taken from it, never from the message text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refused {
+    /// `connection_init` without a token.
+    NoToken,
+    /// `connection_init` with a token that does not verify.
+    BadToken,
+    /// An operation sent before `connection_init` was accepted.
+    NotInitialised,
+}
+
+impl Refused {
+    /// The graphql-transport-ws close code.
+    fn code(self) -> u16 {
+        match self {
+            Refused::NoToken | Refused::NotInitialised => 4401,
+            Refused::BadToken => 4403,
+        }
+    }
+
+    /// The close reason.
+    fn message(self) -> &'static str {
+        match self {
+            Refused::NoToken => {
+                "Unauthorized: send {\"authorization\": \"Bearer <token>\"} in connection_init"
+            }
+            Refused::BadToken => "Forbidden: the token is invalid or expired",
+            Refused::NotInitialised => "Unauthorized: send connection_init first",
+        }
+    }
+}
+
+/// True for a client message that starts an operation (`subscribe`, or the legacy `start`).
+fn starts_operation(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Kind>(bytes)
+        .is_ok_and(|m| matches!(m.kind.as_deref(), Some("subscribe" | "start")))
+}
 
 /// Seconds since the Unix epoch, as token `exp` claims count them.
 fn unix_now() -> Duration {
@@ -687,6 +736,14 @@ async fn serve_socket(
     };
     // Answers to messages refused before they reach async-graphql.
     let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // Why the connection is being refused, once it is (see `Refused`).
+    let refusal = Arc::new(std::sync::OnceLock::<Refused>::new());
+    let init_refusal = Arc::clone(&refusal);
+    let early_refusal = Arc::clone(&refusal);
+    let initialised = {
+        let expires = Arc::clone(&expires);
+        move || expires.load(Ordering::Relaxed) != 0
+    };
     let (mut sink, stream) = socket.split();
     let input = stream
         .take_while(|message| {
@@ -709,20 +766,32 @@ async fn serve_socket(
                     }
                 }
             });
+            // async-graphql closes the connection on an operation before the handshake; it
+            // reads messages only while no `connection_init` is pending, so "not initialised"
+            // here means none was accepted.
+            if !initialised() && bytes.as_deref().is_some_and(starts_operation) {
+                early_refusal.set(Refused::NotInitialised).ok();
+            }
             futures_util::future::ready(bytes)
         });
     let session_expires = Arc::clone(&expires);
+    // Each operation of the connection is a request of its own, with its id and span.
+    let executor = crate::request_id::PerOperation(server.schema.clone());
     let mut graphql = Box::pin(
-        GraphQLSocket::new(server.schema.clone(), input, protocol).on_connection_init(
+        GraphQLSocket::new(executor, input, protocol).on_connection_init(
             move |payload| async move {
+                let refuse = |why: Refused| {
+                    init_refusal.set(why).ok();
+                    async_graphql::Error::new(why.message())
+                };
                 let header = payload
                     .get("authorization")
                     .or_else(|| payload.get("Authorization"))
                     .and_then(|v| v.as_str())
-                    .ok_or_else(|| async_graphql::Error::new(NO_TOKEN))?;
+                    .ok_or_else(|| refuse(Refused::NoToken))?;
                 let (actor, exp) = keys
                     .verify_header_until(header)
-                    .map_err(|_| async_graphql::Error::new(BAD_TOKEN))?;
+                    .map_err(|_| refuse(Refused::BadToken))?;
                 session_expires.store(exp.max(1), Ordering::Relaxed);
                 let mut data = Data::default();
                 data.insert(actor);
@@ -767,14 +836,11 @@ async fn serve_socket(
                 }
                 Some(WsMessage::Close(code, reason)) => {
                     // graphql-transport-ws: 4401 before a valid handshake, 4403 for a bad token.
-                    let code = if reason == NO_TOKEN || reason.contains("handshake is not completed") {
-                        4401
-                    } else if reason == BAD_TOKEN {
-                        4403
-                    } else {
-                        code
+                    let (code, reason) = match refusal.get() {
+                        Some(why) => (why.code(), why.message()),
+                        None => (code, reason.as_str()),
                     };
-                    let _ = sink.send(close(code, &reason)).await;
+                    let _ = sink.send(close(code, reason)).await;
                     return;
                 }
                 None => return,

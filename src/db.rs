@@ -10,15 +10,22 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-/// Any failure to reach or prepare the database at start-up, phrased for one line on stderr.
+/// Any failure to reach or prepare the database at start-up. Each keeps its cause (its message
+/// repeats the cause's, so `to_string()` alone is a complete sentence too).
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("DATABASE_URL `{0}` is not valid: use sqlite://FILE or postgres://USER@HOST/DB")]
     BadUrl(String),
+    #[error("cannot open the database: cannot create {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open the database: {0}")]
-    Connect(String),
+    Connect(#[source] DbErr),
     #[error("database migration failed: {0}")]
-    Migrate(String),
+    Migrate(#[source] DbErr),
 }
 
 /// Arbitrary but fixed key of the PostgreSQL advisory lock held while migrating.
@@ -49,8 +56,10 @@ pub async fn connect(
     if database_url.starts_with("sqlite:") {
         let path = sqlite_path(database_url)
             .ok_or_else(|| StartupError::BadUrl(database_url.to_owned()))?;
-        create_private(&path)
-            .map_err(|e| StartupError::Connect(format!("cannot create {}: {e}", path.display())))?;
+        create_private(&path).map_err(|source| StartupError::Create {
+            path: path.clone(),
+            source,
+        })?;
         options.map_sqlx_sqlite_opts(move |_| {
             SqliteConnectOptions::new()
                 .filename(&path)
@@ -66,11 +75,11 @@ pub async fn connect(
     }
     let db = Database::connect(options)
         .await
-        .map_err(|e| StartupError::Connect(short(&e)))?;
+        .map_err(StartupError::Connect)?;
     // A connection alone proves little (SQLite opens any file lazily): ask something.
     db.execute_unprepared("SELECT 1")
         .await
-        .map_err(|e| StartupError::Connect(short(&e)))?;
+        .map_err(StartupError::Connect)?;
     Ok(db)
 }
 
@@ -99,7 +108,7 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
         Box::pin(async move { Migrator::up(txn, None).await })
     })
     .await
-    .map_err(|e| StartupError::Migrate(short(&e)))
+    .map_err(StartupError::Migrate)
 }
 
 /// Rolls back the given number of migrations (all when `None`).
@@ -108,7 +117,7 @@ pub async fn migrate_down(db: &DatabaseConnection, steps: Option<u32>) -> Result
         Box::pin(async move { Migrator::down(txn, steps).await })
     })
     .await
-    .map_err(|e| StartupError::Migrate(short(&e)))
+    .map_err(StartupError::Migrate)
 }
 
 /// Names of applied and pending migrations.
@@ -117,7 +126,7 @@ pub async fn migration_status(
 ) -> Result<Vec<(String, bool)>, StartupError> {
     let all = Migrator::get_migration_with_status_read_only(db)
         .await
-        .map_err(|e| StartupError::Migrate(short(&e)))?;
+        .map_err(StartupError::Migrate)?;
     Ok(all
         .iter()
         .map(|m| {

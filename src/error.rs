@@ -359,16 +359,18 @@ pub fn any_unavailable<'a>(
 }
 
 impl ApiError {
-    /// Logs an unexpected failure and returns the opaque error the client sees.
+    /// Logs an unexpected failure and returns the opaque error the client sees, which quotes
+    /// the running request's id (its span carries the same one).
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        let request_id = new_request_id();
+        let request_id = crate::request_id::RequestId::current_or_new().to_string();
         tracing::error!(%request_id, error = %detail, "internal error");
         ApiError::Internal { request_id }
     }
 
-    /// Logs a database fault and returns the retryable error the client sees.
+    /// Logs a database fault and returns the retryable error the client sees, which quotes
+    /// the running request's id.
     pub fn unavailable(fault: &DbFault) -> Self {
-        let request_id = new_request_id();
+        let request_id = crate::request_id::RequestId::current_or_new().to_string();
         tracing::warn!(%request_id, error = %fault, "database unavailable");
         ApiError::ServiceUnavailable { request_id }
     }

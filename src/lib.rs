@@ -20,6 +20,7 @@ pub mod graphql;
 pub mod metrics;
 pub mod persisted;
 pub mod prescan;
+pub mod request_id;
 pub mod secrets;
 pub mod seed;
 pub mod services;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
 use stockgraph::auth::{parse_permission_list, parse_ttl, TokenKeys};
 use stockgraph::config::{AuthConfig, DatabaseConfig, ServeConfig};
@@ -110,30 +111,40 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(err) => {
+            eprintln!("error: {}", report(&err));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(command: Command) -> Result<(), String> {
+/// The error and its causes on one line, outermost first. A cause whose text its wrapper
+/// already quotes (sea-orm's and thiserror's `{0}` messages do) is not repeated.
+fn report(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(text.trim()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text.trim());
+    }
+    line
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(config) => serve(*config).await,
         Command::Migrate { database, action } => {
-            let conn = db::connect(&database.database_url, 1)
-                .await
-                .map_err(|e| e.to_string())?;
+            let conn = db::connect(&database.database_url, 1).await?;
             match action.unwrap_or(MigrateAction::Up) {
-                MigrateAction::Up => db::migrate_up(&conn).await.map_err(|e| e.to_string())?,
-                MigrateAction::Down { steps } => db::migrate_down(&conn, steps)
-                    .await
-                    .map_err(|e| e.to_string())?,
+                MigrateAction::Up => db::migrate_up(&conn).await?,
+                MigrateAction::Down { steps } => db::migrate_down(&conn, steps).await?,
                 MigrateAction::Status => {
-                    for (name, applied) in db::migration_status(&conn)
-                        .await
-                        .map_err(|e| e.to_string())?
-                    {
+                    for (name, applied) in db::migration_status(&conn).await? {
                         println!("{} {name}", if applied { "applied" } else { "pending" });
                     }
                 }
@@ -146,14 +157,11 @@ async fn run(command: Command) -> Result<(), String> {
             orders,
             ..
         } => {
-            let conn = db::connect(&database.database_url, 1)
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate_up(&conn).await.map_err(|e| e.to_string())?;
+            let conn = db::connect(&database.database_url, 1).await?;
+            db::migrate_up(&conn).await?;
             let report =
                 stockgraph::seed::seed(&conn, stockgraph::seed::SeedPlan::scale(scale, orders))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
             println!(
                 "seeded {} vendors, {} products, {} locations, {} purchase orders with {} lines \
                  ({} submitted, {} received) in {:.1} s",
@@ -168,16 +176,16 @@ async fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Bench(config) => stockgraph::bench::run(config).await,
+        Command::Bench(config) => stockgraph::bench::run(config)
+            .await
+            .map_err(anyhow::Error::msg),
         Command::Seed { database, .. } => {
-            let conn = db::connect(&database.database_url, 1)
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate_up(&conn).await.map_err(|e| e.to_string())?;
+            let conn = db::connect(&database.database_url, 1).await?;
+            db::migrate_up(&conn).await?;
             let settings = Settings::default();
             match stockgraph::services::demo::seed_if_empty(&conn, &settings.business)
                 .await
-                .map_err(|e| e.to_string())?
+                .context("loading the demo data failed")?
             {
                 true => println!("demo data loaded"),
                 false => println!("the database already holds data; nothing loaded"),
@@ -191,12 +199,13 @@ async fn run(command: Command) -> Result<(), String> {
             permissions,
             ttl,
         } => {
-            let permissions = parse_permission_list(&permissions)?;
-            let ttl = parse_ttl(&ttl)?;
-            let secret = secrets::load_or_create(&database, &auth).map_err(|e| e.to_string())?;
+            let permissions = parse_permission_list(&permissions).map_err(anyhow::Error::msg)?;
+            let ttl = parse_ttl(&ttl).map_err(anyhow::Error::msg)?;
+            let secret = secrets::load_or_create(&database, &auth)?;
+            // `ApiError` is deliberately not an `Error` (see its docs): its message is the text.
             let token = TokenKeys::from_secret(&secret)
                 .mint(&sub, &permissions, ttl)
-                .map_err(|e| e.message())?;
+                .map_err(|e| anyhow!(e.message()))?;
             println!("{token}");
             Ok(())
         }
@@ -205,15 +214,15 @@ async fn run(command: Command) -> Result<(), String> {
             if check {
                 let current = std::fs::read_to_string(&output).unwrap_or_default();
                 if current != sdl {
-                    return Err(format!(
+                    anyhow::bail!(
                         "{} differs from the code: run `stockgraph export-schema`",
                         output.display()
-                    ));
+                    );
                 }
                 println!("{} matches the code", output.display());
             } else {
                 std::fs::write(&output, sdl)
-                    .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+                    .with_context(|| format!("cannot write {}", output.display()))?;
                 println!("wrote {}", output.display());
             }
             Ok(())
@@ -221,27 +230,27 @@ async fn run(command: Command) -> Result<(), String> {
     }
 }
 
-async fn serve(config: ServeConfig) -> Result<(), String> {
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // A bad trusted-documents file stops the start before anything else happens.
-    let protocol = config.protocol.settings(config.demo)?;
+    let protocol = config
+        .protocol
+        .settings(config.demo)
+        .map_err(anyhow::Error::msg)?;
     if let Some(trusted) = &protocol.trusted_documents {
         tracing::info!(
             operations = trusted.len(),
             "trusted documents: only the registered operations run"
         );
     }
-    let secret =
-        secrets::load_or_create(&config.database, &config.auth).map_err(|e| e.to_string())?;
-    let conn = db::connect(&config.database.database_url, config.database.pool_size)
-        .await
-        .map_err(|e| e.to_string())?;
-    db::migrate_up(&conn).await.map_err(|e| e.to_string())?;
+    let secret = secrets::load_or_create(&config.database, &config.auth)?;
+    let conn = db::connect(&config.database.database_url, config.database.pool_size).await?;
+    db::migrate_up(&conn).await?;
     let mut keys = TokenKeys::from_secret(&secret);
     let seeded = match config.demo {
         true => {
             let loaded = stockgraph::services::demo::seed_if_empty(&conn, &config.business)
                 .await
-                .map_err(|e| e.to_string())?;
+                .context("loading the demo data failed")?;
             if loaded {
                 tracing::info!("demo data loaded into the empty database");
             } else {
@@ -260,7 +269,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let demo_token = if seeded && config.bind.is_loopback() {
         let (demo_keys, token) = keys
             .with_demo_token(DEMO_TOKEN_TTL)
-            .map_err(|e| e.message())?;
+            .map_err(|e| anyhow!(e.message()))?;
         keys = demo_keys;
         Some(token)
     } else {
@@ -280,8 +289,10 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     };
     let listener = tokio::net::TcpListener::bind((config.bind, config.port))
         .await
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.bind, config.port))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
     let events = stockgraph::events::EventBus::default();
     let dispatch = stockgraph::events::DispatchConfig {
         retention: std::time::Duration::from_secs(config.event_retention_hours * 3600),
@@ -293,7 +304,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     events
         .start(background.clone(), &config.database.database_url, dispatch)
         .await
-        .map_err(|e| format!("cannot start event delivery: {e}"))?;
+        .context("cannot start event delivery")?;
     spawn_idempotency_pruning(background, config.business.idempotency_retention());
     let state = AppState {
         db: conn,
@@ -322,7 +333,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         },
     )
     .await
-    .map_err(|e| format!("server error: {e}"))
+    .context("server error")
 }
 
 /// How long the `serve --demo` token is valid.
@@ -362,4 +373,26 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_names_every_cause_once_on_one_line() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied\nby policy");
+        let err = anyhow::Error::new(io).context("cannot listen on 127.0.0.1:80");
+        assert_eq!(
+            report(&err),
+            "cannot listen on 127.0.0.1:80: denied by policy"
+        );
+        // sea-orm and thiserror messages quote their source: it is not printed twice.
+        let db = sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal("refused".to_owned()));
+        let err = anyhow::Error::new(db::StartupError::Connect(db));
+        assert_eq!(
+            report(&err),
+            "cannot open the database: Connection Error: refused"
+        );
+    }
 }

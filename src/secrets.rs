@@ -16,7 +16,7 @@ pub enum SecretError {
     )]
     TooShort,
     #[error("cannot read or write the token secret file {0}: {1}")]
-    File(String, std::io::Error),
+    File(String, #[source] std::io::Error),
     #[error(
         "the token secret file {0} {1}: anyone who can change it can mint tokens; \
          fix it (chown to the service's user, chmod 600) or remove it to have a new one generated"

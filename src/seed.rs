@@ -80,7 +80,7 @@ pub enum SeedError {
     NotEmpty(u64),
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
-    #[error("{0}")]
+    #[error(transparent)]
     Service(#[from] ServiceError),
 }
 

@@ -1,11 +1,14 @@
 //! Relay connections with keyset cursors and a page-size limit.
 
-use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields};
+use async_graphql::connection::{
+    Connection, ConnectionNameType, CursorType, Edge, EdgeNameType, EmptyFields, OpaqueCursor,
+};
 use async_graphql::{OutputType, SimpleObject};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
@@ -29,8 +32,8 @@ pub struct ConnectionTotals {
     pub total_count: u64,
 }
 
-/// A page of `T` with opaque string cursors.
-pub type Page<T> = Connection<String, T, ConnectionTotals>;
+/// A page of `T` with opaque cursors.
+pub type Page<T> = Connection<RowCursor, T, ConnectionTotals>;
 
 /// The paging arguments of a connection field.
 #[derive(Clone, Debug, Default)]
@@ -72,8 +75,10 @@ impl PageArgs {
 pub struct Window {
     pub limit: u64,
     pub backward: bool,
-    pub after: Option<i32>,
-    pub before: Option<i32>,
+    /// The row id inside the `after` cursor.
+    pub after: Option<i64>,
+    /// The row id inside the `before` cursor.
+    pub before: Option<i64>,
 }
 
 /// The page size the arguments ask for: `first` or `last` (not both), the default when neither,
@@ -121,38 +126,55 @@ impl Window {
     }
 }
 
-const CURSOR_PREFIX: &str = "cursor:v1:";
-
-/// An opaque cursor for a row id.
-pub fn encode_cursor(id: i32) -> String {
-    format!("{CURSOR_PREFIX}{id}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// What a connection's cursor holds: the id of the row it stands for. Inside async-graphql's
+/// [`OpaqueCursor`] (URL-safe base64 of JSON) it reads `{"row":42}`; the field name keeps a
+/// row cursor and an event cursor ([`EventKey`]) from passing for each other. Ids are 64-bit
+/// because stock-ledger ids are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowKey {
+    row: i64,
 }
 
-/// The text inside an opaque (hex) cursor.
-fn unhex(cursor: &str) -> Option<String> {
-    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
-        return None;
-    }
-    let bytes: Vec<u8> = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    String::from_utf8(bytes).ok()
+/// The cursor of a connection's edge.
+pub type RowCursor = OpaqueCursor<RowKey>;
+
+/// The cursor of the row `id`.
+pub fn encode_cursor(id: impl Into<i64>) -> RowCursor {
+    OpaqueCursor(RowKey { row: id.into() })
 }
 
-fn decode_cursor(cursor: &str, argument: &str) -> Result<i32, ApiError> {
-    unhex(cursor)
-        .and_then(|text| {
-            text.strip_prefix(CURSOR_PREFIX)
-                .and_then(|id| id.parse().ok())
-        })
-        .ok_or_else(|| {
+/// The row id inside `cursor`; BAD_REQUEST naming `argument` when it is not a row cursor.
+fn decode_cursor(cursor: &str, argument: &str) -> Result<i64, ApiError> {
+    RowCursor::decode_cursor(cursor)
+        .map(|key| key.row)
+        .map_err(|_| {
             ApiError::BadRequest(format!("`{argument}` is not a cursor of this connection"))
         })
+}
+
+/// What an event cursor holds: the event's commit-order position, as `{"event":7}` inside an
+/// [`OpaqueCursor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventKey {
+    event: i64,
+}
+
+impl EventKey {
+    /// The cursor text of the event at position `seq`.
+    pub fn cursor(seq: i64) -> String {
+        OpaqueCursor(EventKey { event: seq }).encode_cursor()
+    }
+
+    /// The position inside an event cursor; `None` for anything else (positions are never
+    /// negative).
+    pub fn position(cursor: &str) -> Option<i64> {
+        OpaqueCursor::<EventKey>::decode_cursor(cursor)
+            .ok()
+            .map(|key| key.event)
+            .filter(|seq| *seq >= 0)
+    }
 }
 
 /// One key of a sort order: SQL evaluated on a row of the connection's table, where `{t}`
@@ -229,7 +251,7 @@ impl SortOrder {
     /// order. Each key of a row is compared with the same key of the cursor's row, read by a
     /// subquery, so equal values compare equal whatever their type; a missing value never
     /// makes the comparison unknown.
-    fn past(&self, table: &str, cursor: i32, later: bool) -> Expr {
+    fn past(&self, table: &str, cursor: i64, later: bool) -> Expr {
         let of_cursor = |key: &SortKey| {
             format!(
                 "(SELECT {} FROM {table} c WHERE c.id = {cursor})",
@@ -269,17 +291,17 @@ impl SortOrder {
 
 /// A page of `T` whose connection and edge types are named by `N` and `E` (with the defaults,
 /// `Page<T>`: `VendorConnection`, `VendorEdge`).
-pub type NamedPage<T, N, E> = Connection<String, T, ConnectionTotals, EmptyFields, N, E>;
+pub type NamedPage<T, N, E> = Connection<RowCursor, T, ConnectionTotals, EmptyFields, N, E>;
 
 /// Loads one page of `select` in `order`. `total_count` is only computed when the client asked
 /// for it.
-pub async fn paginate<E, T, C, N, E2>(
+pub async fn paginate<E, T, C, N, E2, I>(
     db: &C,
     select: Select<E>,
     order: &SortOrder,
     window: Window,
     want_total: bool,
-    id_of: impl Fn(&E::Model) -> i32,
+    id_of: impl Fn(&E::Model) -> I,
     convert: impl Fn(E::Model) -> T,
 ) -> Result<NamedPage<T, N, E2>, ApiError>
 where
@@ -289,6 +311,7 @@ where
     C: ConnectionTrait,
     N: ConnectionNameType,
     E2: EdgeNameType,
+    I: Into<i64>,
 {
     let table = E::default().table_name();
     for cursor in [window.after, window.before].into_iter().flatten() {
@@ -325,7 +348,7 @@ where
     }
     // Rows beyond a cursor exist only if something matches on its far side: the cursor's own
     // row or one past it.
-    let beyond = |cursor: i32, later: bool| {
+    let beyond = |cursor: i64, later: bool| {
         let far_side = order
             .past(table, cursor, later)
             .not()
@@ -365,7 +388,7 @@ where
     Ok(page)
 }
 
-async fn row_exists<C: ConnectionTrait>(db: &C, table: &str, id: i32) -> Result<bool, ApiError> {
+async fn row_exists<C: ConnectionTrait>(db: &C, table: &str, id: i64) -> Result<bool, ApiError> {
     let statement = sea_orm::Statement::from_string(
         db.get_database_backend(),
         format!("SELECT 1 FROM {table} WHERE id = {id}"),
@@ -377,12 +400,40 @@ async fn row_exists<C: ConnectionTrait>(db: &C, table: &str, id: i32) -> Result<
 mod tests {
     use super::*;
 
+    fn text(cursor: RowCursor) -> String {
+        cursor.encode_cursor()
+    }
+
     #[test]
     fn cursors_round_trip_and_foreign_strings_are_refused() {
-        assert_eq!(decode_cursor(&encode_cursor(42), "after").unwrap(), 42);
+        assert_eq!(
+            decode_cursor(&text(encode_cursor(42)), "after").unwrap(),
+            42
+        );
         assert!(decode_cursor("zz", "after").is_err());
         assert!(decode_cursor("abc", "after").is_err());
         assert!(decode_cursor(&"x".repeat(4), "after").is_err());
+        // The hex cursors of earlier versions, and base64 of other JSON, are not cursors.
+        assert!(decode_cursor("637572736f723a76313a3432", "after").is_err());
+        assert!(decode_cursor(&OpaqueCursor(42_i64).encode_cursor(), "after").is_err());
+    }
+
+    #[test]
+    fn cursors_hold_ids_beyond_32_bits() {
+        let id = i64::from(i32::MAX) + 7;
+        assert_eq!(
+            decode_cursor(&text(encode_cursor(id)), "after").unwrap(),
+            id
+        );
+    }
+
+    #[test]
+    fn row_and_event_cursors_do_not_pass_for_each_other() {
+        let event = EventKey::cursor(7);
+        assert_eq!(EventKey::position(&event), Some(7));
+        assert!(decode_cursor(&event, "after").is_err());
+        assert_eq!(EventKey::position(&text(encode_cursor(7))), None);
+        assert_eq!(EventKey::position(&EventKey::cursor(-1)), None);
     }
 
     #[test]

@@ -93,32 +93,14 @@ pub fn permission_for(kind: EventKind) -> Permission {
     }
 }
 
-const CURSOR_PREFIX: &str = "event:v1:";
-
 /// The opaque cursor of the event at commit-order position `seq`.
 pub fn encode_event_cursor(seq: i64) -> String {
-    format!("{CURSOR_PREFIX}{seq}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::graphql::connection::EventKey::cursor(seq)
 }
 
 /// The commit-order position inside an event cursor; BAD_REQUEST when it is not one.
 pub fn decode_event_cursor(cursor: &str, argument: &str) -> Result<i64, ApiError> {
-    let text = (cursor.len().is_multiple_of(2) && cursor.is_ascii())
-        .then(|| {
-            (0..cursor.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16))
-                .collect::<Result<Vec<u8>, _>>()
-                .ok()
-        })
-        .flatten()
-        .and_then(|bytes| String::from_utf8(bytes).ok());
-    text.as_deref()
-        .and_then(|t| t.strip_prefix(CURSOR_PREFIX))
-        .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n >= 0)
+    crate::graphql::connection::EventKey::position(cursor)
         .ok_or_else(|| ApiError::BadRequest(format!("`{argument}` is not an event cursor")))
 }
 
@@ -201,18 +183,14 @@ fn payload_id(event: &DomainEvent, key: &str) -> Option<i32> {
         .and_then(|n| i32::try_from(n).ok())
 }
 
-/// A purchase-order status named in an event payload.
+/// A purchase-order status named in an event payload. Payloads spell statuses as storage does,
+/// so the storage enum's names are the one list to read them by.
 pub fn payload_status(payload: &serde_json::Value, key: &str) -> Option<PurchaseOrderStatus> {
-    use PurchaseOrderStatus::*;
-    Some(match payload[key].as_str()? {
-        "PENDING" => Pending,
-        "SUBMITTED" => Submitted,
-        "PARTIALLY_RECEIVED" => PartiallyReceived,
-        "RECEIVED" => Received,
-        "CLOSED" => Closed,
-        "CANCELED" => Canceled,
-        _ => return None,
-    })
+    use sea_orm::ActiveEnum;
+    let name = payload[key].as_str()?.to_owned();
+    entity::enums::PurchaseOrderStatus::try_from_value(&name)
+        .ok()
+        .map(PurchaseOrderStatus::from)
 }
 
 #[ComplexObject]

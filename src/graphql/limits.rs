@@ -247,6 +247,7 @@ pub fn check_request(
 ) -> ServerResult<Option<OperationType>> {
     let document = async_graphql::parser::parse_query(&request.query)?;
     let operation_name = request.operation_name.as_deref();
+    crate::request_id::record_operation(&document, operation_name);
     check(&document, operation_name, &request.variables, limits, model)?;
     let ty = selected(&document, operation_name).map(|op| op.node.ty);
     request.set_parsed_query(document);

@@ -71,7 +71,7 @@ impl DbLoader {
 
     fn build(db: DatabaseConnection, may_prime: bool) -> RequestLoader {
         Arc::new(BatchingLoader {
-            loader: DataLoader::new(DbLoader { db }, tokio::spawn).delay(BATCH_DELAY),
+            loader: DataLoader::new(DbLoader { db }, crate::request_id::spawn).delay(BATCH_DELAY),
             primed: std::sync::Mutex::new(HashMap::new()),
             may_prime,
         })

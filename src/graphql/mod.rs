@@ -142,15 +142,16 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
 
 /// One page of a root list: the paging arguments checked against the page-size limit, then
 /// `select` paged in `order` (`totalCount` counted only when the client asked for it).
-pub async fn root_page<E, T, N, E2>(
+pub async fn root_page<E, T, N, E2, I>(
     ctx: &Context<'_>,
     args: &connection::PageArgs,
     select: sea_orm::Select<E>,
     order: &connection::SortOrder,
-    id_of: impl Fn(&E::Model) -> i32,
+    id_of: impl Fn(&E::Model) -> I,
     convert: impl Fn(E::Model) -> T,
 ) -> async_graphql::Result<connection::NamedPage<T, N, E2>>
 where
+    I: Into<i64>,
     E: sea_orm::EntityTrait,
     E::Model: Sync,
     T: async_graphql::OutputType,

@@ -74,7 +74,7 @@ impl<'a> Sel<'a> {
 
     /// The windows (`after`, `limit`) of a forward-paged nested connection, as its resolver
     /// computes them; arguments it would refuse are left to it.
-    fn windows(&self, ctx: &Context<'_>) -> Vec<(Option<i32>, u64)> {
+    fn windows(&self, ctx: &Context<'_>) -> Vec<(Option<i64>, u64)> {
         let mut windows = Vec::new();
         for field in &self.0 {
             let Ok(arguments) = field.arguments() else {

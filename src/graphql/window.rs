@@ -46,10 +46,11 @@ impl<M> ChildWindow<M> {
                 total_count: self.total,
             },
         );
-        page.edges.extend(self.rows.into_iter().map(|row| {
-            let id = i32::try_from(id_of(&row)).unwrap_or(i32::MAX);
-            Edge::new(encode_cursor(id), convert(row))
-        }));
+        page.edges.extend(
+            self.rows
+                .into_iter()
+                .map(|row| Edge::new(encode_cursor(id_of(&row)), convert(row))),
+        );
         page
     }
 }
@@ -141,7 +142,7 @@ macro_rules! window_loader {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct $key {
             pub parent: i32,
-            pub after: Option<i32>,
+            pub after: Option<i64>,
             pub limit: u64,
         }
 
@@ -154,9 +155,10 @@ macro_rules! window_loader {
                 keys: &[$key],
             ) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 use entity::$module::{Column, Entity};
-                let mut groups: HashMap<(Option<i32>, u64), Vec<i64>> = HashMap::new();
+                // Parents stay the keys' own ids; only the SQL sees them widened.
+                let mut groups: HashMap<(Option<i64>, u64), Vec<i32>> = HashMap::new();
                 for key in keys {
-                    groups.entry((key.after, key.limit)).or_default().push(i64::from(key.parent));
+                    groups.entry((key.after, key.limit)).or_default().push(key.parent);
                 }
                 let mut result = HashMap::new();
                 for ((after, limit), parents) in groups {
@@ -166,8 +168,9 @@ macro_rules! window_loader {
                         after,
                         before: None,
                     };
+                    let wide: Vec<i64> = parents.iter().copied().map(i64::from).collect();
                     let found = $crate::graphql::window::window_ids(
-                        &self.db, $table, $column, &parents, window,
+                        &self.db, $table, $column, &wide, window,
                     )
                     .await
                     .map_err(db_error)?;
@@ -190,17 +193,18 @@ macro_rules! window_loader {
                             .collect()
                     };
                     for parent in parents {
-                        let ids = found.ids.get(&parent).cloned().unwrap_or_default();
+                        let wide = i64::from(parent);
+                        let ids = found.ids.get(&wide).cloned().unwrap_or_default();
                         let (total, has_previous) =
-                            found.totals.get(&parent).copied().unwrap_or((0, false));
+                            found.totals.get(&wide).copied().unwrap_or((0, false));
                         let window = $crate::graphql::window::ChildWindow {
                             rows: ids.iter().filter_map(|id| rows.remove(id)).collect(),
                             total,
                             has_previous,
-                            has_next: found.has_next.get(&parent).copied().unwrap_or(false),
+                            has_next: found.has_next.get(&wide).copied().unwrap_or(false),
                         };
                         let key = $key {
-                            parent: i32::try_from(parent).unwrap_or(i32::MAX),
+                            parent,
                             after,
                             limit,
                         };
@@ -219,7 +223,7 @@ pub async fn nested_page<K, M, T, N, E>(
     ctx: &async_graphql::Context<'_>,
     first: Option<i32>,
     after: Option<String>,
-    key: impl FnOnce(Option<i32>, u64) -> K,
+    key: impl FnOnce(Option<i64>, u64) -> K,
     id_of: impl Fn(&M) -> i64,
     convert: impl Fn(M) -> T,
 ) -> async_graphql::Result<NamedPage<T, N, E>>

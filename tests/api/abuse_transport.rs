@@ -372,6 +372,28 @@ async fn a_websocket_without_connection_init_is_closed_with_4408() {
 }
 
 #[tokio::test]
+async fn a_subscribe_before_connection_init_is_closed_with_4401_and_runs_nothing() {
+    let app = spawn_app().await;
+    let address = serve(&app).await;
+    let mut socket = open_ws(address).await.unwrap();
+    send_json(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe",
+                "payload": { "query": "subscription { purchaseOrderStatusChanged { status } }" } }),
+    )
+    .await;
+    assert_eq!(
+        next_ws(&mut socket).await,
+        json!({ "type": "close", "code": 4401 })
+    );
+    // Other messages before the handshake do not count as operations.
+    let mut socket = open_ws(address).await.unwrap();
+    send_json(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(next_ws(&mut socket).await["type"], "pong");
+    init_ws(&mut socket, &app.admin).await;
+}
+
+#[tokio::test]
 async fn a_websocket_message_larger_than_the_body_limit_is_refused_before_authentication() {
     let app = spawn_app_with(Settings {
         limits: LimitsConfig {

@@ -28,6 +28,7 @@ mod purchasing;
 mod read_graph;
 mod receiving;
 mod receiving_cost;
+mod request_logs;
 mod screens;
 mod serials;
 mod sql_rules;

@@ -386,9 +386,7 @@ impl InventoryQuery {
         let condition = filter.unwrap_or_default().condition()?;
         let select = entity::stock_ledger_entry::Entity::find().filter(condition);
         let args = PageArgs::new(first, after, last, before);
-        // Cursors hold 32-bit ids, as the item's own ledger connection does.
-        let id_of = |m: &entity::stock_ledger_entry::Model| i32::try_from(m.id).unwrap_or(i32::MAX);
         let order = SortOrder::default();
-        root_page(ctx, &args, select, &order, id_of, StockLedgerEntry::from).await
+        root_page(ctx, &args, select, &order, |m| m.id, StockLedgerEntry::from).await
     }
 }

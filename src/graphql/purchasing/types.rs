@@ -154,10 +154,10 @@ fn page_of_lines(
     let total = lines.len() as u64;
     let has_previous_page = window
         .after
-        .is_some_and(|after| lines.iter().any(|l| l.id <= after));
+        .is_some_and(|after| lines.iter().any(|l| i64::from(l.id) <= after));
     let mut rest = lines
         .into_iter()
-        .filter(|l| window.after.is_none_or(|after| l.id > after))
+        .filter(|l| window.after.is_none_or(|after| i64::from(l.id) > after))
         .peekable();
     let page_rows: Vec<_> = rest.by_ref().take(window.limit as usize).collect();
     let has_next_page = rest.peek().is_some();
@@ -287,7 +287,8 @@ impl PurchaseOrder {
         let lines = load_one(ctx, LinesOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default();
-        Ok(i32::try_from(lines.len()).unwrap_or(i32::MAX))
+        i32::try_from(lines.len())
+            .map_err(|_| ApiError::ValueTooLarge("the line count exceeds an Int".to_owned()).into())
     }
 
     /// Tax rate applied, a fraction; null without `costs:read`.
