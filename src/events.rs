@@ -325,15 +325,40 @@ const SEQUENCE_BATCH: u64 = 500;
 /// Numbers the committed outbox rows that have no `seq` yet, in id order, after the highest
 /// `seq` already committed; returns how many. See the module comment for why this makes `seq`
 /// the commit order.
+///
+/// Every row committed before the call is numbered when it returns (a reader sees its own
+/// writes): a run that lost a race (a concurrent run numbered first, so its guarded UPDATE
+/// changed nothing) or filled its batch runs again, a bounded number of times.
 pub async fn sequence(db: &DatabaseConnection) -> Result<u64, ServiceError> {
+    const MAX_RUNS: usize = 8;
+    let mut numbered = 0;
+    for _ in 0..MAX_RUNS {
+        let run = sequence_once(db).await?;
+        numbered += run.numbered;
+        if run.found == 0 || (run.numbered == run.found && run.found < SEQUENCE_BATCH) {
+            break;
+        }
+    }
+    Ok(numbered)
+}
+
+/// What one sequencer run saw and did.
+struct SequencerRun {
+    /// Unnumbered rows it found (at most [`SEQUENCE_BATCH`]).
+    found: u64,
+    /// Rows it numbered: all it found, or none when another run numbered first.
+    numbered: u64,
+}
+
+async fn sequence_once(db: &DatabaseConnection) -> Result<SequencerRun, ServiceError> {
     if db.get_database_backend() == DbBackend::Postgres {
         let txn = db.begin().await?;
         // Held until commit, so the next sequencer sees this one's numbers.
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})"))
             .await?;
-        let numbered = number_unsequenced(&txn).await?;
+        let run = number_unsequenced(&txn).await?;
         crate::services::commit(txn).await?;
-        Ok(numbered)
+        Ok(run)
     } else {
         // SQLite commits one writer at a time, and the UPDATE below re-checks the highest seq
         // it numbered after, so a concurrent run (the dispatcher and a feed query) changes
@@ -343,7 +368,7 @@ pub async fn sequence(db: &DatabaseConnection) -> Result<u64, ServiceError> {
     }
 }
 
-async fn number_unsequenced(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
+async fn number_unsequenced(db: &impl ConnectionTrait) -> Result<SequencerRun, ServiceError> {
     use entity::event::Column;
     let ids: Vec<i64> = entity::event::Entity::find()
         .select_only()
@@ -355,7 +380,10 @@ async fn number_unsequenced(db: &impl ConnectionTrait) -> Result<u64, ServiceErr
         .all(db)
         .await?;
     if ids.is_empty() {
-        return Ok(0);
+        return Ok(SequencerRun {
+            found: 0,
+            numbered: 0,
+        });
     }
     let base = highest_seq(db).await?;
     let mut cases = String::new();
@@ -377,7 +405,10 @@ async fn number_unsequenced(db: &impl ConnectionTrait) -> Result<u64, ServiceErr
          WHERE id IN ({list}) AND seq IS NULL \
          AND (SELECT COALESCE(MAX(seq), 0) FROM events) = {base}"
     );
-    Ok(db.execute_unprepared(&sql).await?.rows_affected())
+    Ok(SequencerRun {
+        found: ids.len() as u64,
+        numbered: db.execute_unprepared(&sql).await?.rows_affected(),
+    })
 }
 
 /// The highest `seq` committed, 0 when none.
@@ -511,7 +542,7 @@ async fn dispatch(db: DatabaseConnection, bus: EventBus, start: i64, config: Dis
                     }
                 }
                 // More may be waiting behind a full page or a full numbering run.
-                if full || numbered == SEQUENCE_BATCH {
+                if full || numbered >= SEQUENCE_BATCH {
                     bus.wake.notify_one();
                 }
             }

@@ -67,6 +67,77 @@ impl Drop for TestApp {
 /// Connections in a test app's pool.
 pub const POOL_SIZE: u32 = 8;
 
+/// The migrated PostgreSQL database every test database of this test binary is copied from:
+/// migrating takes seconds per database, a copy a fraction of that. Named after the binary's
+/// build, so a rebuilt binary (perhaps with new migrations) makes a new one; one process at a
+/// time builds it (an advisory lock), under a temporary name until it is complete, and the
+/// templates of older builds are dropped then.
+fn postgres_template(server: &str) -> String {
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            // Each test has its own runtime; this one-off setup gets a runtime of its own.
+            let server = server.to_owned();
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(build_postgres_template(&server))
+            })
+            .join()
+            .expect("template builder")
+        })
+        .clone()
+}
+
+async fn build_postgres_template(server: &str) -> String {
+    let exe = std::env::current_exe().expect("test binary");
+    let built = std::fs::metadata(&exe)
+        .and_then(|m| m.modified())
+        .expect("test binary time")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    let name = format!("stockgraph_template_{:016x}", built as u64);
+    // One connection: the advisory lock belongs to the session that took it.
+    let mut options = sea_orm::ConnectOptions::new(server.to_owned());
+    options.max_connections(1).sqlx_logging(false);
+    let admin = Database::connect(options).await.expect("connect to TEST_DATABASE_URL");
+    let run = |sql: String| {
+        let admin = &admin;
+        async move { admin.execute_unprepared(&sql).await.expect("template setup") }
+    };
+    run("SELECT pg_advisory_lock(7312001)".into()).await;
+    let databases: Vec<String> = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'stockgraph_template_%'",
+        ))
+        .await
+        .expect("list templates")
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0).expect("datname"))
+        .collect();
+    if !databases.contains(&name) {
+        for stale in &databases {
+            run(format!("DROP DATABASE IF EXISTS {stale} WITH (FORCE)")).await;
+        }
+        let building = format!("{name}_building");
+        run(format!("CREATE DATABASE {building}")).await;
+        let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+        let db = stockgraph::db::connect(&format!("{base}/{building}"), 1)
+            .await
+            .expect("connect to the template");
+        stockgraph::db::migrate_up(&db).await.expect("migrate the template");
+        db.close().await.ok();
+        run(format!("ALTER DATABASE {building} RENAME TO {name}")).await;
+    }
+    run("SELECT pg_advisory_unlock(7312001)".into()).await;
+    admin.close().await.ok();
+    name
+}
+
 /// A fresh, migrated database: a temp SQLite file, or a new PostgreSQL database on the server
 /// `TEST_DATABASE_URL` points at.
 pub async fn fresh_database() -> (DatabaseConnection, String) {
@@ -76,8 +147,9 @@ pub async fn fresh_database() -> (DatabaseConnection, String) {
             let admin = Database::connect(server.as_str())
                 .await
                 .expect("connect to TEST_DATABASE_URL");
+            let template = postgres_template(&server);
             admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
                 .await
                 .expect("create test database");
             admin.close().await.ok();
