@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::validate;
 use crate::domain::values::Quantity;
-use crate::domain::violation::Violation;
+use crate::domain::violation::{Violation, ViolationCode};
 
 /// The longest display name of a record (vendor, location, reference record).
 pub const MAX_NAME_CHARS: usize = 200;
@@ -159,6 +159,27 @@ impl AllowancePercent {
     }
 }
 
+/// A record a new document names (a job material's job and product) must exist and be active.
+/// `record` is whether it is active and its key (`"J-1001"`), `None` when it does not exist;
+/// `inactive` is the code of an inactive one.
+pub fn usable(
+    what: &str,
+    record: Option<(bool, &str)>,
+    inactive: ViolationCode,
+) -> Result<(), Violation> {
+    match record {
+        None => Err(Violation::new(
+            ViolationCode::NotFound,
+            format!("no such {what}"),
+        )),
+        Some((false, key)) => Err(Violation::new(
+            inactive,
+            format!("{what} {key} is inactive"),
+        )),
+        Some((true, _)) => Ok(()),
+    }
+}
+
 /// The kinds of thin reference record (DOMAIN.md, Master data): business units and purchase
 /// order types are known by a unique name, jobs, projects and technicians by a unique number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,7 +233,6 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::domain::violation::ViolationCode;
 
     fn parts(result: Result<impl std::fmt::Debug, PartViolations>) -> Vec<&'static str> {
         result
@@ -301,6 +321,22 @@ mod tests {
         assert!(AllowancePercent::parse(d("0.00001")).is_err());
         let large = AllowancePercent::parse(d("2000000000")).unwrap_err();
         assert_eq!(large.code, ViolationCode::ValueTooLarge);
+    }
+
+    #[test]
+    fn a_named_record_must_exist_and_be_active() {
+        assert!(usable("job", Some((true, "J-1")), ViolationCode::ReferenceInactive).is_ok());
+        let missing = usable("job", None, ViolationCode::ReferenceInactive).unwrap_err();
+        assert_eq!(missing.code, ViolationCode::NotFound);
+        assert_eq!(missing.message, "no such job");
+        let off = usable(
+            "product",
+            Some((false, "BOLT")),
+            ViolationCode::ProductInactive,
+        );
+        let off = off.unwrap_err();
+        assert_eq!(off.code, ViolationCode::ProductInactive);
+        assert_eq!(off.message, "product BOLT is inactive");
     }
 
     #[test]

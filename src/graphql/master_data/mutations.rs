@@ -94,7 +94,7 @@ pub struct CreateVendorInput {
 }
 
 /// Changes to a vendor; omitted fields stay as they are.
-#[derive(InputObject)]
+#[derive(InputObject, Default)]
 pub struct UpdateVendorInput {
     /// The vendor.
     pub id: ID,
@@ -145,7 +145,7 @@ pub struct CreateProductInput {
 }
 
 /// Changes to a product; omitted fields stay as they are.
-#[derive(InputObject)]
+#[derive(InputObject, Default)]
 pub struct UpdateProductInput {
     /// The product.
     pub id: ID,
@@ -178,7 +178,7 @@ pub struct CreateInventoryLocationInput {
 }
 
 /// Changes to a location; omitted fields stay as they are.
-#[derive(InputObject)]
+#[derive(InputObject, Default)]
 pub struct UpdateInventoryLocationInput {
     /// The location.
     pub id: ID,
@@ -326,13 +326,6 @@ impl UpdateInventoryLocationInput {
             decode_input(&self.id, "InventoryLocation", "input.id")?,
             changes,
         ))
-    }
-}
-
-impl DeactivateInput {
-    /// The record of type `type_name` (`"Vendor"`) to apply the `deactivating` changes to.
-    fn command<C>(&self, type_name: &str, deactivating: C) -> Result<(i32, C), ServiceError> {
-        Ok((decode_input(&self.id, type_name, "input.id")?, deactivating))
     }
 }
 
@@ -512,14 +505,12 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: DeactivateInput,
     ) -> async_graphql::Result<VendorPayload> {
-        let s = state(ctx);
-        let off = VendorChanges {
+        let off = UpdateVendorInput {
+            id: input.id,
             active: Some(false),
             ..Default::default()
         };
-        let command = || input.command("Vendor", off);
-        let update = move |(id, changes)| service::update_vendor(&s.db, id, changes);
-        run(ctx, WRITE, command, update, VendorPayload::from).await
+        self.update_vendor(ctx, off).await
     }
 
     /// Creates a product. The SKU is unique.
@@ -552,14 +543,12 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: DeactivateInput,
     ) -> async_graphql::Result<ProductPayload> {
-        let s = state(ctx);
-        let off = ProductChanges {
+        let off = UpdateProductInput {
+            id: input.id,
             active: Some(false),
             ..Default::default()
         };
-        let command = || input.command("Product", off);
-        let update = move |(id, changes)| service::update_product(&s.db, id, changes);
-        run(ctx, WRITE, command, update, ProductPayload::from).await
+        self.update_product(ctx, off).await
     }
 
     /// Creates an inventory location (warehouse or truck). The code is unique.
@@ -592,14 +581,12 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: DeactivateInput,
     ) -> async_graphql::Result<InventoryLocationPayload> {
-        let s = state(ctx);
-        let off = LocationChanges {
+        let off = UpdateInventoryLocationInput {
+            id: input.id,
             active: Some(false),
             ..Default::default()
         };
-        let command = || input.command("InventoryLocation", off);
-        let update = move |(id, changes)| service::update_location(&s.db, id, changes);
-        run(ctx, WRITE, command, update, InventoryLocationPayload::from).await
+        self.update_inventory_location(ctx, off).await
     }
 
     /// Records a job's need for a quantity of a product (NEED_TO_ORDER); a purchase-order line

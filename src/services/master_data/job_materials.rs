@@ -8,8 +8,9 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrai
 
 use super::stored;
 use crate::db::begin_write;
+use crate::domain::master_data;
 use crate::domain::values::Quantity;
-use crate::domain::violation::ViolationCode;
+use crate::domain::violation::{Violation, ViolationCode};
 use crate::error::{Field, ServiceError};
 use crate::services::{commit, now, Violations};
 
@@ -29,32 +30,23 @@ pub async fn create_job_material(
 ) -> Result<entity::job_material::Model, ServiceError> {
     let txn = begin_write(db).await?;
     let mut v = Violations::new();
-    let job = Field::of("job_id");
-    match entity::job::Entity::find_by_id(input.job_id)
+    let job = entity::job::Entity::find_by_id(input.job_id)
         .one(&txn)
-        .await?
-    {
-        None => v.add(ViolationCode::NotFound, job, "no such job"),
-        Some(j) if !j.active => v.add(
-            ViolationCode::ReferenceInactive,
-            job,
-            format!("job {} is inactive", j.number),
-        ),
-        Some(_) => {}
-    }
-    let product = Field::of("product_id");
-    match entity::product::Entity::find_by_id(input.product_id)
-        .one(&txn)
-        .await?
-    {
-        None => v.add(ViolationCode::NotFound, product, "no such product"),
-        Some(p) if !p.active => v.add(
-            ViolationCode::ProductInactive,
-            product,
-            format!("product {} is inactive", p.sku),
-        ),
-        Some(_) => {}
-    }
+        .await?;
+    let job = job.as_ref().map(|j| (j.active, j.number.as_str()));
+    let inactive = ViolationCode::ReferenceInactive;
+    v.check(
+        master_data::usable("job", job, inactive),
+        Field::of("job_id"),
+    );
+    let product = entity::product::Entity::find_by_id(input.product_id);
+    let product = product.one(&txn).await?;
+    let product = product.as_ref().map(|p| (p.active, p.sku.as_str()));
+    let inactive = ViolationCode::ProductInactive;
+    v.check(
+        master_data::usable("product", product, inactive),
+        Field::of("product_id"),
+    );
     let quantity = v.check(quantity(input.quantity), Field::of("quantity"));
     let quantity = v.done(quantity)?;
     let at = now();
@@ -75,7 +67,7 @@ pub async fn create_job_material(
 }
 
 /// A needed quantity as its column stores it.
-fn quantity(value: Decimal) -> Result<Fixed4, crate::domain::violation::Violation> {
+fn quantity(value: Decimal) -> Result<Fixed4, Violation> {
     stored(Fixed4::from_decimal(
         Quantity::parse_positive(value, "the quantity")?.get(),
     ))

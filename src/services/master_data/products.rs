@@ -174,3 +174,32 @@ fn allowance(percent: Decimal) -> Result<Fixed4, Violation> {
         AllowancePercent::parse(percent)?.get(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_product_is_a_change_of_every_field_with_the_defaults_filled_in() {
+        let new = NewProduct {
+            sku: "BOLT".into(),
+            ..Default::default()
+        };
+        let (sku, changes) = new.split();
+        assert_eq!(sku, "BOLT");
+        assert_eq!(changes.unit_of_measure.as_deref(), Some("each"));
+        assert_eq!(changes.default_unit_cost, Some(Decimal::ZERO));
+        assert_eq!(changes.serialized, Some(false));
+        assert_eq!(changes.preferred_vendor_id, Some(None));
+        assert_eq!(changes.over_receipt_allowance_percent, Some(None));
+    }
+
+    #[test]
+    fn costs_and_allowances_are_stored_with_four_places_or_refused() {
+        assert_eq!(unit_cost(Decimal::new(45, 2)).unwrap(), Fixed4(4500));
+        assert!(unit_cost(Decimal::new(-1, 0)).is_err());
+        assert!(unit_cost(Decimal::new(1, 5)).is_err());
+        assert_eq!(allowance(Decimal::new(10, 0)).unwrap(), Fixed4(100_000));
+        assert!(allowance(Decimal::new(-5, 0)).is_err());
+    }
+}

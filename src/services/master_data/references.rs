@@ -195,3 +195,61 @@ fn record<E: ReferenceTable>(model: E::Model) -> Result<ReferenceRecord, Service
 fn read<T: ValueType>(value: Value) -> Result<T, ServiceError> {
     T::try_from(value).map_err(|e| ServiceError::Internal(format!("unexpected column value: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use entity::{business_unit, job, purchase_order_type, technician};
+
+    use super::*;
+
+    #[test]
+    fn a_record_reads_the_same_from_a_numbered_and_a_named_table() {
+        let at = crate::services::now();
+        let job = job::Model {
+            id: 7,
+            number: "J-7".into(),
+            name: "Boiler".into(),
+            active: true,
+            created_at: at,
+            updated_at: at,
+        };
+        assert_eq!(
+            record::<job::Entity>(job).unwrap(),
+            ReferenceRecord {
+                id: 7,
+                number: Some("J-7".into()),
+                name: "Boiler".into(),
+                active: true
+            }
+        );
+        let unit = business_unit::Model {
+            id: 3,
+            name: "HVAC".into(),
+            active: false,
+            created_at: at,
+            updated_at: at,
+        };
+        assert_eq!(
+            record::<business_unit::Entity>(unit).unwrap(),
+            ReferenceRecord {
+                id: 3,
+                number: None,
+                name: "HVAC".into(),
+                active: false
+            }
+        );
+    }
+
+    #[test]
+    fn numbered_kinds_are_keyed_by_number_and_named_kinds_by_name() {
+        assert_eq!(<technician::Entity as MasterTable>::KEY.field, "number");
+        assert_eq!(
+            <purchase_order_type::Entity as MasterTable>::KEY.field,
+            "name"
+        );
+        assert_eq!(
+            <purchase_order_type::Entity as MasterTable>::WHAT,
+            "purchase order type"
+        );
+    }
+}

@@ -173,3 +173,28 @@ fn apply_terms(draft: &mut Draft<Entity>, changes: VendorChanges) {
 fn tax_rate(value: Decimal) -> Result<Rate8, Violation> {
     stored(Rate8::from_decimal(TaxRate::parse(value)?.get()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_vendor_is_a_change_of_every_field_with_the_defaults_filled_in() {
+        let business = BusinessConfig {
+            base_currency: "EUR".into(),
+            ..Default::default()
+        };
+        let new = NewVendor {
+            code: "ACME".into(),
+            ..Default::default()
+        };
+        let (code, changes) = new.split(&business);
+        assert_eq!(code, "ACME");
+        assert_eq!(changes.default_tax_rate, Some(Decimal::ZERO));
+        assert_eq!(changes.payment_terms_days, Some(30));
+        assert_eq!(changes.delivery_method, Some(DeliveryMethod::Email));
+        assert_eq!(changes.currency.as_deref(), Some("EUR"));
+        assert!(matches!(changes.contact, Some(None)), "no contact");
+        assert_eq!(changes.active, None, "a new vendor is active anyway");
+    }
+}
