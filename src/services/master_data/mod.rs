@@ -99,7 +99,9 @@ impl<C> Stamps<C> {
 }
 
 /// A master-data table: what people call its records, their unique key and their stamps, so
-/// that one [`Draft`] creates and changes the records of every table.
+/// that one [`Draft`] creates and changes the records of every table. (The bounds let generic
+/// code load, insert, update and compare its rows; every sea-orm entity with an `i32` id meets
+/// them.)
 pub(super) trait MasterTable:
     EntityTrait<
     Model: IntoActiveModel<<Self as EntityTrait>::ActiveModel> + PartialEq,
@@ -167,8 +169,8 @@ impl<E: MasterTable> Draft<E> {
     }
 
     /// Checks a new record's key (`None`: the key itself was refused) against the stored
-    /// records, so a taken key is reported with the command's other violations; sets it when
-    /// it is free.
+    /// records, so a taken key is reported with the command's other violations, and sets it on
+    /// the row ([`Draft::save`] refuses a taken one with the rest).
     pub async fn check_key(&mut self, key: Option<String>) -> Result<(), ServiceError> {
         let Some(key) = key else {
             return Ok(());

@@ -53,10 +53,15 @@ impl<C> Columns<C> {
 
 /// A table of reference records of one kind.
 trait ReferenceTable: sea_orm::EntityTrait {
+    /// The kind of record it holds.
     const KIND: ReferenceKind;
+    /// Its columns, named once so that generic code can read and write them.
     const COLUMNS: Columns<Self::Column>;
 }
 
+/// A reference table is a master-data table: its records are called what their kind is, and
+/// known by their number or, for the kinds without one, their name. (The bounds are
+/// [`MasterTable`]'s own, which every sea-orm entity with an `i32` id meets.)
 impl<T: ReferenceTable> MasterTable for T
 where
     T::Model: sea_orm::IntoActiveModel<T::ActiveModel> + PartialEq,
