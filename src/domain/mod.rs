@@ -1,6 +1,7 @@
 //! Pure business rules: no database, no GraphQL. Unit-tested beside the code.
 
 pub mod inventory;
+pub mod master_data;
 pub mod matching;
 pub mod money;
 pub mod purchasing;

@@ -1,6 +1,8 @@
 //! Master-data mutations: create, update and deactivate vendors, products, locations and the
 //! reference records. Records are deactivated, never deleted. All need `vendors:write`.
 
+use std::future::Future;
+
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, ID};
 
 use super::types::{
@@ -10,15 +12,16 @@ use super::types::{
 use crate::auth::Permission;
 use crate::error::ServiceError;
 use crate::graphql::enums::DeliveryMethod;
-use crate::graphql::ids::{decode_input, decode_input_opt};
-use crate::graphql::payload::{payload, respond};
+use crate::graphql::ids::{decode_input, decode_input_opt, gather, gather_opt};
+use crate::graphql::payload::{payload, respond, Payload};
 use crate::graphql::scalars::Decimal;
 use crate::graphql::{money_input, require, state};
 use crate::services::master_data::{
     self as service, AddressInput as NewAddress, ContactInput as NewContact, LocationChanges,
-    NewLocation, NewProduct, NewVendor, ProductChanges, ReferenceKind, VendorChanges,
+    NewJobMaterial, NewLocation, NewProduct, NewVendor, ProductChanges, ReferenceKind,
+    VendorChanges,
 };
-use crate::services::retry_once;
+use crate::services::{retry_once, Violations};
 
 /// A postal address.
 #[derive(InputObject)]
@@ -91,7 +94,7 @@ pub struct CreateVendorInput {
 }
 
 /// Changes to a vendor; omitted fields stay as they are.
-#[derive(InputObject)]
+#[derive(InputObject, Default)]
 pub struct UpdateVendorInput {
     /// The vendor.
     pub id: ID,
@@ -142,7 +145,7 @@ pub struct CreateProductInput {
 }
 
 /// Changes to a product; omitted fields stay as they are.
-#[derive(InputObject)]
+#[derive(InputObject, Default)]
 pub struct UpdateProductInput {
     /// The product.
     pub id: ID,
@@ -175,7 +178,7 @@ pub struct CreateInventoryLocationInput {
 }
 
 /// Changes to a location; omitted fields stay as they are.
-#[derive(InputObject)]
+#[derive(InputObject, Default)]
 pub struct UpdateInventoryLocationInput {
     /// The location.
     pub id: ID,
@@ -223,6 +226,123 @@ pub struct CreateJobMaterialInput {
     pub product_id: ID,
     /// How much (> 0).
     pub quantity: Decimal,
+}
+
+// Inputs into commands. A malformed ID is refused here, on the input path the client sent, and
+// every malformed ID of an input is reported together. Unit costs and tax rates count only from
+// a caller who may see costs.
+
+impl CreateVendorInput {
+    fn command(self, ctx: &Context<'_>) -> NewVendor {
+        NewVendor {
+            name: self.name,
+            code: self.code,
+            address: self.address.into(),
+            contact: self.contact.map(Into::into),
+            default_tax_rate: money_input(ctx, self.default_tax_rate),
+            payment_terms_days: self.payment_terms_days,
+            delivery_method: self.delivery_method.map(Into::into),
+            currency: self.currency,
+        }
+    }
+}
+
+impl UpdateVendorInput {
+    fn command(self, ctx: &Context<'_>) -> Result<(i32, VendorChanges), ServiceError> {
+        let contact = Option::<Option<ContactInput>>::from(self.contact);
+        let changes = VendorChanges {
+            name: self.name,
+            address: self.address.map(Into::into),
+            contact: contact.map(|c| c.map(Into::into)),
+            default_tax_rate: money_input(ctx, self.default_tax_rate),
+            payment_terms_days: self.payment_terms_days,
+            delivery_method: self.delivery_method.map(Into::into),
+            currency: self.currency,
+            active: self.active,
+        };
+        Ok((decode_input(&self.id, "Vendor", "input.id")?, changes))
+    }
+}
+
+impl CreateProductInput {
+    fn command(self, ctx: &Context<'_>) -> Result<NewProduct, ServiceError> {
+        let vendor = self.preferred_vendor_id.as_ref();
+        Ok(NewProduct {
+            preferred_vendor_id: decode_input_opt(vendor, "Vendor", "input.preferredVendorId")?,
+            sku: self.sku,
+            description: self.description,
+            unit_of_measure: self.unit_of_measure,
+            default_unit_cost: money_input(ctx, self.default_unit_cost),
+            serialized: self.serialized,
+            over_receipt_allowance_percent: self.over_receipt_allowance_percent.map(|d| d.0),
+        })
+    }
+}
+
+impl UpdateProductInput {
+    fn command(self, ctx: &Context<'_>) -> Result<(i32, ProductChanges), ServiceError> {
+        let mut v = Violations::new();
+        let id = gather(&mut v, &self.id, "Product", "input.id");
+        let vendor = match Option::<Option<ID>>::from(self.preferred_vendor_id) {
+            None => Some(None),
+            Some(vendor) => {
+                gather_opt(&mut v, vendor.as_ref(), "Vendor", "input.preferredVendorId").map(Some)
+            }
+        };
+        let (id, preferred_vendor_id) = v.done((id, vendor))?;
+        let allowance = Option::<Option<Decimal>>::from(self.over_receipt_allowance_percent);
+        let changes = ProductChanges {
+            description: self.description,
+            unit_of_measure: self.unit_of_measure,
+            default_unit_cost: money_input(ctx, self.default_unit_cost),
+            preferred_vendor_id,
+            serialized: self.serialized,
+            over_receipt_allowance_percent: allowance.map(|a| a.map(|d| d.0)),
+            active: self.active,
+        };
+        Ok((id, changes))
+    }
+}
+
+impl From<CreateInventoryLocationInput> for NewLocation {
+    fn from(input: CreateInventoryLocationInput) -> Self {
+        NewLocation {
+            code: input.code,
+            name: input.name,
+            address: input.address.map(Into::into),
+        }
+    }
+}
+
+impl UpdateInventoryLocationInput {
+    fn command(self) -> Result<(i32, LocationChanges), ServiceError> {
+        let address = Option::<Option<AddressInput>>::from(self.address);
+        let changes = LocationChanges {
+            name: self.name,
+            address: address.map(|a| a.map(Into::into)),
+            active: self.active,
+        };
+        Ok((
+            decode_input(&self.id, "InventoryLocation", "input.id")?,
+            changes,
+        ))
+    }
+}
+
+impl TryFrom<CreateJobMaterialInput> for NewJobMaterial {
+    type Error = ServiceError;
+
+    fn try_from(input: CreateJobMaterialInput) -> Result<Self, ServiceError> {
+        let mut v = Violations::new();
+        let job = gather(&mut v, &input.job_id, "Job", "input.jobId");
+        let product = gather(&mut v, &input.product_id, "Product", "input.productId");
+        let (job_id, product_id) = v.done((job, product))?;
+        Ok(NewJobMaterial {
+            job_id,
+            product_id,
+            quantity: input.quantity.0,
+        })
+    }
 }
 
 payload!(
@@ -289,63 +409,69 @@ payload!(
     }
 );
 
+impl From<entity::vendor::Model> for VendorPayload {
+    fn from(vendor: entity::vendor::Model) -> Self {
+        let vendor = Some(vendor.into());
+        Self {
+            vendor,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<entity::product::Model> for ProductPayload {
+    fn from(product: entity::product::Model) -> Self {
+        let product = Some(product.into());
+        Self {
+            product,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<entity::inventory_location::Model> for InventoryLocationPayload {
+    fn from(location: entity::inventory_location::Model) -> Self {
+        let inventory_location = Some(location.into());
+        Self {
+            inventory_location,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<entity::job_material::Model> for JobMaterialPayload {
+    fn from(material: entity::job_material::Model) -> Self {
+        let job_material = Some(material.into());
+        Self {
+            job_material,
+            ..Default::default()
+        }
+    }
+}
+
+/// Runs a master-data use case for a caller who holds `permission`: builds its command from
+/// the input (a malformed ID refuses it), runs it (once more if the connection dropped before
+/// commit) and answers with its payload.
+async fn run<C: Clone, T, P: Payload, Fut: Future<Output = Result<T, ServiceError>>>(
+    ctx: &Context<'_>,
+    permission: Permission,
+    command: impl FnOnce() -> Result<C, ServiceError>,
+    use_case: impl Fn(C) -> Fut,
+    payload: impl FnOnce(T) -> P,
+) -> async_graphql::Result<P> {
+    require(ctx, permission)?;
+    let result = match command() {
+        Ok(command) => retry_once(|| use_case(command.clone())).await,
+        Err(refused) => Err(refused),
+    };
+    respond(result, payload)
+}
+
+/// Who may change master data.
+const WRITE: Permission = Permission::VendorsWrite;
+
 #[derive(Default)]
 pub struct MasterDataMutation;
-
-/// Generates create / update / deactivate of one reference kind.
-macro_rules! reference_mutations {
-    ($(#[$doc:meta])* $object:ident, $create:ident, $update:ident, $deactivate:ident, $input:ty,
-     $payload:ident, $field:ident, $ty:ident, $kind:expr, $number:expr,
-     $create_doc:literal, $update_doc:literal, $deactivate_doc:literal) => {
-        $(#[$doc])*
-        #[derive(Default)]
-        pub struct $object;
-
-        #[Object]
-        impl $object {
-        #[doc = $create_doc]
-        async fn $create(&self, ctx: &Context<'_>, input: $input) -> async_graphql::Result<$payload> {
-            require(ctx, Permission::VendorsWrite)?;
-            #[allow(clippy::redundant_closure_call)]
-            let number: Option<String> = ($number)(&input);
-            let result =
-                retry_once(|| service::create_reference(&state(ctx).db, $kind, number.as_deref(), &input.name)).await;
-            respond(result, |r| $payload { $field: Some($ty::from(r)), ..Default::default() })
-        }
-
-        #[doc = $update_doc]
-        async fn $update(
-            &self,
-            ctx: &Context<'_>,
-            input: UpdateReferenceInput,
-        ) -> async_graphql::Result<$payload> {
-            require(ctx, Permission::VendorsWrite)?;
-            let result = async {
-                let id = decode_input(&input.id, stringify!($ty), "input.id")?;
-                retry_once(|| service::update_reference(&state(ctx).db, $kind, id, input.name.as_deref(), input.active))
-                    .await
-            }
-            .await;
-            respond(result, |r| $payload { $field: Some($ty::from(r)), ..Default::default() })
-        }
-
-        #[doc = $deactivate_doc]
-        async fn $deactivate(
-            &self,
-            ctx: &Context<'_>,
-            input: DeactivateInput,
-        ) -> async_graphql::Result<$payload> {
-            require(ctx, Permission::VendorsWrite)?;
-            let result = async {
-                let id = decode_input(&input.id, stringify!($ty), "input.id")?;
-                retry_once(|| service::update_reference(&state(ctx).db, $kind, id, None, Some(false))).await
-            }
-            .await;
-            respond(result, |r| $payload { $field: Some($ty::from(r)), ..Default::default() })
-        }
-        }
-    };
-}
 
 #[Object]
 impl MasterDataMutation {
@@ -355,25 +481,10 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: CreateVendorInput,
     ) -> async_graphql::Result<VendorPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let state = state(ctx);
-        let new = NewVendor {
-            name: input.name,
-            code: input.code,
-            address: input.address.into(),
-            contact: input.contact.map(Into::into),
-            default_tax_rate: money_input(ctx, input.default_tax_rate),
-            payment_terms_days: input.payment_terms_days,
-            delivery_method: input.delivery_method.map(Into::into),
-            currency: input.currency,
-        };
-        let result =
-            retry_once(|| service::create_vendor(&state.db, &state.settings.business, new.clone()))
-                .await;
-        respond(result, |v| VendorPayload {
-            vendor: Some(v.into()),
-            ..Default::default()
-        })
+        let s = state(ctx);
+        let command = || Ok(input.command(ctx));
+        let create = move |new| service::create_vendor(&s.db, &s.settings.business, new);
+        run(ctx, WRITE, command, create, VendorPayload::from).await
     }
 
     /// Changes a vendor.
@@ -382,27 +493,10 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: UpdateVendorInput,
     ) -> async_graphql::Result<VendorPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let result = async {
-            let id = decode_input(&input.id, "Vendor", "input.id")?;
-            let changes = VendorChanges {
-                name: input.name,
-                address: input.address.map(Into::into),
-                contact: Option::<Option<ContactInput>>::from(input.contact)
-                    .map(|c| c.map(Into::into)),
-                default_tax_rate: money_input(ctx, input.default_tax_rate),
-                payment_terms_days: input.payment_terms_days,
-                delivery_method: input.delivery_method.map(Into::into),
-                currency: input.currency,
-                active: input.active,
-            };
-            retry_once(|| service::update_vendor(&state(ctx).db, id, changes.clone())).await
-        }
-        .await;
-        respond(result, |v| VendorPayload {
-            vendor: Some(v.into()),
-            ..Default::default()
-        })
+        let s = state(ctx);
+        let command = || input.command(ctx);
+        let update = move |(id, changes)| service::update_vendor(&s.db, id, changes);
+        run(ctx, WRITE, command, update, VendorPayload::from).await
     }
 
     /// Deactivates a vendor: it stays for history but cannot be used on new purchase orders.
@@ -411,20 +505,12 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: DeactivateInput,
     ) -> async_graphql::Result<VendorPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let result = async {
-            let id = decode_input(&input.id, "Vendor", "input.id")?;
-            let changes = VendorChanges {
-                active: Some(false),
-                ..Default::default()
-            };
-            retry_once(|| service::update_vendor(&state(ctx).db, id, changes.clone())).await
-        }
-        .await;
-        respond(result, |v| VendorPayload {
-            vendor: Some(v.into()),
+        let off = UpdateVendorInput {
+            id: input.id,
+            active: Some(false),
             ..Default::default()
-        })
+        };
+        self.update_vendor(ctx, off).await
     }
 
     /// Creates a product. The SKU is unique.
@@ -433,28 +519,10 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: CreateProductInput,
     ) -> async_graphql::Result<ProductPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let result = async {
-            let new = NewProduct {
-                sku: input.sku,
-                description: input.description,
-                unit_of_measure: input.unit_of_measure,
-                default_unit_cost: money_input(ctx, input.default_unit_cost),
-                preferred_vendor_id: decode_input_opt(
-                    input.preferred_vendor_id.as_ref(),
-                    "Vendor",
-                    "input.preferredVendorId",
-                )?,
-                serialized: input.serialized,
-                over_receipt_allowance_percent: input.over_receipt_allowance_percent.map(|d| d.0),
-            };
-            retry_once(|| service::create_product(&state(ctx).db, new.clone())).await
-        }
-        .await;
-        respond(result, |p| ProductPayload {
-            product: Some(p.into()),
-            ..Default::default()
-        })
+        let s = state(ctx);
+        let command = || input.command(ctx);
+        let create = move |new| service::create_product(&s.db, new);
+        run(ctx, WRITE, command, create, ProductPayload::from).await
     }
 
     /// Changes a product.
@@ -463,42 +531,10 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: UpdateProductInput,
     ) -> async_graphql::Result<ProductPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let result = async {
-            // Both malformed IDs are reported together.
-            let mut v = crate::services::Violations::new();
-            let id = crate::graphql::ids::gather(&mut v, &input.id, "Product", "input.id");
-            let preferred_vendor_id = match Option::<Option<ID>>::from(input.preferred_vendor_id) {
-                None => Some(None),
-                Some(None) => Some(Some(None)),
-                Some(Some(vendor)) => crate::graphql::ids::gather(
-                    &mut v,
-                    &vendor,
-                    "Vendor",
-                    "input.preferredVendorId",
-                )
-                .map(|vendor| Some(Some(vendor))),
-            };
-            let (id, preferred_vendor_id) = v.done((id, preferred_vendor_id))?;
-            let changes = ProductChanges {
-                description: input.description,
-                unit_of_measure: input.unit_of_measure,
-                default_unit_cost: money_input(ctx, input.default_unit_cost),
-                preferred_vendor_id,
-                serialized: input.serialized,
-                over_receipt_allowance_percent: Option::<Option<Decimal>>::from(
-                    input.over_receipt_allowance_percent,
-                )
-                .map(|d| d.map(|d| d.0)),
-                active: input.active,
-            };
-            retry_once(|| service::update_product(&state(ctx).db, id, changes.clone())).await
-        }
-        .await;
-        respond(result, |p| ProductPayload {
-            product: Some(p.into()),
-            ..Default::default()
-        })
+        let s = state(ctx);
+        let command = || input.command(ctx);
+        let update = move |(id, changes)| service::update_product(&s.db, id, changes);
+        run(ctx, WRITE, command, update, ProductPayload::from).await
     }
 
     /// Deactivates a product: it stays for history but cannot be ordered.
@@ -507,20 +543,12 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: DeactivateInput,
     ) -> async_graphql::Result<ProductPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let result = async {
-            let id = decode_input(&input.id, "Product", "input.id")?;
-            let changes = ProductChanges {
-                active: Some(false),
-                ..Default::default()
-            };
-            retry_once(|| service::update_product(&state(ctx).db, id, changes.clone())).await
-        }
-        .await;
-        respond(result, |p| ProductPayload {
-            product: Some(p.into()),
+        let off = UpdateProductInput {
+            id: input.id,
+            active: Some(false),
             ..Default::default()
-        })
+        };
+        self.update_product(ctx, off).await
     }
 
     /// Creates an inventory location (warehouse or truck). The code is unique.
@@ -529,17 +557,10 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: CreateInventoryLocationInput,
     ) -> async_graphql::Result<InventoryLocationPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let new = NewLocation {
-            code: input.code,
-            name: input.name,
-            address: input.address.map(Into::into),
-        };
-        let result = retry_once(|| service::create_location(&state(ctx).db, new.clone())).await;
-        respond(result, |l| InventoryLocationPayload {
-            inventory_location: Some(l.into()),
-            ..Default::default()
-        })
+        let s = state(ctx);
+        let command = || Ok(NewLocation::from(input));
+        let create = move |new| service::create_location(&s.db, new);
+        run(ctx, WRITE, command, create, InventoryLocationPayload::from).await
     }
 
     /// Changes an inventory location.
@@ -548,22 +569,10 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: UpdateInventoryLocationInput,
     ) -> async_graphql::Result<InventoryLocationPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let result = async {
-            let id = decode_input(&input.id, "InventoryLocation", "input.id")?;
-            let changes = LocationChanges {
-                name: input.name,
-                address: Option::<Option<AddressInput>>::from(input.address)
-                    .map(|a| a.map(Into::into)),
-                active: input.active,
-            };
-            retry_once(|| service::update_location(&state(ctx).db, id, changes.clone())).await
-        }
-        .await;
-        respond(result, |l| InventoryLocationPayload {
-            inventory_location: Some(l.into()),
-            ..Default::default()
-        })
+        let s = state(ctx);
+        let command = || input.command();
+        let update = move |(id, changes)| service::update_location(&s.db, id, changes);
+        run(ctx, WRITE, command, update, InventoryLocationPayload::from).await
     }
 
     /// Deactivates a location: no new lines, items, transfers or receipts can use it.
@@ -572,20 +581,12 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: DeactivateInput,
     ) -> async_graphql::Result<InventoryLocationPayload> {
-        require(ctx, Permission::VendorsWrite)?;
-        let result = async {
-            let id = decode_input(&input.id, "InventoryLocation", "input.id")?;
-            let changes = LocationChanges {
-                active: Some(false),
-                ..Default::default()
-            };
-            retry_once(|| service::update_location(&state(ctx).db, id, changes.clone())).await
-        }
-        .await;
-        respond(result, |l| InventoryLocationPayload {
-            inventory_location: Some(l.into()),
+        let off = UpdateInventoryLocationInput {
+            id: input.id,
+            active: Some(false),
             ..Default::default()
-        })
+        };
+        self.update_inventory_location(ctx, off).await
     }
 
     /// Records a job's need for a quantity of a product (NEED_TO_ORDER); a purchase-order line
@@ -595,29 +596,127 @@ impl MasterDataMutation {
         ctx: &Context<'_>,
         input: CreateJobMaterialInput,
     ) -> async_graphql::Result<JobMaterialPayload> {
-        require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result: Result<_, ServiceError> = async {
-            // Both malformed IDs are reported together.
-            let mut v = crate::services::Violations::new();
-            let job = crate::graphql::ids::gather(&mut v, &input.job_id, "Job", "input.jobId");
-            let product = crate::graphql::ids::gather(
-                &mut v,
-                &input.product_id,
-                "Product",
-                "input.productId",
-            );
-            let (job, product) = v.done((job, product))?;
-            retry_once(|| {
-                service::create_job_material(&state(ctx).db, job, product, input.quantity.0)
-            })
-            .await
-        }
-        .await;
-        respond(result, |m| JobMaterialPayload {
-            job_material: Some(m.into()),
-            ..Default::default()
-        })
+        let s = state(ctx);
+        let command = || NewJobMaterial::try_from(input);
+        let create = move |new| service::create_job_material(&s.db, new);
+        let payload = JobMaterialPayload::from;
+        run(
+            ctx,
+            Permission::PurchaseOrdersWrite,
+            command,
+            create,
+            payload,
+        )
+        .await
     }
+}
+
+/// The inputs that create a reference record: its number (jobs, projects, technicians) and
+/// name.
+trait NewReference {
+    fn number_and_name(self) -> (Option<String>, String);
+}
+
+impl NewReference for CreateNamedRecordInput {
+    fn number_and_name(self) -> (Option<String>, String) {
+        (None, self.name)
+    }
+}
+
+impl NewReference for CreateNumberedRecordInput {
+    fn number_and_name(self) -> (Option<String>, String) {
+        (Some(self.number), self.name)
+    }
+}
+
+/// The create mutation of a reference record of `kind`.
+async fn create_reference<P: Payload>(
+    ctx: &Context<'_>,
+    kind: ReferenceKind,
+    input: impl NewReference,
+    payload: impl FnOnce(service::ReferenceRecord) -> P,
+) -> async_graphql::Result<P> {
+    let s = state(ctx);
+    let command = || Ok(input.number_and_name());
+    let create = move |(number, name): (Option<String>, String)| async move {
+        service::create_reference(&s.db, kind, number.as_deref(), &name).await
+    };
+    run(ctx, WRITE, command, create, payload).await
+}
+
+/// The update mutation of a reference record of `kind` (`type_name` its GraphQL type); the
+/// deactivate mutation is one with `active: false` alone.
+async fn update_reference<P: Payload>(
+    ctx: &Context<'_>,
+    (kind, type_name): (ReferenceKind, &str),
+    input: UpdateReferenceInput,
+    payload: impl FnOnce(service::ReferenceRecord) -> P,
+) -> async_graphql::Result<P> {
+    let command = || {
+        let id = decode_input(&input.id, type_name, "input.id")?;
+        Ok((id, input.name, input.active))
+    };
+    let s = state(ctx);
+    let update = move |(id, name, active): (i32, Option<String>, Option<bool>)| async move {
+        service::update_reference(&s.db, kind, id, name.as_deref(), active).await
+    };
+    run(ctx, WRITE, command, update, payload).await
+}
+
+/// Declares the create / update / deactivate mutations of one reference kind: only their names,
+/// docs and payload differ.
+macro_rules! reference_mutations {
+    ($(#[$doc:meta])* $object:ident, $create:ident, $update:ident, $deactivate:ident, $input:ty,
+     $payload:ident, $field:ident, $ty:ident, $kind:expr,
+     $create_doc:literal, $update_doc:literal, $deactivate_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Default)]
+        pub struct $object;
+
+        #[Object]
+        impl $object {
+            #[doc = $create_doc]
+            async fn $create(
+                &self,
+                ctx: &Context<'_>,
+                input: $input,
+            ) -> async_graphql::Result<$payload> {
+                create_reference(ctx, $kind, input, |r| $payload {
+                    $field: Some($ty::from(r)),
+                    ..Default::default()
+                })
+                .await
+            }
+
+            #[doc = $update_doc]
+            async fn $update(
+                &self,
+                ctx: &Context<'_>,
+                input: UpdateReferenceInput,
+            ) -> async_graphql::Result<$payload> {
+                let kind = ($kind, stringify!($ty));
+                update_reference(ctx, kind, input, |r| $payload {
+                    $field: Some($ty::from(r)),
+                    ..Default::default()
+                })
+                .await
+            }
+
+            #[doc = $deactivate_doc]
+            async fn $deactivate(
+                &self,
+                ctx: &Context<'_>,
+                input: DeactivateInput,
+            ) -> async_graphql::Result<$payload> {
+                let off = UpdateReferenceInput {
+                    id: input.id,
+                    name: None,
+                    active: Some(false),
+                };
+                self.$update(ctx, off).await
+            }
+        }
+    };
 }
 
 reference_mutations!(
@@ -625,7 +724,7 @@ reference_mutations!(
     BusinessUnitMutation,
     create_business_unit, update_business_unit, deactivate_business_unit,
     CreateNamedRecordInput, BusinessUnitPayload, business_unit, BusinessUnit,
-    ReferenceKind::BusinessUnit, |_: &CreateNamedRecordInput| None::<String>,
+    ReferenceKind::BusinessUnit,
     "Creates a business unit; its name is unique.",
     "Renames, deactivates or reactivates a business unit.",
     "Deactivates a business unit: it stays for history but cannot be used on new purchase orders."
@@ -635,7 +734,7 @@ reference_mutations!(
     PurchaseOrderTypeMutation,
     create_purchase_order_type, update_purchase_order_type, deactivate_purchase_order_type,
     CreateNamedRecordInput, PurchaseOrderTypePayload, purchase_order_type, PurchaseOrderType,
-    ReferenceKind::PurchaseOrderType, |_: &CreateNamedRecordInput| None::<String>,
+    ReferenceKind::PurchaseOrderType,
     "Creates a purchase-order type; its name is unique.",
     "Renames, deactivates or reactivates a purchase-order type.",
     "Deactivates a purchase-order type: it stays for history but cannot be used on new purchase orders."
@@ -645,7 +744,7 @@ reference_mutations!(
     JobMutation,
     create_job, update_job, deactivate_job,
     CreateNumberedRecordInput, JobPayload, job, Job,
-    ReferenceKind::Job, |i: &CreateNumberedRecordInput| Some(i.number.clone()),
+    ReferenceKind::Job,
     "Creates a job; its number is unique.",
     "Renames, deactivates or reactivates a job.",
     "Deactivates a job; it stays for history."
@@ -655,7 +754,7 @@ reference_mutations!(
     ProjectMutation,
     create_project, update_project, deactivate_project,
     CreateNumberedRecordInput, ProjectPayload, project, Project,
-    ReferenceKind::Project, |i: &CreateNumberedRecordInput| Some(i.number.clone()),
+    ReferenceKind::Project,
     "Creates a project; its number is unique.",
     "Renames, deactivates or reactivates a project.",
     "Deactivates a project; it stays for history."
@@ -665,7 +764,7 @@ reference_mutations!(
     TechnicianMutation,
     create_technician, update_technician, deactivate_technician,
     CreateNumberedRecordInput, TechnicianPayload, technician, Technician,
-    ReferenceKind::Technician, |i: &CreateNumberedRecordInput| Some(i.number.clone()),
+    ReferenceKind::Technician,
     "Creates a technician; their number is unique.",
     "Renames, deactivates or reactivates a technician.",
     "Deactivates a technician; they stay for history."
