@@ -61,7 +61,43 @@ pub async fn seed_if_empty(
         events: &events,
         can_set_costs: true,
     };
+    let vendors = seed_vendors(db, business).await?;
+    let locations = seed_locations(db).await?;
+    let references = seed_references(db).await?;
+    let products = seed_products(db, &vendors).await?;
+    let ids = Demo {
+        vendors,
+        locations,
+        products,
+        references,
+    };
+    seed_orders(uc, &ids).await?;
+    Ok(true)
+}
 
+/// The ids of the demo's master data, in the order they were created.
+struct Demo {
+    vendors: Vec<i32>,
+    locations: Vec<i32>,
+    products: Vec<i32>,
+    references: References,
+}
+
+/// The demo's reference records.
+struct References {
+    residential: i32,
+    commercial: i32,
+    stock_type: i32,
+    job_type: i32,
+    job: i32,
+    project: i32,
+    technician: i32,
+}
+
+async fn seed_vendors(
+    db: &DatabaseConnection,
+    business: &BusinessConfig,
+) -> Result<Vec<i32>, ServiceError> {
     let vendors = [
         (
             "ACME",
@@ -117,7 +153,10 @@ pub async fn seed_if_empty(
         .await?;
         vendor_ids.push(vendor.id);
     }
+    Ok(vendor_ids)
+}
 
+async fn seed_locations(db: &DatabaseConnection) -> Result<Vec<i32>, ServiceError> {
     let mut location_ids = Vec::new();
     for (code, name, addr) in [
         (
@@ -143,42 +182,46 @@ pub async fn seed_if_empty(
         .await?;
         location_ids.push(location.id);
     }
+    Ok(location_ids)
+}
 
-    let mut references = Vec::new();
-    for (kind, number, name) in [
-        (ReferenceKind::BusinessUnit, None, "Residential service"),
-        (ReferenceKind::BusinessUnit, None, "Commercial installs"),
-        (ReferenceKind::PurchaseOrderType, None, "Stock"),
-        (ReferenceKind::PurchaseOrderType, None, "Job"),
-        (
+async fn seed_references(db: &DatabaseConnection) -> Result<References, ServiceError> {
+    let create = |kind, number, name| master_data::create_reference(db, kind, number, name);
+    Ok(References {
+        residential: create(ReferenceKind::BusinessUnit, None, "Residential service")
+            .await?
+            .id,
+        commercial: create(ReferenceKind::BusinessUnit, None, "Commercial installs")
+            .await?
+            .id,
+        stock_type: create(ReferenceKind::PurchaseOrderType, None, "Stock")
+            .await?
+            .id,
+        job_type: create(ReferenceKind::PurchaseOrderType, None, "Job")
+            .await?
+            .id,
+        job: create(
             ReferenceKind::Job,
             Some("J-1001"),
             "Boiler replacement, 12 Elm St",
-        ),
-        (
+        )
+        .await?
+        .id,
+        project: create(
             ReferenceKind::Project,
             Some("P-2026-04"),
             "Office fit-out, Tower B",
-        ),
-        (ReferenceKind::Technician, Some("T-07"), "Dana Reyes"),
-    ] {
-        references.push(
-            master_data::create_reference(db, kind, number, name)
-                .await?
-                .id,
-        );
-    }
-    let (residential, commercial, stock_type, job_type, job, project, technician) = (
-        references[0],
-        references[1],
-        references[2],
-        references[3],
-        references[4],
-        references[5],
-        references[6],
-    );
+        )
+        .await?
+        .id,
+        technician: create(ReferenceKind::Technician, Some("T-07"), "Dana Reyes")
+            .await?
+            .id,
+    })
+}
 
-    // Ten sizes of five families: 50 products, each preferring the vendor of its family.
+/// Ten sizes of five families: 50 products, each preferring the vendor of its family.
+async fn seed_products(db: &DatabaseConnection, vendors: &[i32]) -> Result<Vec<i32>, ServiceError> {
     let mut product_ids = Vec::new();
     for (family_index, (prefix, description, unit, cost_cents)) in
         PRODUCT_FAMILIES.iter().enumerate()
@@ -198,7 +241,7 @@ pub async fn seed_if_empty(
                     description: description.replace("{n}", &n.to_string()),
                     unit_of_measure: Some((*unit).to_owned()),
                     default_unit_cost: Some(dec(cost_cents + size * 7, 2)),
-                    preferred_vendor_id: Some(vendor_ids[family_index % vendor_ids.len()]),
+                    preferred_vendor_id: Some(vendors[family_index % vendors.len()]),
                     serialized: Some(*prefix == "BREAKER" && size > 8),
                     over_receipt_allowance_percent: (*prefix == "PIPE-CU").then(|| dec(5, 0)),
                 },
@@ -207,37 +250,72 @@ pub async fn seed_if_empty(
             product_ids.push(product.id);
         }
     }
+    Ok(product_ids)
+}
 
-    // Purchase orders: one per vendor and status the lifecycle can reach from here.
-    let order =
-        |vendor: usize, first_product: usize, ship_to: usize, lines: usize| NewPurchaseOrder {
-            vendor_id: vendor_ids[vendor],
-            ship_to_id: location_ids[ship_to],
-            type_id: if vendor.is_multiple_of(2) {
-                stock_type
-            } else {
-                job_type
-            },
-            business_unit_id: if ship_to == 0 {
-                residential
-            } else {
-                commercial
-            },
-            job_id: (vendor % 2 == 1).then_some(job),
-            project_id: (vendor == 2).then_some(project),
-            technician_id: (ship_to == 2).then_some(technician),
-            shipping: Some(dec(2500 + vendor as i64 * 500, 2)),
-            memo: Some("Demo order".to_owned()),
-            lines: (0..lines)
-                .map(|i| NewLine {
-                    product_id: Some(product_ids[(first_product + i * 3) % product_ids.len()]),
-                    location_id: location_ids[ship_to],
-                    quantity: dec(5 + (i as i64) * 5, 0),
-                    ..Default::default()
-                })
-                .collect(),
+/// A demo order of `vendor` shipped to `ship_to`, with `lines` lines of every third product
+/// from `first_product`.
+fn demo_order(
+    ids: &Demo,
+    vendor: usize,
+    first_product: usize,
+    ship_to: usize,
+    lines: usize,
+) -> NewPurchaseOrder {
+    let r = &ids.references;
+    NewPurchaseOrder {
+        vendor_id: ids.vendors[vendor],
+        ship_to_id: ids.locations[ship_to],
+        type_id: if vendor.is_multiple_of(2) {
+            r.stock_type
+        } else {
+            r.job_type
+        },
+        business_unit_id: if ship_to == 0 {
+            r.residential
+        } else {
+            r.commercial
+        },
+        job_id: (vendor % 2 == 1).then_some(r.job),
+        project_id: (vendor == 2).then_some(r.project),
+        technician_id: (ship_to == 2).then_some(r.technician),
+        shipping: Some(dec(2500 + vendor as i64 * 500, 2)),
+        memo: Some("Demo order".to_owned()),
+        lines: (0..lines)
+            .map(|i| NewLine {
+                product_id: Some(ids.products[(first_product + i * 3) % ids.products.len()]),
+                location_id: ids.locations[ship_to],
+                quantity: dec(5 + (i as i64) * 5, 0),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A receipt of `share` percent of each line (rounded to whole units; lines rounding to
+/// nothing are left out).
+fn receive_part(po_id: i32, lines: &[purchase_order_line::Model], share: i64) -> NewReceipt {
+    let lines: Vec<ReceiveLine> = lines
+        .iter()
+        .map(|l| ReceiveLine {
+            line_id: l.id,
+            quantity: (l.quantity.to_decimal() * dec(share, 2)).round(),
             ..Default::default()
-        };
+        })
+        .filter(|l| !l.quantity.is_zero())
+        .collect();
+    NewReceipt {
+        purchase_order_id: po_id,
+        lines,
+        packing_slip: Some(format!("PS-{po_id}")),
+        ..Default::default()
+    }
+}
+
+/// Purchase orders: one per vendor and status the lifecycle can reach from here.
+async fn seed_orders(uc: UseCase<'_>, ids: &Demo) -> Result<(), ServiceError> {
+    let order = |vendor, first, ship_to, lines| demo_order(ids, vendor, first, ship_to, lines);
     // PENDING
     purchasing::create(uc, order(0, 0, 0, 3)).await?;
     purchasing::create(uc, order(3, 30, 1, 2)).await?;
@@ -254,23 +332,6 @@ pub async fn seed_if_empty(
     let po = purchasing::submit(uc, po.id, None).await?;
     purchasing::mark_exported(uc, po.id, None).await?;
     // PARTIALLY_RECEIVED, RECEIVED, and CLOSED with a SUBMITTED backorder.
-    let receive_part = |po_id: i32, lines: &[purchase_order_line::Model], share: i64| {
-        let lines: Vec<ReceiveLine> = lines
-            .iter()
-            .map(|l| ReceiveLine {
-                line_id: l.id,
-                quantity: (l.quantity.to_decimal() * dec(share, 2)).round(),
-                ..Default::default()
-            })
-            .filter(|l| !l.quantity.is_zero())
-            .collect();
-        NewReceipt {
-            purchase_order_id: po_id,
-            lines,
-            packing_slip: Some(format!("PS-{po_id}")),
-            ..Default::default()
-        }
-    };
     for (vendor, first, ship_to, share, finalize) in [
         (1, 12, 0, 50, false),
         (0, 25, 1, 100, false),
@@ -278,11 +339,11 @@ pub async fn seed_if_empty(
     ] {
         let po = purchasing::create(uc, order(vendor, first, ship_to, 3)).await?;
         purchasing::submit(uc, po.id, None).await?;
-        let lines = purchasing::lines_of(db, po.id).await?;
+        let lines = purchasing::lines_of(uc.db, po.id).await?;
         receiving::receive(uc, receive_part(po.id, &lines, share)).await?;
         if finalize {
             receiving::finalize(uc, po.id, true).await?;
         }
     }
-    Ok(true)
+    Ok(())
 }
