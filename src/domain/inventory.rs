@@ -135,6 +135,16 @@ pub fn reorder_level(value: Decimal, what: &str) -> Result<Quantity, Violation> 
     Quantity::parse(value, what)
 }
 
+/// An item's maximum, when it has one, is at least its minimum.
+pub fn check_reorder_points(minimum: Decimal, maximum: Option<Decimal>) -> Result<(), Violation> {
+    if maximum.is_some_and(|max| max < minimum) {
+        return Err(Violation::from(
+            "the maximum must not be below the minimum".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// The quantity a transfer, reservation or pick moves: more than zero, within the limits.
 /// Its sign is checked first, so a negative quantity is refused as such however large.
 pub fn moved_quantity(value: Decimal) -> Result<Quantity, Violation> {
@@ -544,6 +554,14 @@ mod tests {
         assert!(moved_quantity(d("0.00001")).is_err());
         assert!(reorder_level(Decimal::ZERO, "minimum").is_ok());
         assert!(reorder_level(n(-1), "minimum").is_err());
+    }
+
+    #[test]
+    fn an_items_maximum_is_at_least_its_minimum() {
+        assert!(check_reorder_points(n(2), Some(n(2))).is_ok());
+        assert!(check_reorder_points(n(2), None).is_ok());
+        let below = check_reorder_points(n(2), Some(n(1))).unwrap_err();
+        assert_eq!(below.code, ViolationCode::InvalidInput);
     }
 
     fn candidate(vendor: Option<PreferredVendor<'static>>) -> ReorderCandidate<'static> {

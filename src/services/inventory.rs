@@ -494,3 +494,88 @@ pub async fn apply_all(
 
 /// Rows per multi-row INSERT: far below both backends' limits on bound parameters.
 pub const ROWS_PER_INSERT: usize = 500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::violation::ViolationCode;
+
+    fn units(n: i64) -> Fixed4 {
+        Fixed4(n * 10_000)
+    }
+
+    fn taking(product_id: i32, on_hand: i64, field: Field) -> Booking<'static> {
+        let movement = Movement {
+            on_hand: units(-on_hand),
+            ..Default::default()
+        };
+        Booking::new(product_id, 1, movement).refused_at(field)
+    }
+
+    fn item(on_hand: i64, reserved: i64) -> entity::inventory_item::Model {
+        entity::inventory_item::Model {
+            id: 1,
+            product_id: 1,
+            location_id: 1,
+            bin: None,
+            reference_number: None,
+            on_hand: units(on_hand),
+            on_order: Fixed4::ZERO,
+            picked: Fixed4::ZERO,
+            reserved: units(reserved),
+            backordered: Fixed4::ZERO,
+            minimum: Fixed4::ZERO,
+            maximum: None,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    #[test]
+    fn bookings_of_one_item_are_summed_and_refused_on_the_first_ones_field() {
+        let first = Field::of("lines").at(0).then("quantity");
+        let bookings = [
+            taking(1, 2, first.clone()),
+            taking(2, 1, Field::of("other")),
+            taking(1, 3, Field::of("lines").at(2).then("quantity")),
+        ];
+        let refs: Vec<&Booking<'_>> = bookings.iter().collect();
+        let summed = sum_per_item(&refs).unwrap();
+        assert_eq!(summed.len(), 2);
+        let (movement, field) = summed[&(1, 1)];
+        assert_eq!(movement.on_hand, units(-5));
+        assert_eq!(field, &first);
+    }
+
+    #[test]
+    fn an_on_order_booking_moves_back_ordered_only_on_a_backorder() {
+        let plain = Booking::on_order(1, 2, units(3), false);
+        assert_eq!(plain.movement.on_order, units(3));
+        assert!(plain.movement.backordered.is_zero());
+        assert!(plain.source.is_none(), "on order writes no ledger entry");
+        let backorder = Booking::on_order(1, 2, units(3), true);
+        assert_eq!(backorder.movement.backordered, units(3));
+    }
+
+    #[test]
+    fn a_shortage_is_refused_on_the_bookings_field_and_disagreeing_books_are_internal() {
+        let field = Field::of("quantity");
+        let take = Movement {
+            on_hand: units(-3),
+            ..Default::default()
+        };
+        assert!(check_movement(&item(5, 2), take, &field).is_ok());
+        match check_movement(&item(5, 3), take, &field) {
+            Err(ServiceError::Rejected(rejections)) => {
+                assert_eq!(rejections[0].code, ViolationCode::InsufficientAvailable);
+                assert_eq!(rejections[0].field, field);
+            }
+            other => panic!("not a refusal: {other:?}"),
+        }
+        let off_order = Movement::on_order(units(-1), false);
+        assert!(matches!(
+            check_movement(&item(5, 0), off_order, &field),
+            Err(ServiceError::Internal(_))
+        ));
+    }
+}

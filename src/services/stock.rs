@@ -22,8 +22,8 @@ use serde_json::json;
 use crate::auth::Actor;
 use crate::db::begin_write;
 use crate::domain::inventory::{
-    check_count, check_takes_at_most_on_hand, moved_quantity, reorder_level, reorder_quantity,
-    reorder_vendor, Change, PreferredVendor, ReorderCandidate,
+    check_count, check_reorder_points, check_takes_at_most_on_hand, moved_quantity, reorder_level,
+    reorder_quantity, reorder_vendor, Change, PreferredVendor, ReorderCandidate,
 };
 use crate::domain::receiving::check_serials;
 use crate::domain::validate;
@@ -159,38 +159,42 @@ fn setting<T, U>(
     }
 }
 
-/// The settings that passed their rules, each `Some(None)` when not given.
-type CheckedSettings = (
-    Option<Option<Quantity>>,
-    Option<Option<Option<Quantity>>>,
-    Option<Option<Option<String>>>,
-    Option<Option<Option<String>>>,
-);
+/// The settings to change, each `None` when it stays as it is.
+struct SettingsChange {
+    minimum: Option<Quantity>,
+    maximum: Option<Option<Quantity>>,
+    bin: Option<Option<String>>,
+    reference_number: Option<Option<String>>,
+}
 
 impl ItemSettings {
     /// Every setting's rule (minimum and maximum ≥ 0; bin and reference at most 50
-    /// characters), all of their violations recorded in `v`.
-    fn check(&self, v: &mut Violations) -> CheckedSettings {
+    /// characters), all of their violations recorded in `v`: the change when they all hold.
+    fn check(&self, v: &mut Violations) -> Option<SettingsChange> {
         let text = |what: &'static str| {
             move |value: Option<String>| {
                 validate::optional_text(value.as_deref(), what, 50).map_err(Violation::from)
             }
         };
-        (
-            setting(v, self.minimum, "minimum", |m| {
-                reorder_level(m, "the minimum")
-            }),
-            setting(v, self.maximum, "maximum", |m| {
-                m.map(|m| reorder_level(m, "the maximum")).transpose()
-            }),
-            setting(v, self.bin.clone(), "bin", text("the bin")),
-            setting(
-                v,
-                self.reference_number.clone(),
-                "reference_number",
-                text("the reference number"),
-            ),
-        )
+        let minimum = setting(v, self.minimum, "minimum", |m| {
+            reorder_level(m, "the minimum")
+        });
+        let maximum = setting(v, self.maximum, "maximum", |m| {
+            m.map(|m| reorder_level(m, "the maximum")).transpose()
+        });
+        let bin = setting(v, self.bin.clone(), "bin", text("the bin"));
+        let reference_number = setting(
+            v,
+            self.reference_number.clone(),
+            "reference_number",
+            text("the reference number"),
+        );
+        Some(SettingsChange {
+            minimum: minimum?,
+            maximum: maximum?,
+            bin: bin?,
+            reference_number: reference_number?,
+        })
     }
 }
 
@@ -205,28 +209,29 @@ pub async fn upsert_item(
     let txn = begin_write(uc.db).await?;
     let (product_id, location_id) = (input.product_id, input.location_id);
     let (_, found) = check_named(&txn, product_id, &[(location_id, "location_id")], v).await?;
-    let (minimum, maximum, bin, reference) = found.done(settings)?;
+    let change = found.done(settings)?;
     ensure_item(&txn, product_id, location_id).await?;
     let item = item_at(&txn, product_id, location_id).await?;
-    let minimum = minimum.map(stored).transpose()?.unwrap_or(item.minimum);
-    let maximum = match maximum {
+    let minimum = change
+        .minimum
+        .map(stored)
+        .transpose()?
+        .unwrap_or(item.minimum);
+    let maximum = match change.maximum {
         Some(maximum) => maximum.map(stored).transpose()?,
         None => item.maximum,
     };
-    if maximum.is_some_and(|max| max < minimum) {
-        return Err(ServiceError::user(
-            ViolationCode::InvalidInput,
-            Field::of("maximum"),
-            "the maximum must not be below the minimum",
-        ));
-    }
+    refuse(
+        check_reorder_points(minimum.to_decimal(), maximum.map(Fixed4::to_decimal)),
+        Field::of("maximum"),
+    )?;
     let mut model: inventory_item::ActiveModel = item.into();
     model.minimum = Set(minimum);
     model.maximum = Set(maximum);
-    if let Some(bin) = bin {
+    if let Some(bin) = change.bin {
         model.bin = Set(bin);
     }
-    if let Some(reference) = reference {
+    if let Some(reference) = change.reference_number {
         model.reference_number = Set(reference);
     }
     model.updated_at = Set(now());
@@ -1172,4 +1177,60 @@ async fn route(
         }
     }
     Ok((groups, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserve_and_pick_take_stock_that_release_and_unpick_give_back() {
+        let q = Fixed4(20_000);
+        let back = Fixed4(-20_000);
+        assert_eq!(CommitmentKind::Reserve.movement(q).reserved, q);
+        assert_eq!(CommitmentKind::Release.movement(q).reserved, back);
+        assert_eq!(CommitmentKind::Pick.movement(q).picked, q);
+        assert_eq!(CommitmentKind::Unpick.movement(q).picked, back);
+        assert!(CommitmentKind::Pick.movement(q).reserved.is_zero());
+    }
+
+    #[test]
+    fn an_adjustment_is_either_a_change_or_a_count_and_every_bad_field_is_reported() {
+        let adjustment = Adjustment {
+            product_id: 1,
+            location_id: 1,
+            delta: Some(Decimal::ONE),
+            counted_quantity: Some(Decimal::ONE),
+            reason: AdjustmentReason::Other,
+            expected_on_hand: None,
+            memo: None,
+            serial_numbers: None,
+            idempotency_key: None,
+        };
+        let mut v = Violations::new();
+        assert!(adjustment.check(&mut v).is_none());
+        let Err(ServiceError::Rejected(rejections)) = v.finish() else {
+            panic!("refused");
+        };
+        let fields: Vec<Field> = rejections.into_iter().map(|r| r.field).collect();
+        assert_eq!(fields, [Field::whole(), Field::of("memo")]);
+    }
+
+    #[test]
+    fn item_settings_left_out_stay_and_bad_ones_are_each_reported() {
+        let mut v = Violations::new();
+        let keep = ItemSettings::default().check(&mut v).unwrap();
+        assert!(keep.minimum.is_none() && keep.maximum.is_none() && keep.bin.is_none());
+        let bad = ItemSettings {
+            minimum: Some(-Decimal::ONE),
+            maximum: Some(Some(-Decimal::ONE)),
+            ..ItemSettings::default()
+        };
+        let mut v = Violations::new();
+        assert!(bad.check(&mut v).is_none());
+        let Err(ServiceError::Rejected(rejections)) = v.finish() else {
+            panic!("refused");
+        };
+        assert_eq!(rejections.len(), 2);
+    }
 }

@@ -21,6 +21,7 @@ use crate::services::{retry_once, Violations};
 
 /// Why on-hand is adjusted.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::inventory::AdjustmentReason")]
 pub enum AdjustmentReason {
     /// A physical count.
     Count,
@@ -32,18 +33,6 @@ pub enum AdjustmentReason {
     Found,
     /// Anything else (say what in the memo).
     Other,
-}
-
-impl From<AdjustmentReason> for service::AdjustmentReason {
-    fn from(reason: AdjustmentReason) -> Self {
-        match reason {
-            AdjustmentReason::Count => Self::Count,
-            AdjustmentReason::Damage => Self::Damage,
-            AdjustmentReason::Loss => Self::Loss,
-            AdjustmentReason::Found => Self::Found,
-            AdjustmentReason::Other => Self::Other,
-        }
-    }
 }
 
 /// Creates the item of a product at a location if needed and sets its reorder points and place.
@@ -104,18 +93,21 @@ pub struct TransferInventoryInput {
     pub idempotency_key: Option<String>,
 }
 
+/// The product and location IDs naming an item, each malformed one recorded in `v` (so all
+/// of an input's malformed IDs are reported together).
+fn item_ids(v: &mut Violations, product_id: &ID, location_id: &ID) -> (Option<i32>, Option<i32>) {
+    (
+        gather(v, product_id, "Product", "input.productId"),
+        gather(v, location_id, "InventoryLocation", "input.locationId"),
+    )
+}
+
 impl UpsertInventoryItemInput {
     /// The command, or every malformed ID at once.
     fn command(self) -> Result<ItemSettings, ServiceError> {
         let mut v = Violations::new();
-        let product_id = gather(&mut v, &self.product_id, "Product", "input.productId");
-        let location = gather(
-            &mut v,
-            &self.location_id,
-            "InventoryLocation",
-            "input.locationId",
-        );
-        let (product_id, location_id) = v.done((product_id, location))?;
+        let ids = item_ids(&mut v, &self.product_id, &self.location_id);
+        let (product_id, location_id) = v.done(ids)?;
         Ok(ItemSettings {
             product_id,
             location_id,
@@ -131,14 +123,8 @@ impl AdjustInventoryInput {
     /// The command, or every malformed ID at once.
     fn command(self) -> Result<Adjustment, ServiceError> {
         let mut v = Violations::new();
-        let product_id = gather(&mut v, &self.product_id, "Product", "input.productId");
-        let location = gather(
-            &mut v,
-            &self.location_id,
-            "InventoryLocation",
-            "input.locationId",
-        );
-        let (product_id, location_id) = v.done((product_id, location))?;
+        let ids = item_ids(&mut v, &self.product_id, &self.location_id);
+        let (product_id, location_id) = v.done(ids)?;
         Ok(Adjustment {
             product_id,
             location_id,
@@ -191,13 +177,7 @@ impl CommitmentFields {
     /// The command of `kind`, or every malformed ID at once.
     fn command(self, kind: CommitmentKind) -> Result<Commitment, ServiceError> {
         let mut v = Violations::new();
-        let product = gather(&mut v, &self.product_id, "Product", "input.productId");
-        let location = gather(
-            &mut v,
-            &self.location_id,
-            "InventoryLocation",
-            "input.locationId",
-        );
+        let (product, location) = item_ids(&mut v, &self.product_id, &self.location_id);
         let job = gather_opt(&mut v, self.job_id.as_ref(), "Job", "input.jobId");
         let (product_id, location_id, job_id) = v.done((product, location, job))?;
         Ok(Commitment {
