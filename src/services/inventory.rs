@@ -2,17 +2,18 @@
 //! conditional updates (`x = x + $1 WHERE x + $1 >= 0 …`), never read-modify-write; every
 //! change of on-hand writes a ledger entry, every change of an item an outbox event.
 
+use std::collections::{BTreeMap, HashMap};
+
 use entity::inventory_item::{ActiveModel, Column, Entity};
 use entity::Fixed4;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use crate::auth::Actor;
-use crate::domain::violation::ViolationCode;
-use crate::error::ServiceError;
+use crate::domain::inventory::Levels;
+use crate::error::{Field, Rejection, ServiceError};
 use crate::events::{EventKind, Outbox};
 use crate::services::now;
 
@@ -117,209 +118,127 @@ pub struct Source<'a> {
     pub memo: Option<&'a str>,
 }
 
-/// Applies `movement` to the item at (product, location), creating it if needed, in one
-/// conditional statement: on-hand may not fall below picked + reserved (a user error,
-/// INSUFFICIENT_AVAILABLE on `field`), on-order and back-ordered not below zero (the books
-/// would disagree: an internal error). A change of on-hand writes a ledger entry naming
-/// `source`, which it therefore needs.
-#[allow(clippy::too_many_arguments)]
+/// One booking of stock: a movement of the item at (product, location), where it came from
+/// and which field of the command a refusal for want of stock names.
+#[derive(Clone, Debug)]
+pub struct Booking<'a> {
+    pub product_id: i32,
+    pub location_id: i32,
+    pub movement: Movement,
+    /// Needed when on-hand changes: the ledger entry names it.
+    pub source: Option<Source<'a>>,
+    /// Where a refusal points (the command as a whole unless set).
+    pub field: Field,
+}
+
+impl<'a> Booking<'a> {
+    /// `movement` of the item at (product, location), without a ledger source (so not of
+    /// on-hand), refused on the command as a whole.
+    pub fn new(product_id: i32, location_id: i32, movement: Movement) -> Self {
+        Booking {
+            product_id,
+            location_id,
+            movement,
+            source: None,
+            field: Field::whole(),
+        }
+    }
+
+    /// A change of the open quantity an order line has on order (and back-ordered with it on
+    /// a backorder); never a refusal, only books that disagree.
+    pub fn on_order(product_id: i32, location_id: i32, delta: Fixed4, backorder: bool) -> Self {
+        Self::new(
+            product_id,
+            location_id,
+            Movement::on_order(delta, backorder),
+        )
+    }
+
+    /// The same booking, written to the ledger as coming from `source`.
+    pub fn from_source(self, source: Source<'a>) -> Self {
+        Booking {
+            source: Some(source),
+            ..self
+        }
+    }
+
+    /// The same booking, refused (for want of stock) on `field`.
+    pub fn refused_at(self, field: Field) -> Self {
+        Booking { field, ..self }
+    }
+
+    fn key(&self) -> (i32, i32) {
+        (self.product_id, self.location_id)
+    }
+}
+
+/// Applies one booking, as [`apply_all`] does: on-hand may not fall below picked + reserved
+/// (a refusal on the booking's field), on-order and back-ordered not below zero (the books
+/// would disagree: an internal error). A change of on-hand writes a ledger entry naming the
+/// booking's source, which it therefore needs.
 pub async fn apply(
     txn: &impl ConnectionTrait,
     outbox: &mut Outbox,
     actor: &Actor,
-    product_id: i32,
-    location_id: i32,
-    movement: Movement,
-    source: Option<Source<'_>>,
-    field: &str,
+    booking: Booking<'_>,
 ) -> Result<(), ServiceError> {
-    if movement.is_zero() {
-        return Ok(());
-    }
-    let ledger_source = match source {
-        Some(source) => Some(source),
-        None if movement.on_hand.is_zero() => None,
-        None => {
-            return Err(ServiceError::Internal(
-                "an on-hand change without a ledger source".into(),
-            ))
-        }
-    };
-    ensure_item(txn, product_id, location_id).await?;
-    let result = Entity::update_many()
-        .col_expr(
-            Column::OnHand,
-            Expr::col(Column::OnHand).add(movement.on_hand.0),
-        )
-        .col_expr(
-            Column::OnOrder,
-            Expr::col(Column::OnOrder).add(movement.on_order.0),
-        )
-        .col_expr(
-            Column::Backordered,
-            Expr::col(Column::Backordered).add(movement.backordered.0),
-        )
-        .col_expr(
-            Column::Picked,
-            Expr::col(Column::Picked).add(movement.picked.0),
-        )
-        .col_expr(
-            Column::Reserved,
-            Expr::col(Column::Reserved).add(movement.reserved.0),
-        )
-        .col_expr(Column::UpdatedAt, Expr::value(now()))
-        .filter(Column::ProductId.eq(product_id))
-        .filter(Column::LocationId.eq(location_id))
-        .filter(
-            Expr::col(Column::OnHand).add(movement.on_hand.0).gte(
-                Expr::col(Column::Picked)
-                    .add(movement.picked.0)
-                    .add(Expr::col(Column::Reserved))
-                    .add(movement.reserved.0),
-            ),
-        )
-        .filter(Expr::col(Column::Picked).add(movement.picked.0).gte(0))
-        .filter(Expr::col(Column::Reserved).add(movement.reserved.0).gte(0))
-        .filter(Expr::col(Column::OnOrder).add(movement.on_order.0).gte(0))
-        .filter(
-            Expr::col(Column::Backordered)
-                .add(movement.backordered.0)
-                .gte(0),
-        )
-        .exec(txn)
-        .await?;
-    let item = Entity::find()
-        .filter(Column::ProductId.eq(product_id))
-        .filter(Column::LocationId.eq(location_id))
-        .one(txn)
-        .await?
-        .ok_or_else(|| ServiceError::Internal("inventory item vanished".into()))?;
-    if result.rows_affected != 1 {
-        return Err(refusal(&item, movement, product_id, location_id, field));
-    }
-    if let Some(source) = ledger_source.filter(|_| !movement.on_hand.is_zero()) {
-        let entry = entity::stock_ledger_entry::ActiveModel {
-            inventory_item_id: Set(item.id),
-            delta: Set(movement.on_hand),
-            reason: Set(source.reason.as_str().to_owned()),
-            source_type: Set(Some(source.document_type.to_owned())),
-            source_id: Set(Some(source.document_id)),
-            actor: Set(actor.subject.clone()),
-            memo: Set(source.memo.map(str::to_owned)),
-            occurred_at: Set(now()),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-        let payload = serde_json::json!({
-            "inventoryItemId": item.id,
-            "productId": product_id,
-            "locationId": location_id,
-            "ledgerEntryId": entry.id,
-            "reason": entry.reason,
-        });
-        outbox
-            .record(
-                txn,
-                EventKind::StockMoved,
-                "StockLedgerEntry",
-                i32::try_from(entry.id).map_err(|_| {
-                    ServiceError::Internal("a ledger entry id beyond the event range".into())
-                })?,
-                payload,
-                &actor.subject,
-            )
-            .await?;
-    }
-    outbox
-        .record(
-            txn,
-            EventKind::InventoryItemChanged,
-            "InventoryItem",
-            item.id,
-            serde_json::json!({ "productId": product_id, "locationId": location_id }),
-            &actor.subject,
-        )
-        .await
+    apply_all(txn, outbox, actor, std::slice::from_ref(&booking)).await
 }
 
-/// Why a movement could not be applied to `item`: a user error when stock is short, an internal
-/// one when the books disagree.
-fn refusal(
+/// An item's quantities as the stock rules see them.
+fn levels(item: &entity::inventory_item::Model) -> Levels {
+    Levels {
+        on_hand: item.on_hand.to_decimal(),
+        on_order: item.on_order.to_decimal(),
+        backordered: item.backordered.to_decimal(),
+        picked: item.picked.to_decimal(),
+        reserved: item.reserved.to_decimal(),
+    }
+}
+
+impl Movement {
+    /// The movement as a change of levels.
+    fn levels(&self) -> Levels {
+        Levels {
+            on_hand: self.on_hand.to_decimal(),
+            on_order: self.on_order.to_decimal(),
+            backordered: self.backordered.to_decimal(),
+            picked: self.picked.to_decimal(),
+            reserved: self.reserved.to_decimal(),
+        }
+    }
+
+    /// Both movements, one after the other; `None` on overflow.
+    fn checked_add(self, other: Movement) -> Option<Movement> {
+        let add = |a: Fixed4, b: Fixed4| a.0.checked_add(b.0).map(Fixed4);
+        Some(Movement {
+            on_hand: add(self.on_hand, other.on_hand)?,
+            on_order: add(self.on_order, other.on_order)?,
+            backordered: add(self.backordered, other.backordered)?,
+            picked: add(self.picked, other.picked)?,
+            reserved: add(self.reserved, other.reserved)?,
+        })
+    }
+}
+
+/// Checks `movement` against the locked `item` (DOMAIN.md, Stock: on hand >= picked +
+/// reserved, no quantity negative): a refusal on `field` when stock is short, an internal
+/// error when the books disagree.
+fn check_movement(
     item: &entity::inventory_item::Model,
     movement: Movement,
-    product_id: i32,
-    location_id: i32,
-    field: &str,
-) -> ServiceError {
-    let show = |q: i64| Fixed4(q).to_decimal();
-    if item.picked.0 + movement.picked.0 < 0 {
-        return ServiceError::user(
-            ViolationCode::InsufficientPicked,
-            field,
-            format!("only {} is picked", item.picked.to_decimal()),
-        );
-    }
-    if item.reserved.0 + movement.reserved.0 < 0 {
-        return ServiceError::user(
-            ViolationCode::InsufficientReserved,
-            field,
-            format!("only {} is reserved", item.reserved.to_decimal()),
-        );
-    }
-    let available = item.on_hand.0 - item.picked.0 - item.reserved.0;
-    let needed = movement.picked.0 + movement.reserved.0 - movement.on_hand.0;
-    if needed > 0 && available < needed {
-        return ServiceError::user(
-            ViolationCode::InsufficientAvailable,
-            field,
-            format!(
-                "only {} is available (on hand {} less picked and reserved); {} is needed",
-                show(available),
-                item.on_hand.to_decimal(),
-                show(needed)
-            ),
-        );
-    }
-    ServiceError::Internal(format!(
-        "on-order or back-ordered of product {product_id} at location {location_id} would fall below zero"
-    ))
-}
-
-/// Adds `delta` (which may be negative) to the on-order quantity at (product, location), and to
-/// back-ordered when the line is on a backorder.
-pub async fn change_on_order(
-    txn: &impl ConnectionTrait,
-    outbox: &mut Outbox,
-    actor: &Actor,
-    product_id: i32,
-    location_id: i32,
-    delta: Fixed4,
-    backorder: bool,
+    field: &Field,
 ) -> Result<(), ServiceError> {
-    apply(
-        txn,
-        outbox,
-        actor,
-        product_id,
-        location_id,
-        Movement::on_order(delta, backorder),
-        None,
-        "input",
-    )
-    .await
-}
-
-/// One movement of [`apply_all`].
-#[derive(Clone, Debug)]
-pub struct Move<'a> {
-    pub product_id: i32,
-    pub location_id: i32,
-    pub movement: Movement,
-    /// Needed when on-hand changes, as for [`apply`].
-    pub source: Option<Source<'a>>,
-    /// Where a refusal is reported.
-    pub field: String,
+    match levels(item).after(movement.levels()) {
+        Ok(_) => Ok(()),
+        Err(shortfall) => Err(match shortfall.violation() {
+            Some(v) => ServiceError::Rejected(vec![Rejection::of(v, field.clone())]),
+            None => ServiceError::Internal(format!(
+                "on-order or back-ordered of product {} at location {} would fall below zero",
+                item.product_id, item.location_id
+            )),
+        }),
+    }
 }
 
 /// `base + delta` per item as `col + CASE id WHEN … END`, or the bare column when no item's
@@ -354,90 +273,52 @@ async fn lock_items(
     Ok(crate::services::for_update(select, txn).all(txn).await?)
 }
 
-/// Applies several movements as [`apply`] would one after the other, in a fixed number of
-/// statements: the items are locked in id order (and created when missing), each item's summed
-/// movement is checked against its locked row and applied by one conditional multi-row update,
-/// then every on-hand change writes its ledger entry and every movement its event, in the
-/// order given. The movements of one call must move each quantity in one direction (as a
-/// receipt or its cancellation does), so that checking the sum checks every step.
-pub async fn apply_all(
+/// [`lock_items`], creating the items that do not exist yet first.
+async fn lock_or_create_items(
     txn: &impl ConnectionTrait,
-    outbox: &mut Outbox,
-    actor: &Actor,
-    moves: &[Move<'_>],
-) -> Result<(), ServiceError> {
-    let moves: Vec<&Move<'_>> = moves.iter().filter(|m| !m.movement.is_zero()).collect();
-    if moves.is_empty() {
-        return Ok(());
+    keys: &[(i32, i32)],
+) -> Result<Vec<entity::inventory_item::Model>, ServiceError> {
+    let items = lock_items(txn, keys).await?;
+    if items.len() == keys.len() {
+        return Ok(items);
     }
-    if moves
-        .iter()
-        .any(|m| m.source.is_none() && !m.movement.on_hand.is_zero())
-    {
-        return Err(ServiceError::Internal(
-            "an on-hand change without a ledger source".into(),
-        ));
-    }
-    // Summed per item, keeping the field of the first movement for a refusal.
-    let overflow = || ServiceError::Internal("a stock movement overflowed".into());
-    let mut summed: std::collections::BTreeMap<(i32, i32), (Movement, &str)> =
-        std::collections::BTreeMap::new();
-    for m in &moves {
-        let entry = summed
-            .entry((m.product_id, m.location_id))
-            .or_insert((Movement::default(), m.field.as_str()));
-        let add = |a: Fixed4, b: Fixed4| a.0.checked_add(b.0).map(Fixed4).ok_or_else(overflow);
-        entry.0 = Movement {
-            on_hand: add(entry.0.on_hand, m.movement.on_hand)?,
-            on_order: add(entry.0.on_order, m.movement.on_order)?,
-            backordered: add(entry.0.backordered, m.movement.backordered)?,
-            picked: add(entry.0.picked, m.movement.picked)?,
-            reserved: add(entry.0.reserved, m.movement.reserved)?,
-        };
-    }
-    let keys: Vec<(i32, i32)> = summed.keys().copied().collect();
-    let mut items = lock_items(txn, &keys).await?;
-    if items.len() < keys.len() {
-        for (product_id, location_id) in &keys {
-            if !items
-                .iter()
-                .any(|i| i.product_id == *product_id && i.location_id == *location_id)
-            {
-                ensure_item(txn, *product_id, *location_id).await?;
-            }
-        }
-        items = lock_items(txn, &keys).await?;
-    }
-    let mut ids = std::collections::HashMap::new();
-    for item in &items {
-        ids.insert((item.product_id, item.location_id), item.id);
-    }
-    // Checked against the locked rows first, so a refusal names the right field; the update
-    // below carries the same conditions and so never moves stock past them either way.
-    for item in &items {
-        let Some((movement, field)) = summed.get(&(item.product_id, item.location_id)) else {
-            continue;
-        };
-        let after = |q: Fixed4, d: Fixed4| q.0.checked_add(d.0).ok_or_else(overflow);
-        let on_hand = after(item.on_hand, movement.on_hand)?;
-        let picked = after(item.picked, movement.picked)?;
-        let reserved = after(item.reserved, movement.reserved)?;
-        let committed = picked.checked_add(reserved).ok_or_else(overflow)?;
-        if on_hand < committed
-            || picked < 0
-            || reserved < 0
-            || after(item.on_order, movement.on_order)? < 0
-            || after(item.backordered, movement.backordered)? < 0
+    for (product_id, location_id) in keys {
+        if !items
+            .iter()
+            .any(|i| i.product_id == *product_id && i.location_id == *location_id)
         {
-            return Err(refusal(
-                item,
-                *movement,
-                item.product_id,
-                item.location_id,
-                field,
-            ));
+            ensure_item(txn, *product_id, *location_id).await?;
         }
     }
+    lock_items(txn, keys).await
+}
+
+/// The movements summed per item, each with the field of its first booking (the one a
+/// refusal names).
+type Summed<'b> = BTreeMap<(i32, i32), (Movement, &'b Field)>;
+
+fn sum_per_item<'b>(bookings: &[&'b Booking<'_>]) -> Result<Summed<'b>, ServiceError> {
+    let mut summed = Summed::new();
+    for b in bookings {
+        let entry = summed
+            .entry(b.key())
+            .or_insert((Movement::default(), &b.field));
+        entry.0 = entry
+            .0
+            .checked_add(b.movement)
+            .ok_or_else(|| ServiceError::Internal("a stock movement overflowed".into()))?;
+    }
+    Ok(summed)
+}
+
+/// Applies each item's summed movement in one conditional multi-row update. The conditions
+/// repeat those [`check_movement`] checked on the locked rows, so the update never moves
+/// stock past them either way.
+async fn update_items(
+    txn: &impl ConnectionTrait,
+    items: &[entity::inventory_item::Model],
+    summed: &Summed<'_>,
+) -> Result<(), ServiceError> {
     let delta = |pick: fn(&Movement) -> Fixed4| -> Vec<(i32, i64)> {
         items
             .iter()
@@ -473,18 +354,34 @@ pub async fn apply_all(
             "inventory items changed while locked".into(),
         ));
     }
+    Ok(())
+}
+
+/// The item ids of the locked items by (product, location).
+type ItemIds = HashMap<(i32, i32), i32>;
+
+fn item_of(ids: &ItemIds, booking: &Booking<'_>) -> Result<i32, ServiceError> {
+    ids.get(&booking.key())
+        .copied()
+        .ok_or_else(|| ServiceError::Internal("inventory item vanished".into()))
+}
+
+/// Writes the ledger entry of every on-hand change, in the order booked, and its STOCK_MOVED
+/// event (which names the entry's id, so the entries come back with theirs).
+async fn write_ledger(
+    txn: &impl ConnectionTrait,
+    outbox: &mut Outbox,
+    actor: &Actor,
+    bookings: &[&Booking<'_>],
+    ids: &ItemIds,
+) -> Result<(), ServiceError> {
     let at = now();
-    let item_of = |m: &Move<'_>| {
-        ids.get(&(m.product_id, m.location_id))
-            .copied()
-            .ok_or_else(|| ServiceError::Internal("inventory item vanished".into()))
-    };
     let mut entries = Vec::new();
-    for m in moves.iter().filter(|m| !m.movement.on_hand.is_zero()) {
-        let Some(source) = m.source else { continue };
+    for b in bookings.iter().filter(|b| !b.movement.on_hand.is_zero()) {
+        let Some(source) = b.source else { continue };
         entries.push(entity::stock_ledger_entry::ActiveModel {
-            inventory_item_id: Set(item_of(m)?),
-            delta: Set(m.movement.on_hand),
+            inventory_item_id: Set(item_of(ids, b)?),
+            delta: Set(b.movement.on_hand),
             reason: Set(source.reason.as_str().to_owned()),
             source_type: Set(Some(source.document_type.to_owned())),
             source_id: Set(Some(source.document_id)),
@@ -494,35 +391,14 @@ pub async fn apply_all(
             ..Default::default()
         });
     }
-    // The entries come back with their ids, which their STOCK_MOVED events name.
-    let mut written = Vec::with_capacity(entries.len());
+    let mut moved = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(ROWS_PER_INSERT) {
-        written.extend(
-            entity::stock_ledger_entry::Entity::insert_many(chunk.to_vec())
-                .exec_with_returning(txn)
-                .await?,
-        );
-    }
-    let mut moved = Vec::with_capacity(written.len());
-    for entry in &written {
-        let (product_id, location_id) = ids
-            .iter()
-            .find(|(_, id)| **id == entry.inventory_item_id)
-            .map(|(key, _)| *key)
-            .ok_or_else(|| ServiceError::Internal("a ledger entry of no locked item".into()))?;
-        let entity_id = i32::try_from(entry.id).map_err(|_| {
-            ServiceError::Internal("a ledger entry id beyond the event range".into())
-        })?;
-        moved.push((
-            entity_id,
-            serde_json::json!({
-                "inventoryItemId": entry.inventory_item_id,
-                "productId": product_id,
-                "locationId": location_id,
-                "ledgerEntryId": entry.id,
-                "reason": entry.reason,
-            }),
-        ));
+        let written = entity::stock_ledger_entry::Entity::insert_many(chunk.to_vec())
+            .exec_with_returning(txn)
+            .await?;
+        for entry in written {
+            moved.push(stock_moved(&entry, ids)?);
+        }
     }
     outbox
         .record_all(
@@ -532,12 +408,77 @@ pub async fn apply_all(
             moved,
             &actor.subject,
         )
-        .await?;
-    let mut events = Vec::with_capacity(moves.len());
-    for m in &moves {
+        .await
+}
+
+/// The STOCK_MOVED event of a ledger entry: its id and payload.
+fn stock_moved(
+    entry: &entity::stock_ledger_entry::Model,
+    ids: &ItemIds,
+) -> Result<(i32, serde_json::Value), ServiceError> {
+    let (product_id, location_id) = ids
+        .iter()
+        .find(|(_, id)| **id == entry.inventory_item_id)
+        .map(|(key, _)| *key)
+        .ok_or_else(|| ServiceError::Internal("a ledger entry of no locked item".into()))?;
+    let entity_id = i32::try_from(entry.id)
+        .map_err(|_| ServiceError::Internal("a ledger entry id beyond the event range".into()))?;
+    Ok((
+        entity_id,
+        serde_json::json!({
+            "inventoryItemId": entry.inventory_item_id,
+            "productId": product_id,
+            "locationId": location_id,
+            "ledgerEntryId": entry.id,
+            "reason": entry.reason,
+        }),
+    ))
+}
+
+/// Applies several bookings as [`apply`] would one after the other, in a fixed number of
+/// statements: the items are locked in id order (and created when missing), each item's summed
+/// movement is checked against its locked row and applied by one conditional multi-row update,
+/// then every on-hand change writes its ledger entry and every booking its event, in the
+/// order given. The bookings of one call must move each quantity in one direction (as a
+/// receipt or its cancellation does), so that checking the sum checks every step.
+pub async fn apply_all(
+    txn: &impl ConnectionTrait,
+    outbox: &mut Outbox,
+    actor: &Actor,
+    bookings: &[Booking<'_>],
+) -> Result<(), ServiceError> {
+    let bookings: Vec<&Booking<'_>> = bookings.iter().filter(|b| !b.movement.is_zero()).collect();
+    if bookings.is_empty() {
+        return Ok(());
+    }
+    if bookings
+        .iter()
+        .any(|b| b.source.is_none() && !b.movement.on_hand.is_zero())
+    {
+        return Err(ServiceError::Internal(
+            "an on-hand change without a ledger source".into(),
+        ));
+    }
+    let summed = sum_per_item(&bookings)?;
+    let keys: Vec<(i32, i32)> = summed.keys().copied().collect();
+    let items = lock_or_create_items(txn, &keys).await?;
+    // Checked against the locked rows first, so a refusal names the right field.
+    for item in &items {
+        if let Some((movement, field)) = summed.get(&(item.product_id, item.location_id)) {
+            check_movement(item, *movement, field)?;
+        }
+    }
+    update_items(txn, &items, &summed).await?;
+    let ids: ItemIds = items
+        .iter()
+        .map(|i| ((i.product_id, i.location_id), i.id))
+        .collect();
+    write_ledger(txn, outbox, actor, &bookings, &ids).await?;
+    let mut events = Vec::with_capacity(bookings.len());
+    for b in &bookings {
         events.push((
-            item_of(m)?,
-            serde_json::json!({ "productId": m.product_id, "locationId": m.location_id }),
+            item_of(&ids, b)?,
+            serde_json::json!({ "productId": b.product_id, "locationId": b.location_id }),
         ));
     }
     outbox
@@ -553,3 +494,88 @@ pub async fn apply_all(
 
 /// Rows per multi-row INSERT: far below both backends' limits on bound parameters.
 pub const ROWS_PER_INSERT: usize = 500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::violation::ViolationCode;
+
+    fn units(n: i64) -> Fixed4 {
+        Fixed4(n * 10_000)
+    }
+
+    fn taking(product_id: i32, on_hand: i64, field: Field) -> Booking<'static> {
+        let movement = Movement {
+            on_hand: units(-on_hand),
+            ..Default::default()
+        };
+        Booking::new(product_id, 1, movement).refused_at(field)
+    }
+
+    fn item(on_hand: i64, reserved: i64) -> entity::inventory_item::Model {
+        entity::inventory_item::Model {
+            id: 1,
+            product_id: 1,
+            location_id: 1,
+            bin: None,
+            reference_number: None,
+            on_hand: units(on_hand),
+            on_order: Fixed4::ZERO,
+            picked: Fixed4::ZERO,
+            reserved: units(reserved),
+            backordered: Fixed4::ZERO,
+            minimum: Fixed4::ZERO,
+            maximum: None,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    #[test]
+    fn bookings_of_one_item_are_summed_and_refused_on_the_first_ones_field() {
+        let first = Field::of("lines").at(0).then("quantity");
+        let bookings = [
+            taking(1, 2, first.clone()),
+            taking(2, 1, Field::of("other")),
+            taking(1, 3, Field::of("lines").at(2).then("quantity")),
+        ];
+        let refs: Vec<&Booking<'_>> = bookings.iter().collect();
+        let summed = sum_per_item(&refs).unwrap();
+        assert_eq!(summed.len(), 2);
+        let (movement, field) = summed[&(1, 1)];
+        assert_eq!(movement.on_hand, units(-5));
+        assert_eq!(field, &first);
+    }
+
+    #[test]
+    fn an_on_order_booking_moves_back_ordered_only_on_a_backorder() {
+        let plain = Booking::on_order(1, 2, units(3), false);
+        assert_eq!(plain.movement.on_order, units(3));
+        assert!(plain.movement.backordered.is_zero());
+        assert!(plain.source.is_none(), "on order writes no ledger entry");
+        let backorder = Booking::on_order(1, 2, units(3), true);
+        assert_eq!(backorder.movement.backordered, units(3));
+    }
+
+    #[test]
+    fn a_shortage_is_refused_on_the_bookings_field_and_disagreeing_books_are_internal() {
+        let field = Field::of("quantity");
+        let take = Movement {
+            on_hand: units(-3),
+            ..Default::default()
+        };
+        assert!(check_movement(&item(5, 2), take, &field).is_ok());
+        match check_movement(&item(5, 3), take, &field) {
+            Err(ServiceError::Rejected(rejections)) => {
+                assert_eq!(rejections[0].code, ViolationCode::InsufficientAvailable);
+                assert_eq!(rejections[0].field, field);
+            }
+            other => panic!("not a refusal: {other:?}"),
+        }
+        let off_order = Movement::on_order(units(-1), false);
+        assert!(matches!(
+            check_movement(&item(5, 0), off_order, &field),
+            Err(ServiceError::Internal(_))
+        ));
+    }
+}

@@ -22,7 +22,7 @@ use crate::domain::{money, validate};
 use crate::error::ServiceError;
 use crate::events::{EventKind, Outbox};
 use crate::services::commit;
-use crate::services::inventory::change_on_order;
+use crate::services::inventory::{apply, Booking};
 use crate::services::{
     check, fixed, for_update, invalid, next_counter, not_found, now, rate, violation, UseCase,
     Violations,
@@ -1144,24 +1144,28 @@ pub async fn update_line(
     if rules::counts_on_order(po.status) {
         // Move the open quantity: off the old (product, location), onto the new one.
         let received = line.quantity_received;
-        change_on_order(
+        apply(
             &txn,
             &mut outbox,
             uc.actor,
-            line.product_id,
-            line.location_id,
-            negate(open_quantity(line.quantity, received)),
-            po.backorder_of_id.is_some(),
+            Booking::on_order(
+                line.product_id,
+                line.location_id,
+                negate(open_quantity(line.quantity, received)),
+                po.backorder_of_id.is_some(),
+            ),
         )
         .await?;
-        change_on_order(
+        apply(
             &txn,
             &mut outbox,
             uc.actor,
-            product_id,
-            location_id,
-            open_quantity(quantity, received),
-            po.backorder_of_id.is_some(),
+            Booking::on_order(
+                product_id,
+                location_id,
+                open_quantity(quantity, received),
+                po.backorder_of_id.is_some(),
+            ),
         )
         .await?;
     }
@@ -1337,14 +1341,16 @@ pub async fn submit(
     v.finish()?;
     let mut outbox = Outbox::default();
     for line in &lines {
-        change_on_order(
+        apply(
             &txn,
             &mut outbox,
             uc.actor,
-            line.product_id,
-            line.location_id,
-            open_quantity(line.quantity, line.quantity_received),
-            po.backorder_of_id.is_some(),
+            Booking::on_order(
+                line.product_id,
+                line.location_id,
+                open_quantity(line.quantity, line.quantity_received),
+                po.backorder_of_id.is_some(),
+            ),
         )
         .await?;
     }
@@ -1390,14 +1396,16 @@ pub async fn cancel(
     let mut outbox = Outbox::default();
     if rules::counts_on_order(po.status) {
         for line in &lines {
-            change_on_order(
+            apply(
                 &txn,
                 &mut outbox,
                 uc.actor,
-                line.product_id,
-                line.location_id,
-                negate(open_quantity(line.quantity, line.quantity_received)),
-                po.backorder_of_id.is_some(),
+                Booking::on_order(
+                    line.product_id,
+                    line.location_id,
+                    negate(open_quantity(line.quantity, line.quantity_received)),
+                    po.backorder_of_id.is_some(),
+                ),
             )
             .await?;
         }

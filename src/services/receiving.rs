@@ -27,7 +27,7 @@ use crate::services::commit;
 use crate::services::feed;
 use crate::services::idempotency::Idempotency;
 use crate::services::inventory::{
-    apply, apply_all, LedgerReason, Move, Movement, Source, ROWS_PER_INSERT,
+    apply, apply_all, Booking, LedgerReason, Movement, Source, ROWS_PER_INSERT,
 };
 use crate::services::not_found;
 use crate::services::purchasing::{
@@ -347,17 +347,10 @@ async fn book_receipt_line(
     field: &str,
 ) -> Result<(), ServiceError> {
     let movement = receipt_movement(po, line, received);
-    apply(
-        txn,
-        outbox,
-        uc.actor,
-        line.product_id,
-        line.location_id,
-        movement,
-        Some(source),
-        field,
-    )
-    .await
+    let booking = Booking::new(line.product_id, line.location_id, movement)
+        .from_source(source)
+        .refused_at(field.into());
+    apply(txn, outbox, uc.actor, booking).await
 }
 
 /// Receives one delivery: raises the lines' received quantities and on-hand, lowers on-order,
@@ -629,16 +622,16 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         document_id: receipt.id,
         memo: None,
     };
-    let moves: Vec<Move<'_>> = checked
+    let moves: Vec<Booking<'_>> = checked
         .iter()
         .enumerate()
         .filter(|(_, c)| !c.accepted.is_zero())
-        .map(|(i, c)| Move {
+        .map(|(i, c)| Booking {
             product_id: c.line.product_id,
             location_id: c.line.location_id,
             movement: receipt_movement(&po, c.line, c.accepted),
             source: Some(source),
-            field: format!("input.lines.{i}.quantity"),
+            field: format!("input.lines.{i}.quantity").into(),
         })
         .collect();
     apply_all(&txn, &mut outbox, uc.actor, &moves).await?;
@@ -987,20 +980,12 @@ pub async fn finalize(
             } else {
                 *open
             };
-            apply(
-                &txn,
-                &mut outbox,
-                uc.actor,
-                line.product_id,
-                line.location_id,
-                Movement {
-                    backordered,
-                    ..Default::default()
-                },
-                None,
-                "input",
-            )
-            .await?;
+            let movement = Movement {
+                backordered,
+                ..Default::default()
+            };
+            let booking = Booking::new(line.product_id, line.location_id, movement);
+            apply(&txn, &mut outbox, uc.actor, booking).await?;
         }
         record_status_event(
             &txn,
@@ -1015,17 +1000,10 @@ pub async fn finalize(
     } else {
         for (line, open) in &short {
             settle_short_material(&txn, line, None).await?;
-            apply(
-                &txn,
-                &mut outbox,
-                uc.actor,
-                line.product_id,
-                line.location_id,
-                Movement::on_order(negate(*open), po.backorder_of_id.is_some()),
-                None,
-                "input",
-            )
-            .await?;
+            let backorder = po.backorder_of_id.is_some();
+            let booking =
+                Booking::on_order(line.product_id, line.location_id, negate(*open), backorder);
+            apply(&txn, &mut outbox, uc.actor, booking).await?;
         }
         None
     };

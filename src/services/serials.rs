@@ -10,14 +10,14 @@ use entity::{serial_movement, serial_number};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, SqlErr,
 };
 
 use crate::auth::Actor;
 use crate::domain::violation::ViolationCode;
-use crate::error::ServiceError;
+use crate::error::{Field, ServiceError};
+use crate::services::now;
 use crate::services::Violations;
-use crate::services::{now, unique_violation};
 
 pub use crate::domain::receiving::normalize_serial as normalize;
 
@@ -102,10 +102,10 @@ async fn location_code(txn: &impl ConnectionTrait, id: Option<i32>) -> String {
         .unwrap_or_else(|| format!("location {id}"))
 }
 
-fn in_stock_already(serial: &str, location: &str, field: &str) -> ServiceError {
+fn in_stock_already(serial: &str, location: &str, field: &Field) -> ServiceError {
     ServiceError::user(
         ViolationCode::SerialInStock,
-        field,
+        field.clone(),
         format!("serial number {serial} of this product is already in stock at {location}"),
     )
 }
@@ -120,11 +120,12 @@ pub async fn bring_in(
     location_id: i32,
     serials: &[String],
     cause: Cause,
-    field: &str,
+    field: impl Into<Field>,
 ) -> Result<(), ServiceError> {
     if serials.is_empty() {
         return Ok(());
     }
+    let field = field.into();
     let known = entries(txn, product_id, serials.iter().map(|s| normalize(s))).await?;
     let at = now();
     for serial in serials {
@@ -132,7 +133,7 @@ pub async fn bring_in(
         let id = match known.get(&key) {
             Some(entry) if entry.status == SerialStatus::InStock => {
                 let at_location = location_code(txn, entry.location_id).await;
-                return Err(in_stock_already(&entry.serial_number, &at_location, field));
+                return Err(in_stock_already(&entry.serial_number, &at_location, &field));
             }
             Some(entry) => {
                 // Conditional, so a concurrent request that brought it back first wins cleanly.
@@ -152,7 +153,7 @@ pub async fn bring_in(
                     .exec(txn)
                     .await?;
                 if revived.rows_affected != 1 {
-                    return Err(in_stock_already(serial, "another location", field));
+                    return Err(in_stock_already(serial, "another location", &field));
                 }
                 entry.id
             }
@@ -170,13 +171,14 @@ pub async fn bring_in(
                 }
                 .insert(txn)
                 .await
-                .map_err(|e| {
-                    unique_violation(
-                        e,
+                .map_err(|e| match e.sql_err() {
+                    // Another request registered it since `entries` read the registry.
+                    Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::user(
                         ViolationCode::SerialInStock,
-                        field,
-                        &format!("serial number {serial} of this product was just received"),
-                    )
+                        field.clone(),
+                        format!("serial number {serial} of this product was just received"),
+                    ),
+                    _ => ServiceError::from(e),
                 })?;
                 saved.id
             }
@@ -209,11 +211,12 @@ pub async fn move_out(
     serials: &[String],
     leaving: Leaving,
     cause: Cause,
-    field: &str,
+    field: impl Into<Field>,
 ) -> Result<(), ServiceError> {
     if serials.is_empty() {
         return Ok(());
     }
+    let field = field.into();
     let known = entries(txn, product_id, serials.iter().map(|s| normalize(s))).await?;
     let at = now();
     for serial in serials {
@@ -256,7 +259,7 @@ pub async fn move_out(
         };
         let moved = update.exec(txn).await?;
         let Some(entry) = entry.filter(|_| moved.rows_affected == 1) else {
-            return Err(not_in_stock(txn, entry, serial, location_id, leaving, field).await);
+            return Err(not_in_stock(txn, entry, serial, location_id, leaving, &field).await);
         };
         record(txn, actor, entry.id, cause, Some(location_id), to).await?;
     }
@@ -270,7 +273,7 @@ async fn not_in_stock(
     serial: &str,
     location_id: i32,
     leaving: Leaving,
-    field: &str,
+    field: &Field,
 ) -> ServiceError {
     let here = location_code(txn, Some(location_id)).await;
     let message = match (entry, leaving) {
@@ -287,7 +290,7 @@ async fn not_in_stock(
         ),
         (Some(_), _) => format!("serial number {serial} is not in stock at {here}"),
     };
-    ServiceError::user(ViolationCode::SerialNotInStock, field, message)
+    ServiceError::user(ViolationCode::SerialNotInStock, field.clone(), message)
 }
 
 /// Checks, without changing anything, that [`move_out`] would find every named unit where it
@@ -299,11 +302,12 @@ pub async fn check_out(
     location_id: i32,
     serials: &[String],
     leaving: Leaving,
-    field: &str,
+    field: impl Into<Field>,
 ) -> Result<(), ServiceError> {
     if serials.is_empty() {
         return Ok(());
     }
+    let field = field.into();
     let known = entries(txn, product_id, serials.iter().map(|s| normalize(s))).await?;
     // Every missing unit is reported, in the order named.
     let mut v = Violations::new();
@@ -319,7 +323,7 @@ pub async fn check_out(
         });
         if !here {
             v.take(Err::<(), _>(
-                not_in_stock(txn, entry, serial, location_id, leaving, field).await,
+                not_in_stock(txn, entry, serial, location_id, leaving, &field).await,
             ))?;
         }
     }
@@ -331,11 +335,12 @@ pub async fn check_in(
     txn: &impl ConnectionTrait,
     product_id: i32,
     serials: &[String],
-    field: &str,
+    field: impl Into<Field>,
 ) -> Result<(), ServiceError> {
     if serials.is_empty() {
         return Ok(());
     }
+    let field = field.into();
     let known = entries(txn, product_id, serials.iter().map(|s| normalize(s))).await?;
     // Every unit already in stock is reported, in the order named.
     let mut v = Violations::new();
@@ -348,7 +353,7 @@ pub async fn check_in(
             v.take(Err::<(), _>(in_stock_already(
                 &entry.serial_number,
                 &at_location,
-                field,
+                &field,
             )))?;
         }
     }

@@ -14,11 +14,14 @@ use crate::graphql::purchasing::mutations::use_case;
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::require;
 use crate::graphql::scalars::Decimal;
-use crate::services::stock::{self as service, Adjustment, Commitment, ItemSettings};
+use crate::services::stock::{
+    self as service, Adjustment, Commitment, CommitmentKind, ItemSettings, Reorder, Transfer,
+};
 use crate::services::{retry_once, Violations};
 
 /// Why on-hand is adjusted.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::inventory::AdjustmentReason")]
 pub enum AdjustmentReason {
     /// A physical count.
     Count,
@@ -30,18 +33,6 @@ pub enum AdjustmentReason {
     Found,
     /// Anything else (say what in the memo).
     Other,
-}
-
-impl From<AdjustmentReason> for service::AdjustmentReason {
-    fn from(reason: AdjustmentReason) -> Self {
-        match reason {
-            AdjustmentReason::Count => Self::Count,
-            AdjustmentReason::Damage => Self::Damage,
-            AdjustmentReason::Loss => Self::Loss,
-            AdjustmentReason::Found => Self::Found,
-            AdjustmentReason::Other => Self::Other,
-        }
-    }
 }
 
 /// Creates the item of a product at a location if needed and sets its reorder points and place.
@@ -102,6 +93,104 @@ pub struct TransferInventoryInput {
     pub idempotency_key: Option<String>,
 }
 
+/// The product and location IDs naming an item, each malformed one recorded in `v` (so all
+/// of an input's malformed IDs are reported together).
+fn item_ids(v: &mut Violations, product_id: &ID, location_id: &ID) -> (Option<i32>, Option<i32>) {
+    (
+        gather(v, product_id, "Product", "input.productId"),
+        gather(v, location_id, "InventoryLocation", "input.locationId"),
+    )
+}
+
+impl UpsertInventoryItemInput {
+    /// The command, or every malformed ID at once.
+    fn command(self) -> Result<ItemSettings, ServiceError> {
+        let mut v = Violations::new();
+        let ids = item_ids(&mut v, &self.product_id, &self.location_id);
+        let (product_id, location_id) = v.done(ids)?;
+        Ok(ItemSettings {
+            product_id,
+            location_id,
+            minimum: self.minimum.map(|d| d.0),
+            maximum: Option::<Option<Decimal>>::from(self.maximum).map(|m| m.map(|d| d.0)),
+            bin: self.bin.into(),
+            reference_number: self.reference_number.into(),
+        })
+    }
+}
+
+impl AdjustInventoryInput {
+    /// The command, or every malformed ID at once.
+    fn command(self) -> Result<Adjustment, ServiceError> {
+        let mut v = Violations::new();
+        let ids = item_ids(&mut v, &self.product_id, &self.location_id);
+        let (product_id, location_id) = v.done(ids)?;
+        Ok(Adjustment {
+            product_id,
+            location_id,
+            delta: self.delta.map(|d| d.0),
+            counted_quantity: self.counted_quantity.map(|d| d.0),
+            reason: self.reason.into(),
+            expected_on_hand: self.expected_on_hand.map(|d| d.0),
+            memo: self.memo,
+            serial_numbers: self.serial_numbers,
+            idempotency_key: self.idempotency_key,
+        })
+    }
+}
+
+impl TransferInventoryInput {
+    /// The command, or every malformed ID at once.
+    fn command(self) -> Result<Transfer, ServiceError> {
+        let mut v = Violations::new();
+        let location = "InventoryLocation";
+        let product = gather(&mut v, &self.product_id, "Product", "input.productId");
+        let from = gather(
+            &mut v,
+            &self.from_location_id,
+            location,
+            "input.fromLocationId",
+        );
+        let to = gather(&mut v, &self.to_location_id, location, "input.toLocationId");
+        let (product_id, from_location_id, to_location_id) = v.done((product, from, to))?;
+        Ok(Transfer {
+            product_id,
+            from_location_id,
+            to_location_id,
+            quantity: self.quantity.0,
+            serial_numbers: self.serial_numbers,
+            idempotency_key: self.idempotency_key,
+        })
+    }
+}
+
+/// What the inputs of reserve / release / pick / unpick share.
+struct CommitmentFields {
+    product_id: ID,
+    location_id: ID,
+    quantity: Decimal,
+    job_id: Option<ID>,
+    idempotency_key: Option<String>,
+}
+
+impl CommitmentFields {
+    /// The command of `kind`, or every malformed ID at once.
+    fn command(self, kind: CommitmentKind) -> Result<Commitment, ServiceError> {
+        let mut v = Violations::new();
+        let (product, location) = item_ids(&mut v, &self.product_id, &self.location_id);
+        let job = gather_opt(&mut v, self.job_id.as_ref(), "Job", "input.jobId");
+        let (product_id, location_id, job_id) = v.done((product, location, job))?;
+        Ok(Commitment {
+            kind,
+            product_id,
+            location_id,
+            quantity: self.quantity.0,
+            job_id,
+            idempotency_key: self.idempotency_key,
+        })
+    }
+}
+
 /// Declares the input of reserve / release / pick / unpick.
 macro_rules! commitment_input {
     ($(#[$doc:meta])* $name:ident) => {
@@ -118,6 +207,18 @@ macro_rules! commitment_input {
             pub job_id: Option<ID>,
             /// Makes retries safe.
             pub idempotency_key: Option<String>,
+        }
+
+        impl From<$name> for CommitmentFields {
+            fn from(input: $name) -> Self {
+                CommitmentFields {
+                    product_id: input.product_id,
+                    location_id: input.location_id,
+                    quantity: input.quantity,
+                    job_id: input.job_id,
+                    idempotency_key: input.idempotency_key,
+                }
+            }
         }
     };
 }
@@ -148,6 +249,25 @@ pub struct CreateReorderPurchaseOrdersInput {
     pub type_id: Option<ID>,
     /// Business unit of the orders; the first active one when omitted.
     pub business_unit_id: Option<ID>,
+}
+
+impl CreateReorderPurchaseOrdersInput {
+    /// The command; a malformed ID is refused.
+    fn command(self) -> Result<Reorder, ServiceError> {
+        Ok(Reorder {
+            location_id: decode_input_opt(
+                self.location_id.as_ref(),
+                "InventoryLocation",
+                "input.locationId",
+            )?,
+            type_id: decode_input_opt(self.type_id.as_ref(), "PurchaseOrderType", "input.typeId")?,
+            business_unit_id: decode_input_opt(
+                self.business_unit_id.as_ref(),
+                "BusinessUnit",
+                "input.businessUnitId",
+            )?,
+        })
+    }
 }
 
 payload!(
@@ -215,42 +335,17 @@ fn item_payload(item: entity::inventory_item::Model) -> InventoryItemPayload {
 pub struct InventoryMutation;
 
 impl InventoryMutation {
-    #[allow(clippy::too_many_arguments)]
+    /// Reserve, release, pick or unpick: the same shape, another movement.
     async fn commitment(
         &self,
         ctx: &Context<'_>,
-        kind: Commitment,
-        product_id: ID,
-        location_id: ID,
-        quantity: Decimal,
-        job_id: Option<ID>,
-        idempotency_key: Option<String>,
+        kind: CommitmentKind,
+        input: CommitmentFields,
     ) -> async_graphql::Result<InventoryItemPayload> {
         let actor = require(ctx, Permission::InventoryWrite)?;
         let result = async {
-            // All malformed IDs are reported together.
-            let mut v = Violations::new();
-            let product = gather(&mut v, &product_id, "Product", "input.productId");
-            let location = gather(
-                &mut v,
-                &location_id,
-                "InventoryLocation",
-                "input.locationId",
-            );
-            let job = gather_opt(&mut v, job_id.as_ref(), "Job", "input.jobId");
-            let (product, location, job) = v.done((product, location, job))?;
-            retry_once(|| {
-                service::commit_stock(
-                    use_case(ctx, actor),
-                    kind,
-                    product,
-                    location,
-                    quantity.0,
-                    job,
-                    idempotency_key.as_deref(),
-                )
-            })
-            .await
+            let command = input.command(kind)?;
+            retry_once(|| service::commit_stock(use_case(ctx, actor), command.clone())).await
         }
         .await;
         respond(result, item_payload)
@@ -267,23 +362,7 @@ impl InventoryMutation {
     ) -> async_graphql::Result<InventoryItemPayload> {
         let actor = require(ctx, Permission::InventoryWrite)?;
         let result = async {
-            let mut v = Violations::new();
-            let product_id = gather(&mut v, &input.product_id, "Product", "input.productId");
-            let location_id = gather(
-                &mut v,
-                &input.location_id,
-                "InventoryLocation",
-                "input.locationId",
-            );
-            let (product_id, location_id) = v.done((product_id, location_id))?;
-            let settings = ItemSettings {
-                product_id,
-                location_id,
-                minimum: input.minimum.map(|d| d.0),
-                maximum: Option::<Option<Decimal>>::from(input.maximum).map(|m| m.map(|d| d.0)),
-                bin: input.bin.into(),
-                reference_number: input.reference_number.into(),
-            };
+            let settings = input.command()?;
             retry_once(|| service::upsert_item(use_case(ctx, actor), settings.clone())).await
         }
         .await;
@@ -298,26 +377,7 @@ impl InventoryMutation {
     ) -> async_graphql::Result<InventoryItemPayload> {
         let actor = require(ctx, Permission::InventoryWrite)?;
         let result = async {
-            let mut v = Violations::new();
-            let product_id = gather(&mut v, &input.product_id, "Product", "input.productId");
-            let location_id = gather(
-                &mut v,
-                &input.location_id,
-                "InventoryLocation",
-                "input.locationId",
-            );
-            let (product_id, location_id) = v.done((product_id, location_id))?;
-            let adjustment = Adjustment {
-                product_id,
-                location_id,
-                delta: input.delta.map(|d| d.0),
-                counted_quantity: input.counted_quantity.map(|d| d.0),
-                reason: input.reason.into(),
-                expected_on_hand: input.expected_on_hand.map(|d| d.0),
-                memo: input.memo,
-                serial_numbers: input.serial_numbers,
-                idempotency_key: input.idempotency_key,
-            };
+            let adjustment = input.command()?;
             retry_once(|| service::adjust(use_case(ctx, actor), adjustment.clone())).await
         }
         .await;
@@ -331,34 +391,9 @@ impl InventoryMutation {
         input: TransferInventoryInput,
     ) -> async_graphql::Result<TransferPayload> {
         let actor = require(ctx, Permission::InventoryWrite)?;
-        let result: Result<_, ServiceError> = async {
-            let mut v = Violations::new();
-            let product = gather(&mut v, &input.product_id, "Product", "input.productId");
-            let from = gather(
-                &mut v,
-                &input.from_location_id,
-                "InventoryLocation",
-                "input.fromLocationId",
-            );
-            let to = gather(
-                &mut v,
-                &input.to_location_id,
-                "InventoryLocation",
-                "input.toLocationId",
-            );
-            let (product, from, to) = v.done((product, from, to))?;
-            retry_once(|| {
-                service::transfer(
-                    use_case(ctx, actor),
-                    product,
-                    from,
-                    to,
-                    input.quantity.0,
-                    input.serial_numbers.clone(),
-                    input.idempotency_key.as_deref(),
-                )
-            })
-            .await
+        let result = async {
+            let transfer = input.command()?;
+            retry_once(|| service::transfer(use_case(ctx, actor), transfer.clone())).await
         }
         .await;
         respond(result, |(from, to)| TransferPayload {
@@ -374,16 +409,8 @@ impl InventoryMutation {
         ctx: &Context<'_>,
         input: ReserveInventoryInput,
     ) -> async_graphql::Result<InventoryItemPayload> {
-        self.commitment(
-            ctx,
-            Commitment::Reserve,
-            input.product_id,
-            input.location_id,
-            input.quantity,
-            input.job_id,
-            input.idempotency_key,
-        )
-        .await
+        self.commitment(ctx, CommitmentKind::Reserve, input.into())
+            .await
     }
 
     /// Releases reserved stock.
@@ -392,16 +419,8 @@ impl InventoryMutation {
         ctx: &Context<'_>,
         input: ReleaseReservationInput,
     ) -> async_graphql::Result<InventoryItemPayload> {
-        self.commitment(
-            ctx,
-            Commitment::Release,
-            input.product_id,
-            input.location_id,
-            input.quantity,
-            input.job_id,
-            input.idempotency_key,
-        )
-        .await
+        self.commitment(ctx, CommitmentKind::Release, input.into())
+            .await
     }
 
     /// Picks available stock for a job.
@@ -410,16 +429,8 @@ impl InventoryMutation {
         ctx: &Context<'_>,
         input: PickInventoryInput,
     ) -> async_graphql::Result<InventoryItemPayload> {
-        self.commitment(
-            ctx,
-            Commitment::Pick,
-            input.product_id,
-            input.location_id,
-            input.quantity,
-            input.job_id,
-            input.idempotency_key,
-        )
-        .await
+        self.commitment(ctx, CommitmentKind::Pick, input.into())
+            .await
     }
 
     /// Puts picked stock back.
@@ -428,16 +439,8 @@ impl InventoryMutation {
         ctx: &Context<'_>,
         input: UnpickInventoryInput,
     ) -> async_graphql::Result<InventoryItemPayload> {
-        self.commitment(
-            ctx,
-            Commitment::Unpick,
-            input.product_id,
-            input.location_id,
-            input.quantity,
-            input.job_id,
-            input.idempotency_key,
-        )
-        .await
+        self.commitment(ctx, CommitmentKind::Unpick, input.into())
+            .await
     }
 
     /// Turns the reorder suggestions into PENDING purchase orders, one per preferred vendor and
@@ -450,22 +453,8 @@ impl InventoryMutation {
     ) -> async_graphql::Result<ReorderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
         let result = async {
-            let location = decode_input_opt(
-                input.location_id.as_ref(),
-                "InventoryLocation",
-                "input.locationId",
-            )?;
-            let po_type =
-                decode_input_opt(input.type_id.as_ref(), "PurchaseOrderType", "input.typeId")?;
-            let unit = decode_input_opt(
-                input.business_unit_id.as_ref(),
-                "BusinessUnit",
-                "input.businessUnitId",
-            )?;
-            retry_once(|| {
-                service::create_reorder_orders(use_case(ctx, actor), location, po_type, unit)
-            })
-            .await
+            let reorder = input.command()?;
+            retry_once(|| service::create_reorder_orders(use_case(ctx, actor), reorder)).await
         }
         .await;
         respond(result, |done| ReorderPayload {
