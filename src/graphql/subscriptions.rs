@@ -172,34 +172,34 @@ fn events<T: Send + 'static>(
     let slots = ctx.data_opt::<SubscriptionSlots>().cloned();
     let guard = slots.map(|s| s.take()).transpose()?;
     let app = state(ctx);
-    let bus = &app.events;
     let state = StreamState {
-        receiver: bus.subscribe(),
-        stopping: bus.stopping(),
+        receiver: app.events.subscribe(),
+        stopping: app.events.stopping(),
         _guard: guard,
         select,
-        phase: match after {
-            Some(after) => Phase::Replay(after),
-            None => Phase::Live(0),
-        },
+        // Without a cursor nothing is replayed: live from now on.
+        phase: after.map_or(Phase::Live(0), Phase::Replay),
         replayed: std::collections::VecDeque::new(),
         db: app.db.clone(),
         kinds,
     };
-    Ok(futures_util::stream::unfold(
-        Some(state),
-        |state| async move {
-            let mut state = state?;
-            match state.next().await? {
-                Ok(item) => Some((Ok(item), Some(state))),
-                // An error ends the stream after it is delivered.
-                Err(err) => Some((Err(err), None)),
-            }
-        },
-    ))
+    Ok(futures_util::stream::unfold(Some(state), StreamState::step))
 }
 
 impl<F> StreamState<F> {
+    /// One step of the stream: the next item and the state after it; an error ends the
+    /// stream after it is delivered.
+    async fn step<T>(state: Option<Self>) -> Option<(async_graphql::Result<T>, Option<Self>)>
+    where
+        F: Fn(&DomainEvent) -> Option<T>,
+    {
+        let mut state = state?;
+        match state.next().await? {
+            Ok(item) => Some((Ok(item), Some(state))),
+            Err(err) => Some((Err(err), None)),
+        }
+    }
+
     /// The next event to deliver; `None` when the stream ends (server stop, bus closed).
     async fn next<T>(&mut self) -> Option<async_graphql::Result<T>>
     where
