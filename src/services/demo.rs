@@ -281,7 +281,7 @@ pub async fn seed_if_empty(
         let lines = purchasing::lines_of(db, po.id).await?;
         receiving::receive(uc, receive_part(po.id, &lines, share)).await?;
         if finalize {
-            receiving::finalize(uc, po.id, true).await?;
+            purchasing::finalize(uc, po.id, true).await?;
         }
     }
     Ok(true)

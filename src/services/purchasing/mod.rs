@@ -27,6 +27,10 @@ use crate::services::{
     Violations,
 };
 
+mod finalize;
+
+pub use finalize::{finalize, find_by_number, Finalized};
+
 /// A line as entered on create or add.
 #[derive(Clone, Debug, Default)]
 pub struct NewLine {
@@ -480,10 +484,9 @@ async fn check_line(
     // The quantity is checked first, since the job material's check needs it, but its
     // violations are reported in the input's order, after the product and location.
     let mut quantity_violations = Violations::new();
-    let quantity = match quantity_violations.check(
-        validate::positive(line.quantity, "quantity"),
-        f("quantity"),
-    ) {
+    let quantity = match quantity_violations
+        .check(validate::positive(line.quantity, "quantity"), f("quantity"))
+    {
         Some(quantity) => quantity_violations.take(fixed(quantity, &f("quantity")))?,
         None => None,
     };
