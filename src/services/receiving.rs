@@ -16,7 +16,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::db::begin_write;
-use crate::domain::purchasing::{self as rules, open_quantity, Action};
+use crate::domain::purchasing::{self as rules, Action};
 use crate::domain::receiving::{allowance_limit, check_serials, over_receipt_percent};
 use crate::domain::validate;
 use crate::domain::violation::ViolationCode;
@@ -31,7 +31,7 @@ use crate::services::inventory::{
 };
 use crate::services::not_found;
 use crate::services::purchasing::{
-    lines_of, lock_purchase_order, negate, record_status_event, rule,
+    lines_of, lock_purchase_order, negate, open_units, record_status_event, rule,
 };
 use crate::services::serials;
 use crate::services::{fixed, invalid, now, Violations};
@@ -148,12 +148,20 @@ async fn settle(
         .iter()
         .map(|l| (l.quantity.to_decimal(), l.quantity_received.to_decimal()))
         .collect();
-    let derived = rules::derive_receiving_status(&quantities);
+    let derived: Status = rules::derive_receiving_status(&quantities).into();
     let written = if derived == po.status {
         touch_returning(txn, po, uc.actor, None).await?
     } else {
         let written = touch_returning(txn, po, uc.actor, Some(derived)).await?;
-        record_status_event(txn, outbox, po, Some(po.status), derived, uc.actor).await?;
+        record_status_event(
+            txn,
+            outbox,
+            po,
+            Some(po.status.into()),
+            derived.into(),
+            uc.actor,
+        )
+        .await?;
         written
     };
     use entity::job_material::Column as M;
@@ -239,8 +247,8 @@ fn receipt_movement(
     line: &purchase_order_line::Model,
     received: Fixed4,
 ) -> Movement {
-    let before = open_quantity(line.quantity, line.quantity_received);
-    let after = open_quantity(line.quantity, Fixed4(line.quantity_received.0 + received.0));
+    let before = open_units(line.quantity, line.quantity_received);
+    let after = open_units(line.quantity, Fixed4(line.quantity_received.0 + received.0));
     let on_order = Fixed4(after.0 - before.0);
     let backordered = if po.backorder_of_id.is_some() {
         on_order
