@@ -7,9 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
 use super::create::{order_exchange_rate, shipping, tax_rate};
 use super::references::check_link;
-use super::{
-    check_order_total, reload, with_locked_order, Edit, HeaderChanges, LockedOrder, OrderRef,
-};
+use super::{change_order, check_order_total, Edit, HeaderChanges, LockedOrder, OrderRef};
 use crate::domain::purchasing::{exchange_rate_editable, Action, MAX_MEMO_CHARS};
 use crate::domain::validate;
 use crate::error::{Field, ServiceError};
@@ -24,7 +22,7 @@ pub async fn update_header(
     changes: HeaderChanges,
 ) -> Result<purchase_order::Model, ServiceError> {
     let target = OrderRef::Order(id);
-    with_locked_order(
+    change_order(
         uc,
         target,
         changes.expected_version,
@@ -46,8 +44,7 @@ pub async fn update_header(
             order.edited(Edit::Header, None).await
         },
     )
-    .await?;
-    reload(uc.db, id).await
+    .await
 }
 
 /// The header with every change that differs from the order set, once all passed their

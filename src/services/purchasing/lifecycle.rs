@@ -7,7 +7,7 @@ use sea_orm::EntityTrait;
 
 use super::lines::{release_materials, set_material_status};
 use super::references::gather_active;
-use super::{reload, with_locked_order, LockedOrder, OrderRef};
+use super::{change_order, LockedOrder, OrderRef};
 use crate::domain::purchasing::{Action, PoStatus};
 use crate::domain::violation::ViolationCode;
 use crate::error::{Field, ServiceError};
@@ -21,7 +21,7 @@ pub async fn submit(
     expected_version: Option<i32>,
 ) -> Result<purchase_order::Model, ServiceError> {
     let target = OrderRef::Order(id);
-    with_locked_order(
+    change_order(
         uc,
         target,
         expected_version,
@@ -37,8 +37,7 @@ pub async fn submit(
             order.enter(PoStatus::Submitted).await
         },
     )
-    .await?;
-    reload(uc.db, id).await
+    .await
 }
 
 /// An order sent to an inactive vendor, or for stock that could never be received at an
@@ -83,7 +82,7 @@ pub async fn cancel(
     expected_version: Option<i32>,
 ) -> Result<purchase_order::Model, ServiceError> {
     let target = OrderRef::Order(id);
-    with_locked_order(
+    change_order(
         uc,
         target,
         expected_version,
@@ -100,8 +99,7 @@ pub async fn cancel(
             order.enter(PoStatus::Canceled).await
         },
     )
-    .await?;
-    reload(uc.db, id).await
+    .await
 }
 
 /// Marks the order exported to accounting; its header and lines are locked from then on.
@@ -111,7 +109,7 @@ pub async fn mark_exported(
     expected_version: Option<i32>,
 ) -> Result<purchase_order::Model, ServiceError> {
     let target = OrderRef::Order(id);
-    with_locked_order(
+    change_order(
         uc,
         target,
         expected_version,
@@ -123,6 +121,5 @@ pub async fn mark_exported(
             order.touch(None).await
         },
     )
-    .await?;
-    reload(uc.db, id).await
+    .await
 }

@@ -12,7 +12,9 @@ use sea_orm::{
 };
 
 use super::references::{active, check_link, gather_active};
-use super::{check_order_total, refuse, reload, units, with_locked_order, Edit, NewLine, OrderRef};
+use super::{
+    change_order, check_order_total, refuse, units, with_locked_order, Edit, NewLine, OrderRef,
+};
 use crate::domain::purchasing::{
     line_removable, ordered_quantity, room_for_a_line, Action, MaterialNeed, MAX_MEMO_CHARS,
 };
@@ -66,7 +68,7 @@ pub async fn remove_line(
     expected_version: Option<i32>,
 ) -> Result<purchase_order::Model, ServiceError> {
     let target = OrderRef::LineOf(line_id);
-    let po_id = with_locked_order(
+    change_order(
         uc,
         target,
         expected_version,
@@ -77,12 +79,10 @@ pub async fn remove_line(
             purchase_order_line::Entity::delete_by_id(line_id)
                 .exec(order.txn)
                 .await?;
-            order.edited(Edit::LineRemoved, Some(line_id)).await?;
-            Ok(order.po.id)
+            order.edited(Edit::LineRemoved, Some(line_id)).await
         },
     )
-    .await?;
-    reload(uc.db, po_id).await
+    .await
 }
 
 /// A line that passed its checks, ready to be written.

@@ -11,7 +11,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::{negate, open_units, refuse};
+use super::{negate, open_units, refuse, reload};
 use crate::auth::Actor;
 use crate::db::begin_write;
 use crate::domain::purchasing::{Action, OrderState, PoStatus};
@@ -77,6 +77,22 @@ pub(crate) async fn with_locked_order<T>(
     commit(txn).await?;
     uc.events.publish(outbox);
     Ok(result)
+}
+
+/// [`with_locked_order`] for a use case that answers with the order as committed.
+pub(crate) async fn change_order(
+    uc: UseCase<'_>,
+    target: OrderRef,
+    expected_version: Option<i32>,
+    gate: impl Gate,
+    apply: impl AsyncFnOnce(&mut LockedOrder<'_>) -> Result<(), ServiceError>,
+) -> Result<purchase_order::Model, ServiceError> {
+    let id = with_locked_order(uc, target, expected_version, gate, async |order| {
+        apply(order).await?;
+        Ok(order.po.id)
+    })
+    .await?;
+    reload(uc.db, id).await
 }
 
 impl<'t> LockedOrder<'t> {
@@ -150,7 +166,8 @@ impl<'t> LockedOrder<'t> {
 
     /// Bumps the version, setting the status when given (see [`touch`]).
     pub(crate) async fn touch(&self, status: Option<PoStatus>) -> Result<(), ServiceError> {
-        touch(self.txn, &self.po, self.actor, status).await
+        touch(self.txn, &self.po, self.actor, status).await?;
+        Ok(())
     }
 
     /// Moves the order to `status`: the version bump with the status, and its event.
@@ -326,13 +343,14 @@ pub(crate) fn rule(
 }
 
 /// Bumps the version and stamps who changed the order; the `version = current` condition makes a
-/// concurrent writer that slipped past the lock fail instead of overwriting.
+/// concurrent writer that slipped past the lock fail instead of overwriting. Returns the order
+/// as written (`RETURNING`), so a use case can answer with it without reading it again.
 pub(crate) async fn touch(
     txn: &DatabaseTransaction,
     po: &purchase_order::Model,
     actor: &Actor,
     status: Option<PoStatus>,
-) -> Result<(), ServiceError> {
+) -> Result<purchase_order::Model, ServiceError> {
     let mut update = purchase_order::Entity::update_many()
         .col_expr(
             purchase_order::Column::Version,
@@ -349,19 +367,20 @@ pub(crate) async fn touch(
             Expr::value(Status::from(status)),
         );
     }
-    let result = update
+    update
         .filter(purchase_order::Column::Id.eq(po.id))
         .filter(purchase_order::Column::Version.eq(po.version))
-        .exec(txn)
-        .await?;
-    if result.rows_affected != 1 {
-        return Err(ServiceError::user(
-            ViolationCode::StaleVersion,
-            Field::whole(),
-            "the purchase order changed meanwhile: reload it and try again",
-        ));
-    }
-    Ok(())
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ServiceError::user(
+                ViolationCode::StaleVersion,
+                Field::whole(),
+                "the purchase order changed meanwhile: reload it and try again",
+            )
+        })
 }
 
 /// Records that a purchase order entered `status` (from `previous`, none when just created).
