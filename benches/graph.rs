@@ -19,8 +19,8 @@ use stockgraph::auth::{Actor, Permission};
 use stockgraph::config::BusinessConfig;
 use stockgraph::events::EventBus;
 use stockgraph::services::purchasing::{self, NewLine, NewPurchaseOrder};
-use stockgraph::services::UseCase;
 use stockgraph::services::receiving::{self, NewReceipt, ReceiveLine};
+use stockgraph::services::UseCase;
 
 const NESTED: &str = r#"query($n: Int) { purchaseOrders(first: $n) { nodes {
     number total vendor { name } lines(first: 10) { nodes { quantity amount product { sku }
