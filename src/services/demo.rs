@@ -342,7 +342,7 @@ async fn seed_orders(uc: UseCase<'_>, ids: &Demo) -> Result<(), ServiceError> {
         let lines = purchasing::lines_of(uc.db, po.id).await?;
         receiving::receive(uc, receive_part(po.id, &lines, share)).await?;
         if finalize {
-            receiving::finalize(uc, po.id, true).await?;
+            purchasing::finalize(uc, po.id, true).await?;
         }
     }
     Ok(())

@@ -18,7 +18,7 @@ pub(crate) mod violations;
 pub(crate) use violations::Violations;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use entity::{Fixed4, Rate8};
+use entity::Fixed4;
 use rust_decimal::Decimal;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
@@ -63,11 +63,6 @@ pub(crate) fn check<T, E: Into<Violation>>(
 pub(crate) fn fixed(value: Decimal, field: &str) -> Result<Fixed4, ServiceError> {
     let value = check(validate::quantity(value, "the value"), field)?;
     Fixed4::from_decimal(value).map_err(|e| invalid(field, e.to_string()))
-}
-
-/// A rate stored exactly with eight decimal places.
-pub(crate) fn rate(value: Decimal, field: &str) -> Result<Rate8, ServiceError> {
-    Rate8::from_decimal(value).map_err(|e| invalid(field, e.to_string()))
 }
 
 /// A unique-key violation becomes the given user error; anything else stays internal. The

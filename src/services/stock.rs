@@ -847,7 +847,7 @@ async fn pending_quantities(
         .all(db)
         .await?;
     for line in lines {
-        let open = crate::domain::purchasing::open_quantity(line.quantity, line.quantity_received);
+        let open = crate::services::purchasing::open_units(line.quantity, line.quantity_received);
         let sum = pending
             .entry((line.product_id, line.location_id))
             .or_default();

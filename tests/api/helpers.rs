@@ -103,10 +103,17 @@ async fn build_postgres_template(server: &str) -> String {
     // One connection: the advisory lock belongs to the session that took it.
     let mut options = sea_orm::ConnectOptions::new(server.to_owned());
     options.max_connections(1).sqlx_logging(false);
-    let admin = Database::connect(options).await.expect("connect to TEST_DATABASE_URL");
+    let admin = Database::connect(options)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
     let run = |sql: String| {
         let admin = &admin;
-        async move { admin.execute_unprepared(&sql).await.expect("template setup") }
+        async move {
+            admin
+                .execute_unprepared(&sql)
+                .await
+                .expect("template setup")
+        }
     };
     run("SELECT pg_advisory_lock(7312001)".into()).await;
     let databases: Vec<String> = admin
@@ -129,7 +136,9 @@ async fn build_postgres_template(server: &str) -> String {
         let db = stockgraph::db::connect(&format!("{base}/{building}"), 1)
             .await
             .expect("connect to the template");
-        stockgraph::db::migrate_up(&db).await.expect("migrate the template");
+        stockgraph::db::migrate_up(&db)
+            .await
+            .expect("migrate the template");
         db.close().await.ok();
         run(format!("ALTER DATABASE {building} RENAME TO {name}")).await;
     }

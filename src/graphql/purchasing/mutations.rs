@@ -1,6 +1,8 @@
 //! Purchase-order lifecycle mutations. All need `purchase_orders:write`; the status is never
 //! written directly, only through these transitions.
 
+use std::future::Future;
+
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, ID};
 
 use super::types::{PurchaseOrder, PurchaseOrderLine};
@@ -14,6 +16,7 @@ use crate::graphql::{money_input, require, state};
 use crate::services::purchasing::{
     self as service, HeaderChanges, LineChanges, NewLine, NewPurchaseOrder,
 };
+use crate::services::violations::Checked;
 use crate::services::{retry_once, UseCase, Violations};
 
 /// A line of a new purchase order.
@@ -221,6 +224,19 @@ pub(crate) fn use_case<'a>(ctx: &Context<'a>, actor: &'a Actor) -> UseCase<'a> {
     }
 }
 
+/// Runs a use case on the command an input converted to (a refused conversion is the answer),
+/// once more when the connection dropped before commit.
+async fn run<C: Clone, T, Fut>(
+    command: Result<C, ServiceError>,
+    use_case: impl Fn(C) -> Fut,
+) -> Result<T, ServiceError>
+where
+    Fut: Future<Output = Result<T, ServiceError>>,
+{
+    let command = command?;
+    retry_once(|| use_case(command.clone())).await
+}
+
 /// An ID that may be left out (`None`), cleared (`Some(None)`) or set; a malformed one is
 /// recorded in `v` (the outer `Option` is then `None`).
 fn optional_id(
@@ -236,49 +252,171 @@ fn optional_id(
     }
 }
 
-/// A line as the service takes it; its malformed IDs are recorded in `v`, all of them.
-fn new_line(v: &mut Violations, line: PurchaseOrderLineInput, field: &str) -> Option<NewLine> {
-    let product_id = gather_opt(
-        v,
-        line.product_id.as_ref(),
-        "Product",
-        &format!("{field}.productId"),
-    );
-    let job_material_id = gather_opt(
-        v,
-        line.job_material_id.as_ref(),
-        "JobMaterial",
-        &format!("{field}.jobMaterialId"),
-    );
-    let location_id = gather(
-        v,
-        &line.location_id,
-        "InventoryLocation",
-        &format!("{field}.locationId"),
-    );
-    let job_id = gather_opt(v, line.job_id.as_ref(), "Job", &format!("{field}.jobId"));
-    let project_id = gather_opt(
-        v,
-        line.project_id.as_ref(),
-        "Project",
-        &format!("{field}.projectId"),
-    );
-    Some(NewLine {
-        product_id: product_id?,
-        job_material_id: job_material_id?,
-        location_id: location_id?,
-        quantity: line.quantity.0,
-        unit_cost: line.unit_cost.map(|d| d.0),
-        estimated_arrival: line.estimated_arrival.map(|d| d.0),
-        memo: line.memo,
-        job_id: job_id?,
-        project_id: project_id?,
-    })
+/// A value that may be left out (`None`), cleared (`Some(None)`) or set.
+fn optional<T, U>(value: MaybeUndefined<T>, convert: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    Option::<Option<T>>::from(value).map(|value| value.map(convert))
 }
 
-/// The purchase order named in an input.
-fn order_id(id: &ID) -> Result<i32, ServiceError> {
-    decode_input(id, "PurchaseOrder", "input.purchaseOrderId")
+/// The purchase order a transition names, and the version the client read.
+fn transition(id: &ID, expected_version: Option<i32>) -> Result<(i32, Option<i32>), ServiceError> {
+    let id = decode_input(id, "PurchaseOrder", "input.purchaseOrderId")?;
+    Ok((id, expected_version))
+}
+
+impl PurchaseOrderLineInput {
+    /// The line as the service takes it; its malformed IDs are recorded in `v`, all of them,
+    /// on the input path `at`.
+    fn line(self, v: &mut Violations, at: &str) -> Option<NewLine> {
+        let path = |name: &str| format!("{at}.{name}");
+        let product_id = gather_opt(v, self.product_id.as_ref(), "Product", &path("productId"));
+        let job_material_id = gather_opt(
+            v,
+            self.job_material_id.as_ref(),
+            "JobMaterial",
+            &path("jobMaterialId"),
+        );
+        let location_id = gather(
+            v,
+            &self.location_id,
+            "InventoryLocation",
+            &path("locationId"),
+        );
+        let job_id = gather_opt(v, self.job_id.as_ref(), "Job", &path("jobId"));
+        let project_id = gather_opt(v, self.project_id.as_ref(), "Project", &path("projectId"));
+        Some(NewLine {
+            product_id: product_id?,
+            job_material_id: job_material_id?,
+            location_id: location_id?,
+            quantity: self.quantity.0,
+            unit_cost: self.unit_cost.map(|d| d.0),
+            estimated_arrival: self.estimated_arrival.map(|d| d.0),
+            memo: self.memo,
+            job_id: job_id?,
+            project_id: project_id?,
+        })
+    }
+}
+
+impl CreatePurchaseOrderInput {
+    /// The new order; all malformed IDs of the header and lines are refused together.
+    fn command(self, ctx: &Context<'_>) -> Result<NewPurchaseOrder, ServiceError> {
+        let mut v = Violations::new();
+        let vendor_id = gather(&mut v, &self.vendor_id, "Vendor", "input.vendorId");
+        let ship_to = &self.ship_to_id;
+        let ship_to_id = gather(&mut v, ship_to, "InventoryLocation", "input.shipToId");
+        let type_id = gather(&mut v, &self.type_id, "PurchaseOrderType", "input.typeId");
+        let unit = &self.business_unit_id;
+        let business_unit_id = gather(&mut v, unit, "BusinessUnit", "input.businessUnitId");
+        let job_id = gather_opt(&mut v, self.job_id.as_ref(), "Job", "input.jobId");
+        let project = self.project_id.as_ref();
+        let project_id = gather_opt(&mut v, project, "Project", "input.projectId");
+        let technician = self.technician_id.as_ref();
+        let technician_id = gather_opt(&mut v, technician, "Technician", "input.technicianId");
+        // Every line is converted, so that the malformed IDs of all of them are reported.
+        let lines: Vec<Option<NewLine>> = (self.lines.into_iter().enumerate())
+            .map(|(i, line)| line.line(&mut v, &format!("input.lines.{i}")))
+            .collect();
+        let lines: Option<Vec<NewLine>> = lines.into_iter().collect();
+        let ids = (vendor_id, ship_to_id, type_id, business_unit_id);
+        let links = (job_id, project_id, technician_id);
+        let (ids, links, lines) = v.done((ids.all(), links.all(), lines))?;
+        let (vendor_id, ship_to_id, type_id, business_unit_id) = ids;
+        let (job_id, project_id, technician_id) = links;
+        Ok(NewPurchaseOrder {
+            number: self.number,
+            vendor_id,
+            ship_to_id,
+            type_id,
+            business_unit_id,
+            job_id,
+            project_id,
+            technician_id,
+            expected_date: self.expected_date.map(|d| d.0),
+            tax_rate: money_input(ctx, self.tax_rate),
+            shipping: money_input(ctx, self.shipping),
+            memo: self.memo,
+            exchange_rate: self.exchange_rate.map(|d| d.0),
+            lines,
+        })
+    }
+}
+
+impl UpdatePurchaseOrderInput {
+    /// The order and the changes to its header; all malformed IDs are refused together.
+    fn command(self, ctx: &Context<'_>) -> Result<(i32, HeaderChanges), ServiceError> {
+        let mut v = Violations::new();
+        let order = &self.purchase_order_id;
+        let id = gather(&mut v, order, "PurchaseOrder", "input.purchaseOrderId");
+        let job_id = optional_id(&mut v, self.job_id, "Job", "input.jobId");
+        let project_id = optional_id(&mut v, self.project_id, "Project", "input.projectId");
+        let technician = self.technician_id;
+        let technician_id = optional_id(&mut v, technician, "Technician", "input.technicianId");
+        let (id, job_id, project_id, technician_id) =
+            v.done((id, job_id, project_id, technician_id))?;
+        let changes = HeaderChanges {
+            expected_version: self.expected_version,
+            expected_date: optional(self.expected_date, |d| d.0),
+            memo: self.memo.into(),
+            job_id,
+            project_id,
+            technician_id,
+            tax_rate: money_input(ctx, self.tax_rate),
+            shipping: money_input(ctx, self.shipping),
+            exchange_rate: self.exchange_rate.map(|d| d.0),
+        };
+        Ok((id, changes))
+    }
+}
+
+impl AddPurchaseOrderLineInput {
+    /// The order, the new line and the version read; all malformed IDs are refused together.
+    fn command(self) -> Result<(i32, NewLine, Option<i32>), ServiceError> {
+        let mut v = Violations::new();
+        let order = &self.purchase_order_id;
+        let po_id = gather(&mut v, order, "PurchaseOrder", "input.purchaseOrderId");
+        let line = PurchaseOrderLineInput {
+            product_id: self.product_id,
+            job_material_id: self.job_material_id,
+            location_id: self.location_id,
+            quantity: self.quantity,
+            unit_cost: self.unit_cost,
+            estimated_arrival: self.estimated_arrival,
+            memo: self.memo,
+            job_id: self.job_id,
+            project_id: self.project_id,
+        }
+        .line(&mut v, "input");
+        let (po_id, line) = v.done((po_id, line))?;
+        Ok((po_id, line, self.expected_version))
+    }
+}
+
+impl UpdatePurchaseOrderLineInput {
+    /// The line and the changes to it; all malformed IDs are refused together.
+    fn command(self) -> Result<(i32, LineChanges), ServiceError> {
+        let mut v = Violations::new();
+        let line_id = gather(&mut v, &self.line_id, "PurchaseOrderLine", "input.lineId");
+        let product = self.product_id.as_ref();
+        let product_id = gather_opt(&mut v, product, "Product", "input.productId");
+        let location = self.location_id.as_ref();
+        let location_id = gather_opt(&mut v, location, "InventoryLocation", "input.locationId");
+        let job_id = optional_id(&mut v, self.job_id, "Job", "input.jobId");
+        let project_id = optional_id(&mut v, self.project_id, "Project", "input.projectId");
+        let (line_id, product_id, location_id, job_id, project_id) =
+            v.done((line_id, product_id, location_id, job_id, project_id))?;
+        let changes = LineChanges {
+            expected_version: self.expected_version,
+            product_id,
+            location_id,
+            quantity: self.quantity.map(|d| d.0),
+            unit_cost: self.unit_cost.map(|d| d.0),
+            estimated_arrival: optional(self.estimated_arrival, |d| d.0),
+            memo: self.memo.into(),
+            job_id,
+            project_id,
+        };
+        Ok((line_id, changes))
+    }
 }
 
 fn po_payload(po: entity::purchase_order::Model) -> PurchaseOrderPayload {
@@ -315,81 +453,8 @@ impl PurchasingMutation {
         input: CreatePurchaseOrderInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = async {
-            // All malformed IDs of the header and lines are reported together.
-            let mut v = Violations::new();
-            let vendor_id = gather(&mut v, &input.vendor_id, "Vendor", "input.vendorId");
-            let ship_to_id = gather(
-                &mut v,
-                &input.ship_to_id,
-                "InventoryLocation",
-                "input.shipToId",
-            );
-            let type_id = gather(&mut v, &input.type_id, "PurchaseOrderType", "input.typeId");
-            let business_unit_id = gather(
-                &mut v,
-                &input.business_unit_id,
-                "BusinessUnit",
-                "input.businessUnitId",
-            );
-            let job_id = gather_opt(&mut v, input.job_id.as_ref(), "Job", "input.jobId");
-            let project_id = gather_opt(
-                &mut v,
-                input.project_id.as_ref(),
-                "Project",
-                "input.projectId",
-            );
-            let technician_id = gather_opt(
-                &mut v,
-                input.technician_id.as_ref(),
-                "Technician",
-                "input.technicianId",
-            );
-            let lines: Vec<Option<NewLine>> = input
-                .lines
-                .into_iter()
-                .enumerate()
-                .map(|(i, line)| new_line(&mut v, line, &format!("input.lines.{i}")))
-                .collect();
-            let lines: Option<Vec<NewLine>> = lines.into_iter().collect();
-            let (
-                vendor_id,
-                ship_to_id,
-                type_id,
-                business_unit_id,
-                job_id,
-                project_id,
-                technician_id,
-                lines,
-            ) = v.done((
-                vendor_id,
-                ship_to_id,
-                type_id,
-                business_unit_id,
-                job_id,
-                project_id,
-                technician_id,
-                lines,
-            ))?;
-            let new = NewPurchaseOrder {
-                number: input.number,
-                vendor_id,
-                ship_to_id,
-                type_id,
-                business_unit_id,
-                job_id,
-                project_id,
-                technician_id,
-                expected_date: input.expected_date.map(|d| d.0),
-                tax_rate: money_input(ctx, input.tax_rate),
-                shipping: money_input(ctx, input.shipping),
-                memo: input.memo,
-                exchange_rate: input.exchange_rate.map(|d| d.0),
-                lines,
-            };
-            retry_once(|| service::create(use_case(ctx, actor), new.clone())).await
-        }
-        .await;
+        let uc = use_case(ctx, actor);
+        let result = run(input.command(ctx), |new| service::create(uc, new)).await;
         respond(result, po_payload)
     }
 
@@ -400,38 +465,10 @@ impl PurchasingMutation {
         input: UpdatePurchaseOrderInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = async {
-            let mut v = Violations::new();
-            let id = gather(
-                &mut v,
-                &input.purchase_order_id,
-                "PurchaseOrder",
-                "input.purchaseOrderId",
-            );
-            let job_id = optional_id(&mut v, input.job_id, "Job", "input.jobId");
-            let project_id = optional_id(&mut v, input.project_id, "Project", "input.projectId");
-            let technician_id = optional_id(
-                &mut v,
-                input.technician_id,
-                "Technician",
-                "input.technicianId",
-            );
-            let (id, job_id, project_id, technician_id) =
-                v.done((id, job_id, project_id, technician_id))?;
-            let changes = HeaderChanges {
-                expected_version: input.expected_version,
-                expected_date: Option::<Option<Date>>::from(input.expected_date)
-                    .map(|d| d.map(|d| d.0)),
-                memo: input.memo.into(),
-                job_id,
-                project_id,
-                technician_id,
-                tax_rate: money_input(ctx, input.tax_rate),
-                shipping: money_input(ctx, input.shipping),
-                exchange_rate: input.exchange_rate.map(|d| d.0),
-            };
-            retry_once(|| service::update_header(use_case(ctx, actor), id, changes.clone())).await
-        }
+        let uc = use_case(ctx, actor);
+        let result = run(input.command(ctx), |(id, changes)| {
+            service::update_header(uc, id, changes)
+        })
         .await;
         respond(result, po_payload)
     }
@@ -443,40 +480,10 @@ impl PurchasingMutation {
         input: AddPurchaseOrderLineInput,
     ) -> async_graphql::Result<PurchaseOrderLinePayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = async {
-            let mut v = Violations::new();
-            let po_id = gather(
-                &mut v,
-                &input.purchase_order_id,
-                "PurchaseOrder",
-                "input.purchaseOrderId",
-            );
-            let line = new_line(
-                &mut v,
-                PurchaseOrderLineInput {
-                    product_id: input.product_id,
-                    job_material_id: input.job_material_id,
-                    location_id: input.location_id,
-                    quantity: input.quantity,
-                    unit_cost: input.unit_cost,
-                    estimated_arrival: input.estimated_arrival,
-                    memo: input.memo,
-                    job_id: input.job_id,
-                    project_id: input.project_id,
-                },
-                "input",
-            );
-            let (po_id, line) = v.done((po_id, line))?;
-            retry_once(|| {
-                service::add_line(
-                    use_case(ctx, actor),
-                    po_id,
-                    line.clone(),
-                    input.expected_version,
-                )
-            })
-            .await
-        }
+        let uc = use_case(ctx, actor);
+        let result = run(input.command(), |(po_id, line, version)| {
+            service::add_line(uc, po_id, line, version)
+        })
         .await;
         line_payload(ctx, result).await
     }
@@ -488,40 +495,10 @@ impl PurchasingMutation {
         input: UpdatePurchaseOrderLineInput,
     ) -> async_graphql::Result<PurchaseOrderLinePayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = async {
-            let mut v = Violations::new();
-            let line_id = gather(&mut v, &input.line_id, "PurchaseOrderLine", "input.lineId");
-            let product_id = gather_opt(
-                &mut v,
-                input.product_id.as_ref(),
-                "Product",
-                "input.productId",
-            );
-            let location_id = gather_opt(
-                &mut v,
-                input.location_id.as_ref(),
-                "InventoryLocation",
-                "input.locationId",
-            );
-            let job_id = optional_id(&mut v, input.job_id, "Job", "input.jobId");
-            let project_id = optional_id(&mut v, input.project_id, "Project", "input.projectId");
-            let (line_id, product_id, location_id, job_id, project_id) =
-                v.done((line_id, product_id, location_id, job_id, project_id))?;
-            let changes = LineChanges {
-                expected_version: input.expected_version,
-                product_id,
-                location_id,
-                quantity: input.quantity.map(|d| d.0),
-                unit_cost: input.unit_cost.map(|d| d.0),
-                estimated_arrival: Option::<Option<Date>>::from(input.estimated_arrival)
-                    .map(|d| d.map(|d| d.0)),
-                memo: input.memo.into(),
-                job_id,
-                project_id,
-            };
-            retry_once(|| service::update_line(use_case(ctx, actor), line_id, changes.clone()))
-                .await
-        }
+        let uc = use_case(ctx, actor);
+        let result = run(input.command(), |(line_id, changes)| {
+            service::update_line(uc, line_id, changes)
+        })
         .await;
         line_payload(ctx, result).await
     }
@@ -533,13 +510,12 @@ impl PurchasingMutation {
         input: RemovePurchaseOrderLineInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = async {
-            let line_id = decode_input(&input.line_id, "PurchaseOrderLine", "input.lineId")?;
-            retry_once(|| {
-                service::remove_line(use_case(ctx, actor), line_id, input.expected_version)
-            })
-            .await
-        }
+        let uc = use_case(ctx, actor);
+        let line = decode_input(&input.line_id, "PurchaseOrderLine", "input.lineId");
+        let command = line.map(|line_id| (line_id, input.expected_version));
+        let result = run(command, |(line_id, version)| {
+            service::remove_line(uc, line_id, version)
+        })
         .await;
         respond(result, po_payload)
     }
@@ -551,13 +527,9 @@ impl PurchasingMutation {
         input: SubmitPurchaseOrderInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = match order_id(&input.purchase_order_id) {
-            Ok(id) => {
-                retry_once(|| service::submit(use_case(ctx, actor), id, input.expected_version))
-                    .await
-            }
-            Err(err) => Err(err),
-        };
+        let uc = use_case(ctx, actor);
+        let command = transition(&input.purchase_order_id, input.expected_version);
+        let result = run(command, |(id, version)| service::submit(uc, id, version)).await;
         respond(result, po_payload)
     }
 
@@ -568,13 +540,9 @@ impl PurchasingMutation {
         input: CancelPurchaseOrderInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = match order_id(&input.purchase_order_id) {
-            Ok(id) => {
-                retry_once(|| service::cancel(use_case(ctx, actor), id, input.expected_version))
-                    .await
-            }
-            Err(err) => Err(err),
-        };
+        let uc = use_case(ctx, actor);
+        let command = transition(&input.purchase_order_id, input.expected_version);
+        let result = run(command, |(id, version)| service::cancel(uc, id, version)).await;
         respond(result, po_payload)
     }
 
@@ -586,15 +554,12 @@ impl PurchasingMutation {
         input: MarkExportedInput,
     ) -> async_graphql::Result<PurchaseOrderPayload> {
         let actor = require(ctx, Permission::PurchaseOrdersWrite)?;
-        let result = match order_id(&input.purchase_order_id) {
-            Ok(id) => {
-                retry_once(|| {
-                    service::mark_exported(use_case(ctx, actor), id, input.expected_version)
-                })
-                .await
-            }
-            Err(err) => Err(err),
-        };
+        let uc = use_case(ctx, actor);
+        let command = transition(&input.purchase_order_id, input.expected_version);
+        let result = run(command, |(id, version)| {
+            service::mark_exported(uc, id, version)
+        })
+        .await;
         respond(result, po_payload)
     }
 }

@@ -423,7 +423,8 @@ impl PurchaseOrderLine {
 
     /// Quantity still expected: ordered − received, never negative.
     async fn quantity_open(&self) -> Decimal {
-        open_quantity(self.quantity_units, self.quantity_received_units).into()
+        let (ordered, received) = (self.quantity_units, self.quantity_received_units);
+        Decimal::quantity(open_quantity(ordered.to_decimal(), received.to_decimal()))
     }
 
     /// The over-receipt allowance that applies to this line, in percent of the ordered

@@ -14,6 +14,7 @@ use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::scalars::{DateTime, Decimal};
 use crate::graphql::user_error::UserError;
 use crate::graphql::{money_input, require};
+use crate::services::purchasing as lifecycle;
 use crate::services::receiving::{self as service, NewReceipt, ReceiptOutcome, ReceiveLine};
 use crate::services::{retry_once, Violations};
 
@@ -277,7 +278,7 @@ impl ReceivingMutation {
         let result = async {
             let id = match (&input.purchase_order_id, input.number.as_deref()) {
                 (Some(id), None) => decode_input(id, "PurchaseOrder", "input.purchaseOrderId")?,
-                (None, Some(number)) => service::find_by_number(uc, number).await?,
+                (None, Some(number)) => lifecycle::find_by_number(uc, number).await?,
                 _ => {
                     return Err(ServiceError::user(
                         crate::domain::violation::ViolationCode::InvalidInput,
@@ -286,7 +287,7 @@ impl ReceivingMutation {
                     ))
                 }
             };
-            retry_once(|| service::finalize(uc, id, input.create_backorder)).await
+            retry_once(|| lifecycle::finalize(uc, id, input.create_backorder)).await
         }
         .await;
         respond(result, |done| FinalizePayload {
