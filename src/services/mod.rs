@@ -74,7 +74,7 @@ pub(crate) fn rate(value: Decimal, field: &str) -> Result<Rate8, ServiceError> {
 pub(crate) fn unique_violation(
     err: DbErr,
     code: ViolationCode,
-    field: &str,
+    field: impl Into<Field>,
     message: &str,
 ) -> ServiceError {
     match err.sql_err() {
