@@ -450,6 +450,27 @@ async fn stocked_serials(
     Ok(stocked)
 }
 
+/// What every write of one receipt (received or cancelled) works on.
+#[derive(Clone, Copy)]
+struct ReceiptWrite<'a> {
+    uc: UseCase<'a>,
+    txn: &'a DatabaseTransaction,
+    po: &'a purchase_order::Model,
+    receipt: &'a receipt::Model,
+}
+
+impl ReceiptWrite<'_> {
+    /// The receipt as the ledger's source of a stock change for `reason`.
+    fn source(&self, reason: LedgerReason) -> Source<'static> {
+        Source {
+            reason,
+            document_type: "Receipt",
+            document_id: self.receipt.id,
+            memo: None,
+        }
+    }
+}
+
 /// A planned line with the order line it receives on, in stored units.
 struct Receiving<'a> {
     planned: &'a PlannedLine,
@@ -614,41 +635,33 @@ async fn raise_received(
 /// Books what the receipt accepts: received quantities, stock and the ledger, and the units'
 /// serials. Returns the order's lines as the receipt leaves them, without reading them back.
 async fn book_receipt(
-    uc: UseCase<'_>,
-    txn: &DatabaseTransaction,
+    w: &ReceiptWrite<'_>,
     outbox: &mut Outbox,
-    po: &purchase_order::Model,
-    receipt: &receipt::Model,
     receiving: &[Receiving<'_>],
     lines: &[purchase_order_line::Model],
 ) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
-    let raised = raise_received(txn, receiving).await?;
-    let source = Source {
-        reason: LedgerReason::Receipt,
-        document_type: "Receipt",
-        document_id: receipt.id,
-        memo: None,
-    };
+    let raised = raise_received(w.txn, receiving).await?;
+    let source = w.source(LedgerReason::Receipt);
     let accepting = || receiving.iter().filter(|r| !r.accepted.is_zero());
     let moves: Vec<Move<'_>> = accepting()
         .map(|r| Move {
             product_id: r.line.product_id,
             location_id: r.line.location_id,
-            movement: receipt_movement(po, r.line, r.accepted),
+            movement: receipt_movement(w.po, r.line, r.accepted),
             source: Some(source),
             // Receiving only adds stock, so nothing here is refused: there is no field to name.
             field: UNPLACED.to_owned(),
         })
         .collect();
-    apply_all(txn, outbox, uc.actor, &moves).await?;
+    apply_all(w.txn, outbox, w.uc.actor, &moves).await?;
     // After the items' update, as every use case does: rows are locked item before serial.
     for r in accepting() {
         let at = field(Place::Line(r.planned.index, LinePart::SerialNumbers));
-        let cause = serials::Cause::receipt(SerialMovementKind::Received, receipt.id);
+        let cause = serials::Cause::receipt(SerialMovementKind::Received, w.receipt.id);
         let (product, location) = (r.line.product_id, r.line.location_id);
         let units = &r.planned.serials;
         let brought =
-            serials::bring_in(txn, uc.actor, product, location, units, cause, UNPLACED).await;
+            serials::bring_in(w.txn, w.uc.actor, product, location, units, cause, UNPLACED).await;
         placed(brought, &at)?;
     }
     Ok(lines
@@ -696,8 +709,13 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     let receipt = write_receipt(uc, &txn, &po, &plan).await?;
     let receiving = receiving(&plan, &lines)?;
     let saved = write_receipt_lines(&txn, &receipt, &receiving).await?;
-    let lines_after =
-        book_receipt(uc, &txn, &mut outbox, &po, &receipt, &receiving, &lines).await?;
+    let write = ReceiptWrite {
+        uc,
+        txn: &txn,
+        po: &po,
+        receipt: &receipt,
+    };
+    let lines_after = book_receipt(&write, &mut outbox, &receiving, &lines).await?;
     let purchase_order = settle(uc, &txn, &mut outbox, &po, &lines_after).await?;
     let bill = if plan.accepts_anything() {
         let bill = bills::issue_for_new_receipt(&txn, &po, &receipt, &saved, &lines_after).await?;
@@ -855,13 +873,9 @@ fn lowered(
 
 /// Takes back what one receipt line accepted: the order line's received quantity, the stock
 /// with a reversing ledger entry, and the units.
-#[allow(clippy::too_many_arguments)]
 async fn reverse_line(
-    uc: UseCase<'_>,
-    txn: &DatabaseTransaction,
+    w: &ReceiptWrite<'_>,
     outbox: &mut Outbox,
-    po: &purchase_order::Model,
-    receipt: &receipt::Model,
     line: &purchase_order_line::Model,
     entry: &receipt_line::Model,
     units: &[String],
@@ -875,26 +889,21 @@ async fn reverse_line(
         .col_expr(L::UpdatedAt, Expr::value(now()))
         .filter(L::Id.eq(line.id))
         .filter(L::QuantityReceived.gte(entry.quantity))
-        .exec(txn)
+        .exec(w.txn)
         .await?;
     if lowered.rows_affected != 1 {
         return Err(ServiceError::Internal(format!(
             "line {} has less received than receipt {} holds",
-            line.id, receipt.id
+            line.id, w.receipt.id
         )));
     }
-    let movement = receipt_movement(po, line, negate(entry.quantity));
-    let source = Source {
-        reason: LedgerReason::ReceiptCanceled,
-        document_type: "Receipt",
-        document_id: receipt.id,
-        memo: None,
-    };
+    let movement = receipt_movement(w.po, line, negate(entry.quantity));
+    let source = w.source(LedgerReason::ReceiptCanceled);
     let (product, location) = (line.product_id, line.location_id);
     let booked = apply(
-        txn,
+        w.txn,
         outbox,
-        uc.actor,
+        w.uc.actor,
         product,
         location,
         movement,
@@ -902,11 +911,11 @@ async fn reverse_line(
         UNPLACED,
     );
     placed(booked.await, &receipt_field())?;
-    let leaving = serials::Leaving::Receipt(receipt.id);
-    let cause = serials::Cause::receipt(SerialMovementKind::ReceiptCanceled, receipt.id);
+    let leaving = serials::Leaving::Receipt(w.receipt.id);
+    let cause = serials::Cause::receipt(SerialMovementKind::ReceiptCanceled, w.receipt.id);
     let (product, location) = (entry.product_id, entry.location_id);
     let moved = serials::move_out(
-        txn, uc.actor, product, location, units, leaving, cause, UNPLACED,
+        w.txn, w.uc.actor, product, location, units, leaving, cause, UNPLACED,
     );
     placed(moved.await, &receipt_field())
 }
@@ -914,21 +923,20 @@ async fn reverse_line(
 /// Issues the credit against the receipt's bill. A receipt that accepted nothing was never
 /// billed, so there is nothing to credit.
 async fn credit_receipt(
-    uc: UseCase<'_>,
-    txn: &DatabaseTransaction,
+    w: &ReceiptWrite<'_>,
     outbox: &mut Outbox,
-    po: &purchase_order::Model,
-    receipt: &receipt::Model,
     received: &[receipt_line::Model],
 ) -> Result<Option<i32>, ServiceError> {
     if received.iter().all(|r| r.quantity.is_zero()) {
         return Ok(None);
     }
-    let original = bills::open_bill_of(txn, receipt.id).await?.ok_or_else(|| {
-        ServiceError::Internal(format!("receipt {} has no open bill", receipt.id))
-    })?;
-    let credit = bills::credit(txn, po, &original).await?;
-    bills::record_issued(txn, outbox, &credit, None, uc.actor).await?;
+    let original = bills::open_bill_of(w.txn, w.receipt.id)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Internal(format!("receipt {} has no open bill", w.receipt.id))
+        })?;
+    let credit = bills::credit(w.txn, w.po, &original).await?;
+    bills::record_issued(w.txn, outbox, &credit, None, w.uc.actor).await?;
     Ok(Some(credit.id))
 }
 
@@ -957,6 +965,12 @@ pub async fn cancel_receipt(
     let units = units_of(&txn, &received).await?;
     check_units_present(&txn, &receipt, &received, &units).await?;
     let mut outbox = Outbox::default();
+    let write = ReceiptWrite {
+        uc,
+        txn: &txn,
+        po: &po,
+        receipt: &receipt,
+    };
     let accepted: Vec<receipt_line::Model> = received
         .into_iter()
         .filter(|r| !r.quantity.is_zero())
@@ -969,10 +983,10 @@ pub async fn cancel_receipt(
                 ServiceError::Internal(format!("receipt line {} lost its PO line", entry.id))
             })?;
         let units = units_in(&units, entry);
-        reverse_line(uc, &txn, &mut outbox, &po, &receipt, line, entry, units).await?;
+        reverse_line(&write, &mut outbox, line, entry, units).await?;
     }
     settle(uc, &txn, &mut outbox, &po, &lowered(&lines, &accepted)?).await?;
-    let credit_id = credit_receipt(uc, &txn, &mut outbox, &po, &receipt, &accepted).await?;
+    let credit_id = credit_receipt(&write, &mut outbox, &accepted).await?;
     let canceled = EventKind::ReceiptCanceled;
     feed::record_receipt(
         &txn,
