@@ -431,6 +431,10 @@ async fn stocked_serials(
             .filter(S::Status.eq(SerialStatus::InStock))
             .all(txn)
             .await?;
+        if units.is_empty() {
+            // The usual case: none of the named units is in stock, so there is nowhere to name.
+            continue;
+        }
         let codes: HashMap<i32, String> = entity::inventory_location::Entity::find()
             .filter(
                 entity::inventory_location::Column::Id
