@@ -340,19 +340,19 @@ fn receipt_movement(
     }
 }
 
+/// An order line with its product and location.
+type LineRow = (
+    purchase_order_line::Model,
+    entity::product::Model,
+    entity::inventory_location::Model,
+);
+
 /// Every line of the order with its product and location, in line-number order: all that
 /// receiving validates, in one statement.
 async fn lines_with_products(
     txn: &DatabaseTransaction,
     po_id: i32,
-) -> Result<
-    Vec<(
-        purchase_order_line::Model,
-        entity::product::Model,
-        entity::inventory_location::Model,
-    )>,
-    ServiceError,
-> {
+) -> Result<Vec<LineRow>, ServiceError> {
     purchase_order_line::Entity::find()
         .filter(purchase_order_line::Column::PurchaseOrderId.eq(po_id))
         .order_by_asc(purchase_order_line::Column::LineNumber)
@@ -674,6 +674,48 @@ async fn book_receipt(
         .collect())
 }
 
+/// Checks the delivery against the order's lines as locked (`rows`): what the receipt writes,
+/// or every rule it breaks.
+async fn plan_delivery(
+    uc: UseCase<'_>,
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    rows: &[LineRow],
+    input: &NewReceipt,
+) -> Result<ReceiptPlan, ServiceError> {
+    let order_lines: Vec<OrderLine> = rows
+        .iter()
+        .map(|(line, product, location)| order_line(uc, line, product, location))
+        .collect();
+    let stocked = stocked_serials(txn, &order_lines, &input.lines).await?;
+    let delivery = Delivery {
+        lines: &input.lines,
+        packing_slip: input.packing_slip.as_deref(),
+        received_at: input.received_at.unwrap_or_else(now),
+        freight: input.freight,
+    };
+    let order = Order {
+        lines: &order_lines,
+        submitted_at: po.submitted_at,
+        stocked: &stocked,
+        now: now(),
+    };
+    plan(&delivery, &order).map_err(refused)
+}
+
+/// Issues the bill of the receipt just written (`saved`, its lines), with the order's lines
+/// as it leaves them.
+async fn bill_receipt(
+    w: &ReceiptWrite<'_>,
+    outbox: &mut Outbox,
+    saved: &[receipt_line::Model],
+    lines_after: &[purchase_order_line::Model],
+) -> Result<bill::Model, ServiceError> {
+    let bill = bills::issue_for_new_receipt(w.txn, w.po, w.receipt, saved, lines_after).await?;
+    bills::record_issued(w.txn, outbox, &bill, None, w.uc.actor).await?;
+    Ok(bill)
+}
+
 /// Receives one delivery: raises the lines' received quantities and on-hand, lowers on-order,
 /// writes the ledger, re-derives the status and issues the bill, all in one transaction. Every
 /// rule the delivery breaks is reported at once, before anything is written.
@@ -681,7 +723,6 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     let key = input.idempotency_key.as_deref();
     let idempotency = Idempotency::new(uc, RECEIVE_SCOPE, key, input.fingerprint())?;
     check_line_count(input.lines.len()).map_err(|r| refused(vec![r]))?;
-    let received_at = input.received_at.unwrap_or_else(now);
     let txn = begin_write(uc.db).await?;
     let locked = lock_purchase_order(&txn, input.purchase_order_id, UNPLACED).await;
     let po = placed(locked, &Field::of("purchase_order_id"))?;
@@ -691,24 +732,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     let rows = lines_with_products(&txn, po.id).await?;
     let lines: Vec<purchase_order_line::Model> = rows.iter().map(|(l, _, _)| l.clone()).collect();
     rule(Action::Receive, &po, &lines)?;
-    let order_lines: Vec<OrderLine> = rows
-        .iter()
-        .map(|(line, product, location)| order_line(uc, line, product, location))
-        .collect();
-    let stocked = stocked_serials(&txn, &order_lines, &input.lines).await?;
-    let delivery = Delivery {
-        lines: &input.lines,
-        packing_slip: input.packing_slip.as_deref(),
-        received_at,
-        freight: input.freight,
-    };
-    let order = Order {
-        lines: &order_lines,
-        submitted_at: po.submitted_at,
-        stocked: &stocked,
-        now: now(),
-    };
-    let plan = plan(&delivery, &order).map_err(refused)?;
+    let plan = plan_delivery(uc, &txn, &po, &rows, &input).await?;
     let mut outbox = Outbox::default();
     let receipt = write_receipt(uc, &txn, &po, &plan).await?;
     let receiving = receiving(&plan, &lines)?;
@@ -722,9 +746,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     let lines_after = book_receipt(&write, &mut outbox, &receiving, &lines).await?;
     let purchase_order = settle(uc, &txn, &mut outbox, &po, &lines_after).await?;
     let bill = if plan.accepts_anything() {
-        let bill = bills::issue_for_new_receipt(&txn, &po, &receipt, &saved, &lines_after).await?;
-        bills::record_issued(&txn, &mut outbox, &bill, None, uc.actor).await?;
-        Some(bill)
+        Some(bill_receipt(&write, &mut outbox, &saved, &lines_after).await?)
     } else {
         None
     };
