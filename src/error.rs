@@ -115,26 +115,6 @@ fn snake_case(name: &str) -> String {
     out
 }
 
-// TRANSITIONAL (issue 14 refactor in progress): lets use cases still name fields by input path
-// while they are converted to `Field::of(..)`; removed once no service passes a string.
-impl From<&str> for Field {
-    fn from(path: &str) -> Self {
-        Field::from_input_path(path)
-    }
-}
-
-impl From<String> for Field {
-    fn from(path: String) -> Self {
-        Field::from_input_path(&path)
-    }
-}
-
-impl From<&String> for Field {
-    fn from(path: &String) -> Self {
-        Field::from_input_path(path)
-    }
-}
-
 /// How a service call can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

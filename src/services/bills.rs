@@ -17,12 +17,12 @@ use sea_orm::{
 use crate::auth::Actor;
 use crate::domain::money::{self, round_money, Overflow};
 use crate::domain::totals::{bill_totals, Totals};
-use crate::error::ServiceError;
+use crate::domain::violation::Violation;
+use crate::error::{Field, ServiceError};
 use crate::events::{EventKind, Outbox};
 use crate::services::inventory::ROWS_PER_INSERT;
 use crate::services::next_counter;
 use crate::services::now;
-use crate::services::violation;
 
 /// One line of a bill about to be written.
 struct Charge {
@@ -49,9 +49,24 @@ fn value_of(charges: &[Charge]) -> Result<Decimal, Overflow> {
         .try_fold(Decimal::ZERO, |sum, c| money::add(sum, c.amount()?))
 }
 
+/// A bill that breaks a money rule refuses the use case that would issue it as a whole: no one
+/// field of its command is at fault.
+fn refused(violation: Violation) -> ServiceError {
+    ServiceError::user(violation.code, Field::whole(), violation.message)
+}
+
 /// Amounts too large to compute refuse the use case that would bill them.
 fn too_large(overflow: Overflow) -> ServiceError {
-    violation(overflow.into(), "input")
+    refused(overflow.into())
+}
+
+/// `quantity` negated, for a credit.
+fn negated(quantity: Fixed4) -> Result<Fixed4, ServiceError> {
+    quantity
+        .0
+        .checked_neg()
+        .map(Fixed4)
+        .ok_or_else(|| too_large(Overflow))
 }
 
 /// A bill amount in its column; the document limit keeps it far inside the column's range.
@@ -130,6 +145,7 @@ async fn open_billed(
 }
 
 /// Where a bill's dates and remit-to come from.
+#[derive(Clone, Copy)]
 enum Issue<'a> {
     /// A new invoice dated `bill_date`: due after the vendor's payment terms of today, payable
     /// at the vendor's main address of today.
@@ -188,46 +204,61 @@ async fn heading(
     }
 }
 
-/// Writes a bill (or credit) with its lines. Its subtotal and tax carry the order's rounding:
-/// `received` (the order's exact received value once this document counts) rounded once,
-/// minus what the order's other open bills already charge (DOMAIN.md, Money and rounding). The
-/// lines keep their exact amounts; the stored line amount is that amount to cents.
-#[allow(clippy::too_many_arguments)]
-async fn write_bill(
-    txn: &DatabaseTransaction,
-    po: &purchase_order::Model,
+/// A bill or credit about to be written.
+struct Document<'a> {
     receipt_id: i32,
     kind: BillKind,
     credit_of_id: Option<i32>,
-    charges: &[Charge],
+    charges: &'a [Charge],
     freight: Fixed4,
+    /// The order's exact received value once this document counts.
     received: Decimal,
-    issue: Issue<'_>,
-) -> Result<bill::Model, ServiceError> {
-    let heading = heading(txn, po, issue).await?;
-    let billed = open_billed(txn, po.id).await?;
+    issue: Issue<'a>,
+}
+
+/// A document's subtotal, tax and total: `received` rounded once, minus what the order's
+/// other open bills (`billed`) already charge, plus the freight; within the document limit.
+fn amounts(
+    po: &purchase_order::Model,
+    doc: &Document<'_>,
+    billed: (Decimal, Decimal),
+) -> Result<(Fixed4, Fixed4, Fixed4), ServiceError> {
     let Totals {
         subtotal,
         tax,
         total,
         ..
     } = bill_totals(
-        received,
+        doc.received,
         po.tax_rate.to_decimal(),
         billed,
-        freight.to_decimal(),
+        doc.freight.to_decimal(),
     )
     .map_err(too_large)?;
-    money::check_document_total(total).map_err(|v| violation(v, "input"))?;
+    money::check_document_total(total).map_err(refused)?;
+    Ok((stored(subtotal)?, stored(tax)?, stored(total)?))
+}
+
+/// Writes a bill (or credit) with its lines. Its subtotal and tax carry the order's rounding
+/// ([`amounts`], DOMAIN.md, Money and rounding). The lines keep their exact amounts; the
+/// stored line amount is that amount to cents.
+async fn write_bill(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    doc: Document<'_>,
+) -> Result<bill::Model, ServiceError> {
+    let heading = heading(txn, po, doc.issue).await?;
+    let billed = open_billed(txn, po.id).await?;
+    let (subtotal, tax, total) = amounts(po, &doc, billed)?;
     let n = next_counter(txn, &format!("BILL-{}", po.id)).await?;
     let saved = bill::ActiveModel {
         number: Set(format!("BILL-{}-{n}", po.number)),
-        kind: Set(kind),
+        kind: Set(doc.kind),
         status: Set(BillStatus::Open),
         vendor_id: Set(po.vendor_id),
         purchase_order_id: Set(po.id),
-        receipt_id: Set(receipt_id),
-        credit_of_id: Set(credit_of_id),
+        receipt_id: Set(doc.receipt_id),
+        credit_of_id: Set(doc.credit_of_id),
         superseded_by_id: Set(None),
         remit_street: Set(heading.street),
         remit_city: Set(heading.city),
@@ -239,19 +270,30 @@ async fn write_bill(
         currency: Set(po.currency.clone()),
         exchange_rate: Set(po.exchange_rate),
         tax_rate: Set(po.tax_rate),
-        subtotal: Set(stored(subtotal)?),
-        tax: Set(stored(tax)?),
-        freight: Set(freight),
-        total: Set(stored(total)?),
+        subtotal: Set(subtotal),
+        tax: Set(tax),
+        freight: Set(doc.freight),
+        total: Set(total),
         created_at: Set(now()),
         ..Default::default()
     }
     .insert(txn)
     .await?;
+    write_bill_lines(txn, saved.id, doc.charges).await?;
+    Ok(saved)
+}
+
+/// Writes a bill's lines in multi-row statements: a bill's lines cost one statement, not one
+/// each.
+async fn write_bill_lines(
+    txn: &DatabaseTransaction,
+    bill_id: i32,
+    charges: &[Charge],
+) -> Result<(), ServiceError> {
     let mut rows = Vec::with_capacity(charges.len());
     for charge in charges {
         rows.push(bill_line::ActiveModel {
-            bill_id: Set(saved.id),
+            bill_id: Set(bill_id),
             purchase_order_line_id: Set(charge.purchase_order_line_id),
             receipt_line_id: Set(charge.receipt_line_id),
             product_id: Set(charge.product_id),
@@ -262,13 +304,12 @@ async fn write_bill(
             ..Default::default()
         });
     }
-    // Multi-row: a bill's lines cost one statement, not one each.
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         bill_line::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(txn)
             .await?;
     }
-    Ok(saved)
+    Ok(())
 }
 
 /// Issues the bill of a receipt this transaction just wrote, from what the use case holds
@@ -294,18 +335,16 @@ pub(crate) async fn issue_for_new_receipt(
         })
         .collect();
     charges.sort_by_key(|c| c.receipt_line_id);
-    write_bill(
-        txn,
-        po,
-        receipt.id,
-        BillKind::Bill,
-        None,
-        &charges,
-        receipt.freight,
-        value_received(lines_after)?,
-        Issue::Dated(receipt.received_at.date_naive()),
-    )
-    .await
+    let doc = Document {
+        receipt_id: receipt.id,
+        kind: BillKind::Bill,
+        credit_of_id: None,
+        charges: &charges,
+        freight: receipt.freight,
+        received: value_received(lines_after)?,
+        issue: Issue::Dated(receipt.received_at.date_naive()),
+    };
+    write_bill(txn, po, doc).await
 }
 
 /// Records that `bill` was issued (a bill, a credit of `creditOfId`, or the replacement of
@@ -369,28 +408,27 @@ pub(crate) async fn credit(
         .await?;
     let charges: Vec<Charge> = lines
         .iter()
-        .map(|l| Charge {
-            purchase_order_line_id: l.purchase_order_line_id,
-            receipt_line_id: l.receipt_line_id,
-            product_id: l.product_id,
-            location_id: l.location_id,
-            quantity: Fixed4(-l.quantity.0),
-            unit_cost: l.unit_cost,
+        .map(|l| {
+            Ok(Charge {
+                purchase_order_line_id: l.purchase_order_line_id,
+                receipt_line_id: l.receipt_line_id,
+                product_id: l.product_id,
+                location_id: l.location_id,
+                quantity: negated(l.quantity)?,
+                unit_cost: l.unit_cost,
+            })
         })
-        .collect();
-    let received = received_value(txn, po.id).await?;
-    write_bill(
-        txn,
-        po,
-        original.receipt_id,
-        BillKind::Credit,
-        Some(original.id),
-        &charges,
-        Fixed4(-original.freight.0),
-        received,
-        Issue::Dated(now().date_naive()),
-    )
-    .await
+        .collect::<Result<_, ServiceError>>()?;
+    let doc = Document {
+        receipt_id: original.receipt_id,
+        kind: BillKind::Credit,
+        credit_of_id: Some(original.id),
+        charges: &charges,
+        freight: negated(original.freight)?,
+        received: received_value(txn, po.id).await?,
+        issue: Issue::Dated(now().date_naive()),
+    };
+    write_bill(txn, po, doc).await
 }
 
 /// After a unit-cost change of a received line: every open bill that priced it (of receipts
@@ -483,18 +521,16 @@ async fn supersede(
     let received = received_value(txn, po.id).await?;
     for (old, receipt, charges) in &replacing {
         waiting = money::sub(waiting, value_of(charges).map_err(too_large)?).map_err(too_large)?;
-        let replacement = write_bill(
-            txn,
-            po,
-            receipt.id,
-            BillKind::Bill,
-            None,
+        let doc = Document {
+            receipt_id: receipt.id,
+            kind: BillKind::Bill,
+            credit_of_id: None,
             charges,
-            receipt.freight,
-            money::sub(received, waiting).map_err(too_large)?,
-            Issue::Replacing(old),
-        )
-        .await?;
+            freight: receipt.freight,
+            received: money::sub(received, waiting).map_err(too_large)?,
+            issue: Issue::Replacing(old),
+        };
+        let replacement = write_bill(txn, po, doc).await?;
         bill::Entity::update_many()
             .col_expr(bill::Column::SupersededById, Expr::value(replacement.id))
             .filter(bill::Column::Id.eq(old.id))

@@ -16,14 +16,25 @@ use sea_orm::{
     EntityTrait, QueryFilter,
 };
 
+use crate::domain::validate;
 use crate::domain::violation::ViolationCode;
-use crate::error::ServiceError;
+use crate::error::{Field, ServiceError};
 use crate::services::UseCase;
-use crate::services::{check, now, unique_violation};
+use crate::services::{now, unique_violation};
+
+/// The longest idempotency key, in characters.
+const MAX_KEY_CHARS: usize = 200;
+
+/// Where every command that takes an idempotency key has it.
+fn key_field() -> Field {
+    Field::of("idempotency_key")
+}
 
 /// An operation's idempotency key with the caller and the request it was first used for.
 pub(crate) struct Idempotency {
     caller: String,
+    /// The use case's scope, stored with the key: a key used in one scope conflicts in any
+    /// other. Scopes are stored, so they keep the names keys were first stored under.
     operation: &'static str,
     key: String,
     fingerprint: String,
@@ -41,10 +52,9 @@ impl Idempotency {
         input: serde_json::Value,
     ) -> Result<Option<Self>, ServiceError> {
         let Some(key) = key else { return Ok(None) };
-        let key = check(
-            crate::domain::validate::text(key, "idempotency key", 1, 200),
-            "input.idempotencyKey",
-        )?;
+        let key = validate::text(key, "idempotency key", 1, MAX_KEY_CHARS).map_err(|message| {
+            ServiceError::user(ViolationCode::InvalidInput, key_field(), message)
+        })?;
         let fingerprint = input.to_string();
         Ok(Some(Self {
             caller: uc.actor.subject.clone(),
@@ -71,10 +81,9 @@ impl Idempotency {
             return Ok(None);
         };
         if row.operation != self.operation {
-            return Err(conflict(format!(
-                "this idempotency key was already used for {}",
-                row.operation
-            )));
+            return Err(conflict(
+                "this idempotency key was already used for another kind of request".to_owned(),
+            ));
         }
         if row.request_hash != self.fingerprint {
             return Err(conflict(
@@ -114,7 +123,7 @@ impl Idempotency {
             unique_violation(
                 e,
                 ViolationCode::IdempotencyConflict,
-                "input.idempotencyKey",
+                key_field(),
                 "this idempotency key was just used for another request",
             )
         })?;
@@ -133,9 +142,5 @@ pub async fn prune(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u
 }
 
 fn conflict(message: String) -> ServiceError {
-    ServiceError::user(
-        ViolationCode::IdempotencyConflict,
-        "input.idempotencyKey",
-        message,
-    )
+    ServiceError::user(ViolationCode::IdempotencyConflict, key_field(), message)
 }

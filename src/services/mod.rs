@@ -18,8 +18,6 @@ pub(crate) mod violations;
 pub(crate) use violations::Violations;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use entity::Fixed4;
-use rust_decimal::Decimal;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     QuerySelect, Select, SqlErr, Statement,
@@ -27,8 +25,7 @@ use sea_orm::{
 
 use crate::auth::Actor;
 use crate::config::BusinessConfig;
-use crate::domain::validate;
-use crate::domain::violation::{Violation, ViolationCode};
+use crate::domain::violation::ViolationCode;
 use crate::error::{Field, ServiceError};
 use crate::events::EventBus;
 
@@ -38,39 +35,12 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// A rule violation reported on an input field.
-pub(crate) fn violation(v: Violation, field: &str) -> ServiceError {
-    ServiceError::user(v.code, field, v.message)
-}
-
-/// An invalid input value reported on `field`.
-pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
-    ServiceError::user(ViolationCode::InvalidInput, field, message)
-}
-
-/// Adapts a domain validation result to a user error on `field` (a bare message is
-/// `INVALID_INPUT`, a [`Violation`] keeps its code).
-pub(crate) fn check<T, E: Into<Violation>>(
-    result: Result<T, E>,
-    field: &str,
-) -> Result<T, ServiceError> {
-    result.map_err(|e| violation(e.into(), field))
-}
-
-/// An input quantity or amount stored exactly with four decimal places. No input quantity or
-/// amount may exceed [`validate::MAX_QUANTITY`] either way (`VALUE_TOO_LARGE`), which also
-/// keeps every stored sum far from the 64-bit limit of the columns.
-pub(crate) fn fixed(value: Decimal, field: &str) -> Result<Fixed4, ServiceError> {
-    let value = check(validate::quantity(value, "the value"), field)?;
-    Fixed4::from_decimal(value).map_err(|e| invalid(field, e.to_string()))
-}
-
 /// A unique-key violation becomes the given user error; anything else stays internal. The
 /// services check keys first; this covers the race in which two requests pass that check.
 pub(crate) fn unique_violation(
     err: DbErr,
     code: ViolationCode,
-    field: &str,
+    field: impl Into<Field>,
     message: &str,
 ) -> ServiceError {
     match err.sql_err() {
@@ -219,7 +189,7 @@ mod tests {
     #[tokio::test]
     async fn refusals_internal_errors_and_a_busy_pool_are_not_retried() {
         for err in [
-            invalid("input", "no"),
+            ServiceError::user(ViolationCode::InvalidInput, Field::whole(), "no"),
             ServiceError::Internal("bug".into()),
             ServiceError::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
         ] {

@@ -1,11 +1,15 @@
-//! Receiving, cancelling receipts and finalizing with backorders (DOMAIN.md, Receiving and
-//! Purchase order lifecycle). Each use case locks the purchase order first; quantities move by
-//! conditional updates; the bill, ledger entries and events are written in the same transaction.
+//! Receiving and cancelling receipts (DOMAIN.md, Receiving), and finalizing with backorders.
+//! Each use case locks the purchase order first; what a delivery writes is planned by the
+//! domain ([`crate::domain::receiving::plan`]) from what is read under that lock, then written
+//! here: quantities move by conditional updates; the bill, ledger entries and events are
+//! written in the same transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::enums::{JobMaterialStatus, PurchaseOrderStatus as Status, SerialMovementKind};
+use entity::enums::{
+    JobMaterialStatus, PurchaseOrderStatus as Status, SerialMovementKind, SerialStatus,
+};
 use entity::{bill, purchase_order, purchase_order_line, receipt, receipt_line, Fixed4};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
@@ -17,10 +21,12 @@ use serde_json::json;
 
 use crate::db::begin_write;
 use crate::domain::purchasing::{self as rules, Action};
-use crate::domain::receiving::{allowance_limit, check_serials, over_receipt_percent};
-use crate::domain::validate;
+use crate::domain::receiving::{
+    check_line_count, normalize_serial, over_receipt_percent, plan, Delivery, LinePart, Order,
+    OrderLine, Place, PlannedLine, ReceiptPlan, Refusal, StockedSerials,
+};
 use crate::domain::violation::ViolationCode;
-use crate::error::ServiceError;
+use crate::error::{Field, ServiceError};
 use crate::events::{EventKind, Outbox};
 use crate::services::bills;
 use crate::services::commit;
@@ -34,21 +40,9 @@ use crate::services::purchasing::{
     lines_of, lock_purchase_order, negate, open_units, record_status_event, rule,
 };
 use crate::services::serials;
-use crate::services::{fixed, invalid, now, Violations};
-use crate::services::{next_counter, UseCase};
+use crate::services::{next_counter, now, UseCase, Violations};
 
-/// One line of a delivery.
-#[derive(Clone, Debug, Default)]
-pub struct ReceiveLine {
-    pub line_id: i32,
-    /// Accepted quantity: enters stock and the bill.
-    pub quantity: Decimal,
-    /// Delivered but refused; recorded with a reason.
-    pub rejected_quantity: Option<Decimal>,
-    pub rejection_reason: Option<String>,
-    /// One per accepted unit of a serialized product.
-    pub serial_numbers: Option<Vec<String>>,
-}
+pub use crate::domain::receiving::ReceiveLine;
 
 /// A delivery against a purchase order.
 #[derive(Clone, Debug, Default)]
@@ -62,6 +56,8 @@ pub struct NewReceipt {
 }
 
 impl NewReceipt {
+    /// The request as its idempotency key remembers it. The names are those of keys stored
+    /// already, so a retry across an upgrade still matches.
     fn fingerprint(&self) -> serde_json::Value {
         let d = |v: Decimal| v.normalize().to_string();
         json!({
@@ -80,6 +76,11 @@ impl NewReceipt {
     }
 }
 
+/// The idempotency scopes of the use cases here, as stored with their keys (the API's
+/// operation names when keys were first kept): renaming one would turn a retry into a conflict.
+const RECEIVE_SCOPE: &str = "receivePurchaseOrder";
+const CANCEL_SCOPE: &str = "cancelReceipt";
+
 /// What a receive or cancel produced: the receipt, the bill (or credit) and the order.
 #[derive(Clone, Debug)]
 pub struct ReceiptOutcome {
@@ -88,14 +89,50 @@ pub struct ReceiptOutcome {
     pub purchase_order: purchase_order::Model,
 }
 
-/// A line checked and ready to write.
-struct Checked<'a> {
-    line: &'a purchase_order_line::Model,
-    accepted: Fixed4,
-    rejected: Fixed4,
-    reason: Option<String>,
-    serials: Vec<String>,
-    limit: Fixed4,
+/// Where a place in a delivery is in [`NewReceipt`].
+fn field(place: Place) -> Field {
+    let line = |i: usize, name| Field::of("lines").at(i).then(name);
+    match place {
+        Place::Lines => Field::of("lines"),
+        Place::Line(i, LinePart::LineId) => line(i, "line_id"),
+        Place::Line(i, LinePart::Quantity) => line(i, "quantity"),
+        Place::Line(i, LinePart::RejectedQuantity) => line(i, "rejected_quantity"),
+        Place::Line(i, LinePart::RejectionReason) => line(i, "rejection_reason"),
+        Place::Line(i, LinePart::SerialNumbers) => line(i, "serial_numbers"),
+        Place::PackingSlip => Field::of("packing_slip"),
+        Place::ReceivedAt => Field::of("received_at"),
+        Place::Freight => Field::of("freight"),
+    }
+}
+
+/// The refusal of a delivery breaking `refusals`, each on its field, once.
+fn refused(refusals: Vec<Refusal>) -> ServiceError {
+    let mut v = Violations::new();
+    for r in refusals {
+        v.add(r.violation.code, field(r.place), r.violation.message);
+    }
+    match v.finish() {
+        Err(err) => err,
+        Ok(()) => ServiceError::Internal("a delivery refused without a reason".into()),
+    }
+}
+
+/// The field of a cancellation's receipt.
+fn receipt_field() -> Field {
+    Field::of("receipt_id")
+}
+
+/// A quantity the domain checked, in its column. Parsed quantities and money always fit.
+fn stored(value: Decimal) -> Result<Fixed4, ServiceError> {
+    Fixed4::from_decimal(value).map_err(|e| {
+        ServiceError::Internal(format!("a checked quantity {value} does not fit: {e}"))
+    })
+}
+
+/// A line's allowance limit in its column, for the write's re-check. A limit past the
+/// column's range limits nothing a line can hold, so it is the largest the column stores.
+fn stored_limit(limit: Decimal) -> Fixed4 {
+    Fixed4::from_decimal(limit).unwrap_or(Fixed4(i64::MAX))
 }
 
 async fn outcome(
@@ -122,7 +159,17 @@ async fn outcome(
     })
 }
 
-fn replayed(stored: &serde_json::Value) -> Result<(i32, Option<i32>), ServiceError> {
+/// The first outcome of this request, when its idempotency key says it was done already.
+async fn replay(
+    txn: &DatabaseTransaction,
+    idempotency: Option<&Idempotency>,
+) -> Result<Option<ReceiptOutcome>, ServiceError> {
+    let Some(idempotency) = idempotency else {
+        return Ok(None);
+    };
+    let Some(stored) = idempotency.replay(txn).await? else {
+        return Ok(None);
+    };
     let receipt = stored["receiptId"]
         .as_i64()
         .and_then(|id| i32::try_from(id).ok())
@@ -130,7 +177,23 @@ fn replayed(stored: &serde_json::Value) -> Result<(i32, Option<i32>), ServiceErr
     let bill = stored["billId"]
         .as_i64()
         .and_then(|id| i32::try_from(id).ok());
-    Ok((receipt, bill))
+    outcome(txn, receipt, bill).await.map(Some)
+}
+
+/// Remembers the outcome under the request's idempotency key, if it has one.
+async fn remember(
+    txn: &DatabaseTransaction,
+    idempotency: Option<&Idempotency>,
+    receipt_id: i32,
+    bill_id: Option<i32>,
+) -> Result<(), ServiceError> {
+    match idempotency {
+        Some(idempotency) => {
+            let response = json!({ "receiptId": receipt_id, "billId": bill_id });
+            idempotency.remember(txn, response).await
+        }
+        None => Ok(()),
+    }
 }
 
 /// Re-derives the status from the lines after quantities moved (`lines`, as this transaction
@@ -233,7 +296,7 @@ async fn touch_returning(
         .ok_or_else(|| {
             ServiceError::user(
                 ViolationCode::StaleVersion,
-                "input",
+                Field::whole(),
                 "the purchase order changed meanwhile: reload it and try again",
             )
         })
@@ -263,19 +326,19 @@ fn receipt_movement(
     }
 }
 
+/// An order line with its product and location.
+type LineRow = (
+    purchase_order_line::Model,
+    entity::product::Model,
+    entity::inventory_location::Model,
+);
+
 /// Every line of the order with its product and location, in line-number order: all that
 /// receiving validates, in one statement.
 async fn lines_with_products(
     txn: &DatabaseTransaction,
     po_id: i32,
-) -> Result<
-    Vec<(
-        purchase_order_line::Model,
-        entity::product::Model,
-        entity::inventory_location::Model,
-    )>,
-    ServiceError,
-> {
+) -> Result<Vec<LineRow>, ServiceError> {
     purchase_order_line::Entity::find()
         .filter(purchase_order_line::Column::PurchaseOrderId.eq(po_id))
         .order_by_asc(purchase_order_line::Column::LineNumber)
@@ -294,298 +357,192 @@ async fn lines_with_products(
         .collect()
 }
 
-/// Raises the received quantity of every line the receipt accepts something on, in one
-/// conditional statement: each by its accepted quantity, and only while it stays within its
-/// allowance. Returns the lines as written.
-async fn raise_received(
-    txn: &DatabaseTransaction,
-    checked: &[Checked<'_>],
-) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
-    use purchase_order_line::Column as L;
-    let moving: Vec<(usize, &Checked<'_>)> = checked
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !c.accepted.is_zero())
-        .collect();
-    if moving.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut by = CaseStatement::new();
-    let mut limit = CaseStatement::new();
-    for (_, c) in &moving {
-        by = by.case(L::Id.eq(c.line.id), Expr::val(c.accepted.0));
-        limit = limit.case(L::Id.eq(c.line.id), Expr::val(c.limit.0));
-    }
-    let raised = Expr::col(L::QuantityReceived).add(by.finally(Expr::val(0i64)));
-    let written = purchase_order_line::Entity::update_many()
-        .col_expr(L::QuantityReceived, raised.clone())
-        .col_expr(L::UpdatedAt, Expr::value(now()))
-        .filter(L::Id.is_in(moving.iter().map(|(_, c)| c.line.id)))
-        .filter(raised.lte(limit.finally(Expr::val(0i64))))
-        .exec_with_returning(txn)
-        .await?;
-    // A line missing from the rows written is one a writer that bypassed the order's lock
-    // received meanwhile.
-    if let Some((i, _)) = moving
-        .iter()
-        .find(|(_, c)| !written.iter().any(|w| w.id == c.line.id))
-    {
-        return Err(ServiceError::user(
-            ViolationCode::OverReceipt,
-            format!("input.lines.{i}.quantity"),
-            "the line was received meanwhile; this would exceed its allowance",
-        ));
-    }
-    Ok(written)
-}
-
-/// Books a change of `received` (accepted units, negative when a receipt is cancelled) on a
-/// line read before the change: on hand moves by it, on order (and back-ordered, on a
-/// backorder) by the change of the line's open quantity.
-#[allow(clippy::too_many_arguments)]
-async fn book_receipt_line(
+/// A line of the order as the domain checks a delivery against it.
+fn order_line(
     uc: UseCase<'_>,
-    txn: &DatabaseTransaction,
-    outbox: &mut Outbox,
-    po: &purchase_order::Model,
     line: &purchase_order_line::Model,
-    received: Fixed4,
-    source: Source<'_>,
-    field: &str,
-) -> Result<(), ServiceError> {
-    let movement = receipt_movement(po, line, received);
-    let booking = Booking::new(line.product_id, line.location_id, movement)
-        .from_source(source)
-        .refused_at(field.into());
-    apply(txn, outbox, uc.actor, booking).await
-}
-
-/// Receives one delivery: raises the lines' received quantities and on-hand, lowers on-order,
-/// writes the ledger, re-derives the status and issues the bill, all in one transaction.
-pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcome, ServiceError> {
-    let idempotency = Idempotency::new(
-        uc,
-        "receivePurchaseOrder",
-        input.idempotency_key.as_deref(),
-        input.fingerprint(),
-    )?;
-    if input.lines.len() > 500 {
-        // Checking thousands of lines would only lengthen the answer: refused outright.
-        return Err(invalid("input.lines", "a receipt holds at most 500 lines"));
-    }
-    // Every violation of the header and of all lines is gathered before anything is written.
-    let mut v = Violations::new();
-    if input.lines.is_empty() {
-        v.add(
-            ViolationCode::InvalidInput,
-            "input.lines",
-            "a receipt needs at least one line",
-        );
-    }
-    let received_at = input.received_at.unwrap_or_else(now);
-
-    let txn = begin_write(uc.db).await?;
-    let po = lock_purchase_order(&txn, input.purchase_order_id, "input.purchaseOrderId").await?;
-    if let Some(idempotency) = &idempotency {
-        if let Some(stored) = idempotency.replay(&txn).await? {
-            let (receipt, bill) = replayed(&stored)?;
-            return outcome(&txn, receipt, bill).await;
-        }
-    }
-    let rows = lines_with_products(&txn, po.id).await?;
-    let lines: Vec<purchase_order_line::Model> = rows.iter().map(|(l, _, _)| l.clone()).collect();
-    rule(Action::Receive, &po, &lines)?;
-    let by_id: HashMap<i32, &purchase_order_line::Model> =
-        lines.iter().map(|l| (l.id, l)).collect();
-    let related: HashMap<i32, (&entity::product::Model, &entity::inventory_location::Model)> =
-        rows.iter().map(|(l, p, loc)| (l.id, (p, loc))).collect();
-    let mut seen = HashSet::new();
-    let mut checked = Vec::with_capacity(input.lines.len());
-    for (i, entry) in input.lines.iter().enumerate() {
-        let f = |name: &str| format!("input.lines.{i}.{name}");
-        // The line must be one of this order's, named once; the checks of what depends on it
-        // wait for that.
-        let line = match by_id.get(&entry.line_id).copied() {
-            None => {
-                v.add(
-                    ViolationCode::NotFound,
-                    f("lineId"),
-                    "no such line of this purchase order",
-                );
-                None
-            }
-            Some(line) if !seen.insert(line.id) => {
-                v.add(
-                    ViolationCode::InvalidInput,
-                    f("lineId"),
-                    "a line may appear only once in a receipt",
-                );
-                None
-            }
-            Some(line) => Some(line),
-        };
-        let accepted = match v.check(
-            validate::non_negative(entry.quantity, "quantity"),
-            f("quantity"),
-        ) {
-            Some(accepted) => v.take(fixed(accepted, &f("quantity")))?,
-            None => None,
-        };
-        let rejected = match v.check(
-            validate::non_negative(
-                entry.rejected_quantity.unwrap_or_default(),
-                "rejected quantity",
-            ),
-            f("rejectedQuantity"),
-        ) {
-            Some(rejected) => v.take(fixed(rejected, &f("rejectedQuantity")))?,
-            None => None,
-        };
-        if accepted.is_some_and(|a| a.is_zero()) && rejected.is_some_and(|r| r.is_zero()) {
-            v.add(
-                ViolationCode::InvalidInput,
-                f("quantity"),
-                "receive a quantity greater than zero",
-            );
-        }
-        let reason = v.check(
-            validate::optional_text(entry.rejection_reason.as_deref(), "rejection reason", 500),
-            f("rejectionReason"),
-        );
-        if rejected.is_some_and(|r| !r.is_zero()) && reason.as_ref().is_some_and(Option::is_none) {
-            v.add(
-                ViolationCode::InvalidInput,
-                f("rejectionReason"),
-                "say why the quantity was rejected",
-            );
-        }
-        let Some(line) = line else {
-            continue;
-        };
-        let (product, location) = related
-            .get(&line.id)
-            .copied()
-            .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
-        if !location.active {
-            v.add(
-                ViolationCode::LocationInactive,
-                f("lineId"),
-                format!(
-                    "location {} is inactive: nothing can be received there",
-                    location.code
-                ),
-            );
-        }
-        // The accepted quantity decides the serials expected and the allowance left.
-        let Some(accepted) = accepted else {
-            continue;
-        };
-        let serials = v.check(
-            check_serials(
-                product.serialized,
-                accepted.to_decimal(),
-                entry.serial_numbers.as_deref().unwrap_or_default(),
-            ),
-            f("serialNumbers"),
-        );
-        if let Some(serials) = &serials {
-            v.take(serials::check_in(&txn, product.id, serials, &f("serialNumbers")).await)?;
-        }
-        let percent = over_receipt_percent(
+    product: &entity::product::Model,
+    location: &entity::inventory_location::Model,
+) -> OrderLine {
+    OrderLine {
+        id: line.id,
+        line_number: line.line_number,
+        product_id: line.product_id,
+        serialized: product.serialized,
+        ordered: line.quantity.to_decimal(),
+        received: line.quantity_received.to_decimal(),
+        allowance_percent: over_receipt_percent(
             product
                 .over_receipt_allowance_percent
                 .map(|p| p.to_decimal()),
             uc.business.over_receipt_percent,
-        );
-        let limit = allowance_limit(line.quantity, percent);
-        if line.quantity_received.0 + accepted.0 > limit.0 {
-            v.add(
-                ViolationCode::OverReceipt,
-                f("quantity"),
-                format!(
-                    "line {} ordered {}, received {} so far; at most {} may be received in all",
-                    line.line_number,
-                    line.quantity.to_decimal(),
-                    line.quantity_received.to_decimal(),
-                    limit.to_decimal()
-                ),
+        ),
+        location_code: location.code.clone(),
+        location_active: location.active,
+    }
+}
+
+/// The units a delivery names for serialized products that are in stock already, in one read
+/// per [`ROWS_PER_INSERT`] serials (none for a delivery without serials).
+async fn stocked_serials(
+    txn: &DatabaseTransaction,
+    order_lines: &[OrderLine],
+    delivery: &[ReceiveLine],
+) -> Result<StockedSerials, ServiceError> {
+    use entity::serial_number::Column as S;
+    let mut products = Vec::new();
+    let mut named = Vec::new();
+    for entry in delivery {
+        if let Some(line) = order_lines
+            .iter()
+            .find(|l| l.id == entry.line_id && l.serialized)
+        {
+            products.push(line.product_id);
+            named.extend(
+                entry
+                    .serial_numbers
+                    .iter()
+                    .flatten()
+                    .map(|s| normalize_serial(s)),
             );
         }
-        let (Some(rejected), Some(reason), Some(serials)) = (rejected, reason, serials) else {
+    }
+    let mut stocked = StockedSerials::default();
+    named.sort_unstable();
+    named.dedup();
+    for chunk in named.chunks(ROWS_PER_INSERT) {
+        let units = entity::serial_number::Entity::find()
+            .filter(S::ProductId.is_in(products.clone()))
+            .filter(S::Normalized.is_in(chunk.to_vec()))
+            .filter(S::Status.eq(SerialStatus::InStock))
+            .all(txn)
+            .await?;
+        if units.is_empty() {
+            // The usual case: none of the named units is in stock, so there is nowhere to name.
             continue;
-        };
-        checked.push(Checked {
-            line,
-            accepted,
-            rejected,
-            reason,
-            serials,
-            limit,
-        });
+        }
+        let codes: HashMap<i32, String> = entity::inventory_location::Entity::find()
+            .filter(
+                entity::inventory_location::Column::Id
+                    .is_in(units.iter().filter_map(|u| u.location_id)),
+            )
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l.code))
+            .collect();
+        for unit in units {
+            let location = unit.location_id.and_then(|id| codes.get(&id));
+            let location = location.map_or("nowhere", String::as_str);
+            stocked.add(unit.product_id, &unit.serial_number, location);
+        }
     }
-    // The header after the lines, as in the input.
-    let packing_slip = v.check(
-        validate::optional_text(input.packing_slip.as_deref(), "packing slip", 100),
-        "input.packingSlip",
-    );
-    if received_at > now() + chrono::Duration::minutes(5) {
-        v.add(
-            ViolationCode::InvalidInput,
-            "input.receivedAt",
-            "a receipt cannot be in the future",
-        );
-    } else if po
-        .submitted_at
-        .is_some_and(|submitted| received_at < submitted)
-    {
-        v.add(
-            ViolationCode::InvalidInput,
-            "input.receivedAt",
-            "a receipt cannot be dated before the purchase order was submitted",
-        );
-    }
-    let freight = match v.check(
-        validate::money(input.freight.unwrap_or_default(), "freight"),
-        "input.freight",
-    ) {
-        Some(freight) => v.take(fixed(freight, "input.freight"))?,
-        None => None,
-    };
-    let (packing_slip, freight) = v.done((packing_slip, freight))?;
+    Ok(stocked)
+}
 
-    // DOMAIN.md: only accepted quantity is billed, and a receipt that accepts nothing issues no
-    // bill (not a 0.00 one).
-    let accepts_anything = checked.iter().any(|c| !c.accepted.is_zero());
-    let n = next_counter(&txn, &format!("RCV-{}", po.id)).await?;
-    let receipt = receipt::ActiveModel {
+/// What every write of one receipt (received or cancelled) works on.
+#[derive(Clone, Copy)]
+struct ReceiptWrite<'a> {
+    uc: UseCase<'a>,
+    txn: &'a DatabaseTransaction,
+    po: &'a purchase_order::Model,
+    receipt: &'a receipt::Model,
+}
+
+impl ReceiptWrite<'_> {
+    /// The receipt as the ledger's source of a stock change for `reason`.
+    fn source(&self, reason: LedgerReason) -> Source<'static> {
+        Source {
+            reason,
+            document_type: "Receipt",
+            document_id: self.receipt.id,
+            memo: None,
+        }
+    }
+}
+
+/// A planned line with the order line it receives on, in stored units.
+struct Receiving<'a> {
+    planned: &'a PlannedLine,
+    line: &'a purchase_order_line::Model,
+    accepted: Fixed4,
+    rejected: Fixed4,
+    limit: Fixed4,
+}
+
+impl Receiving<'_> {
+    /// Where a refusal of this line's accepted quantity points.
+    fn quantity_field(&self) -> Field {
+        field(Place::Line(self.planned.index, LinePart::Quantity))
+    }
+}
+
+/// The plan's lines with their order lines.
+fn receiving<'a>(
+    plan: &'a ReceiptPlan,
+    lines: &'a [purchase_order_line::Model],
+) -> Result<Vec<Receiving<'a>>, ServiceError> {
+    plan.lines
+        .iter()
+        .map(|planned| {
+            let line = lines
+                .iter()
+                .find(|l| l.id == planned.line_id)
+                .ok_or_else(|| ServiceError::Internal("a planned line vanished".into()))?;
+            Ok(Receiving {
+                planned,
+                line,
+                accepted: stored(planned.accepted.get())?,
+                rejected: stored(planned.rejected.get())?,
+                limit: stored_limit(planned.limit),
+            })
+        })
+        .collect()
+}
+
+/// Writes the receipt, numbered on from the order's earlier ones.
+async fn write_receipt(
+    uc: UseCase<'_>,
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    plan: &ReceiptPlan,
+) -> Result<receipt::Model, ServiceError> {
+    let n = next_counter(txn, &format!("RCV-{}", po.id)).await?;
+    Ok(receipt::ActiveModel {
         number: Set(format!("{}-R{n}", po.number)),
         purchase_order_id: Set(po.id),
-        packing_slip: Set(packing_slip),
-        received_at: Set(received_at),
+        packing_slip: Set(plan.packing_slip.clone()),
+        received_at: Set(plan.received_at),
         received_by: Set(uc.actor.subject.clone()),
-        freight: Set(freight),
+        freight: Set(stored(plan.freight.get())?),
         canceled_at: Set(None),
         canceled_by: Set(None),
         created_at: Set(now()),
         ..Default::default()
     }
-    .insert(&txn)
-    .await?;
-    let mut outbox = Outbox::default();
-    // The receipt's lines in one multi-row statement; each order line appears once, so the
-    // rows returned are matched back by it.
-    let rows: Vec<receipt_line::ActiveModel> = checked
+    .insert(txn)
+    .await?)
+}
+
+/// Writes the receipt's lines and their units' serials, each kind in multi-row statements;
+/// returns the lines as written.
+async fn write_receipt_lines(
+    txn: &DatabaseTransaction,
+    receipt: &receipt::Model,
+    receiving: &[Receiving<'_>],
+) -> Result<Vec<receipt_line::Model>, ServiceError> {
+    let rows: Vec<receipt_line::ActiveModel> = receiving
         .iter()
-        .map(|c| receipt_line::ActiveModel {
+        .map(|r| receipt_line::ActiveModel {
             receipt_id: Set(receipt.id),
-            purchase_order_line_id: Set(c.line.id),
+            purchase_order_line_id: Set(r.line.id),
             // Kept with the receipt: the history never reads them through the order line.
-            product_id: Set(c.line.product_id),
-            location_id: Set(c.line.location_id),
-            quantity: Set(c.accepted),
-            rejected_quantity: Set(c.rejected),
-            rejection_reason: Set(c.reason.clone()),
-            unit_cost: Set(c.line.unit_cost),
+            product_id: Set(r.line.product_id),
+            location_id: Set(r.line.location_id),
+            quantity: Set(r.accepted),
+            rejected_quantity: Set(r.rejected),
+            rejection_reason: Set(r.planned.reason.clone()),
+            unit_cost: Set(r.line.unit_cost),
             ..Default::default()
         })
         .collect();
@@ -593,22 +550,21 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         saved.extend(
             receipt_line::Entity::insert_many(chunk.to_vec())
-                .exec_with_returning(&txn)
+                .exec_with_returning(txn)
                 .await?,
         );
     }
-    let saved_id: HashMap<i32, i32> = saved
-        .iter()
-        .map(|r| (r.purchase_order_line_id, r.id))
-        .collect();
+    // Each order line appears once, so the rows returned are matched back by it.
     let mut units = Vec::new();
-    for c in &checked {
-        let receipt_line_id = saved_id
-            .get(&c.line.id)
-            .copied()
+    for r in receiving {
+        let receipt_line_id = saved
+            .iter()
+            .find(|s| s.purchase_order_line_id == r.line.id)
+            .map(|s| s.id)
             .ok_or_else(|| ServiceError::Internal("receipt line not written".into()))?;
         units.extend(
-            c.serials
+            r.planned
+                .serials
                 .iter()
                 .map(|serial| entity::receipt_serial::ActiveModel {
                     receipt_line_id: Set(receipt_line_id),
@@ -619,78 +575,179 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     }
     for chunk in units.chunks(ROWS_PER_INSERT) {
         entity::receipt_serial::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
-    let raised = raise_received(&txn, &checked).await?;
-    let source = Source {
-        reason: LedgerReason::Receipt,
-        document_type: "Receipt",
-        document_id: receipt.id,
-        memo: None,
-    };
-    let moves: Vec<Booking<'_>> = checked
+    Ok(saved)
+}
+
+/// Raises the received quantity of every line the receipt accepts something on, in one
+/// conditional statement: each by its accepted quantity, and only while it stays within its
+/// allowance. Returns the lines as written.
+async fn raise_received(
+    txn: &DatabaseTransaction,
+    receiving: &[Receiving<'_>],
+) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
+    use purchase_order_line::Column as L;
+    let moving: Vec<&Receiving<'_>> = receiving.iter().filter(|r| !r.accepted.is_zero()).collect();
+    if moving.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut by = CaseStatement::new();
+    let mut limit = CaseStatement::new();
+    for r in &moving {
+        by = by.case(L::Id.eq(r.line.id), Expr::val(r.accepted.0));
+        limit = limit.case(L::Id.eq(r.line.id), Expr::val(r.limit.0));
+    }
+    let raised = Expr::col(L::QuantityReceived).add(by.finally(Expr::val(0i64)));
+    let written = purchase_order_line::Entity::update_many()
+        .col_expr(L::QuantityReceived, raised.clone())
+        .col_expr(L::UpdatedAt, Expr::value(now()))
+        .filter(L::Id.is_in(moving.iter().map(|r| r.line.id)))
+        .filter(raised.lte(limit.finally(Expr::val(0i64))))
+        .exec_with_returning(txn)
+        .await?;
+    // A line missing from the rows written is one a writer that bypassed the order's lock
+    // received meanwhile.
+    if let Some(r) = moving
         .iter()
-        .enumerate()
-        .filter(|(_, c)| !c.accepted.is_zero())
-        .map(|(i, c)| Booking {
-            product_id: c.line.product_id,
-            location_id: c.line.location_id,
-            movement: receipt_movement(&po, c.line, c.accepted),
-            source: Some(source),
-            field: format!("input.lines.{i}.quantity").into(),
+        .find(|r| !written.iter().any(|w| w.id == r.line.id))
+    {
+        return Err(ServiceError::user(
+            ViolationCode::OverReceipt,
+            r.quantity_field(),
+            "the line was received meanwhile; this would exceed its allowance",
+        ));
+    }
+    Ok(written)
+}
+
+/// Books what the receipt accepts: received quantities, stock and the ledger, and the units'
+/// serials. Returns the order's lines as the receipt leaves them, without reading them back.
+async fn book_receipt(
+    w: &ReceiptWrite<'_>,
+    outbox: &mut Outbox,
+    receiving: &[Receiving<'_>],
+    lines: &[purchase_order_line::Model],
+) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
+    let raised = raise_received(w.txn, receiving).await?;
+    let source = w.source(LedgerReason::Receipt);
+    let accepting = || receiving.iter().filter(|r| !r.accepted.is_zero());
+    // Receiving only adds stock, so nothing here is refused: there is no one field to name.
+    let moves: Vec<Booking<'_>> = accepting()
+        .map(|r| {
+            let movement = receipt_movement(w.po, r.line, r.accepted);
+            Booking::new(r.line.product_id, r.line.location_id, movement).from_source(source)
         })
         .collect();
-    apply_all(&txn, &mut outbox, uc.actor, &moves).await?;
+    apply_all(w.txn, outbox, w.uc.actor, &moves).await?;
     // After the items' update, as every use case does: rows are locked item before serial.
-    for (i, c) in checked.iter().enumerate() {
-        if c.accepted.is_zero() {
-            continue;
-        }
-        serials::bring_in(
-            &txn,
-            uc.actor,
-            c.line.product_id,
-            c.line.location_id,
-            &c.serials,
-            serials::Cause::receipt(SerialMovementKind::Received, receipt.id),
-            &format!("input.lines.{i}.serialNumbers"),
-        )
-        .await?;
+    for r in accepting() {
+        let at = field(Place::Line(r.planned.index, LinePart::SerialNumbers));
+        let cause = serials::Cause::receipt(SerialMovementKind::Received, w.receipt.id);
+        let (product, location) = (r.line.product_id, r.line.location_id);
+        let units = &r.planned.serials;
+        serials::bring_in(w.txn, w.uc.actor, product, location, units, cause, at).await?;
     }
-    // The lines as this receipt leaves them, without reading them back.
-    let lines_after: Vec<purchase_order_line::Model> = lines
+    Ok(lines
         .iter()
         .map(|l| raised.iter().find(|r| r.id == l.id).unwrap_or(l).clone())
+        .collect())
+}
+
+/// Checks the delivery against the order's lines as locked (`rows`): what the receipt writes,
+/// or every rule it breaks.
+async fn plan_delivery(
+    uc: UseCase<'_>,
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    rows: &[LineRow],
+    input: &NewReceipt,
+) -> Result<ReceiptPlan, ServiceError> {
+    let order_lines: Vec<OrderLine> = rows
+        .iter()
+        .map(|(line, product, location)| order_line(uc, line, product, location))
         .collect();
+    let stocked = stocked_serials(txn, &order_lines, &input.lines).await?;
+    let delivery = Delivery {
+        lines: &input.lines,
+        packing_slip: input.packing_slip.as_deref(),
+        received_at: input.received_at.unwrap_or_else(now),
+        freight: input.freight,
+    };
+    let order = Order {
+        lines: &order_lines,
+        submitted_at: po.submitted_at,
+        stocked: &stocked,
+        now: now(),
+    };
+    plan(&delivery, &order).map_err(refused)
+}
+
+/// Issues the bill of the receipt just written (`saved`, its lines), with the order's lines
+/// as it leaves them.
+async fn bill_receipt(
+    w: &ReceiptWrite<'_>,
+    outbox: &mut Outbox,
+    saved: &[receipt_line::Model],
+    lines_after: &[purchase_order_line::Model],
+) -> Result<bill::Model, ServiceError> {
+    let bill = bills::issue_for_new_receipt(w.txn, w.po, w.receipt, saved, lines_after).await?;
+    bills::record_issued(w.txn, outbox, &bill, None, w.uc.actor).await?;
+    Ok(bill)
+}
+
+/// Receives one delivery: raises the lines' received quantities and on-hand, lowers on-order,
+/// writes the ledger, re-derives the status and issues the bill, all in one transaction. Every
+/// rule the delivery breaks is reported at once, before anything is written.
+pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcome, ServiceError> {
+    let key = input.idempotency_key.as_deref();
+    let idempotency = Idempotency::new(uc, RECEIVE_SCOPE, key, input.fingerprint())?;
+    check_line_count(input.lines.len()).map_err(|r| refused(vec![r]))?;
+    let txn = begin_write(uc.db).await?;
+    let po = lock_purchase_order(
+        &txn,
+        input.purchase_order_id,
+        Field::of("purchase_order_id"),
+    )
+    .await?;
+    if let Some(done) = replay(&txn, idempotency.as_ref()).await? {
+        return Ok(done);
+    }
+    let rows = lines_with_products(&txn, po.id).await?;
+    let lines: Vec<purchase_order_line::Model> = rows.iter().map(|(l, _, _)| l.clone()).collect();
+    rule(Action::Receive, &po, &lines)?;
+    let plan = plan_delivery(uc, &txn, &po, &rows, &input).await?;
+    let mut outbox = Outbox::default();
+    let receipt = write_receipt(uc, &txn, &po, &plan).await?;
+    let receiving = receiving(&plan, &lines)?;
+    let saved = write_receipt_lines(&txn, &receipt, &receiving).await?;
+    let write = ReceiptWrite {
+        uc,
+        txn: &txn,
+        po: &po,
+        receipt: &receipt,
+    };
+    let lines_after = book_receipt(&write, &mut outbox, &receiving, &lines).await?;
     let purchase_order = settle(uc, &txn, &mut outbox, &po, &lines_after).await?;
-    let bill = if accepts_anything {
-        let bill = bills::issue_for_new_receipt(&txn, &po, &receipt, &saved, &lines_after).await?;
-        bills::record_issued(&txn, &mut outbox, &bill, None, uc.actor).await?;
-        Some(bill)
+    let bill = if plan.accepts_anything() {
+        Some(bill_receipt(&write, &mut outbox, &saved, &lines_after).await?)
     } else {
         None
     };
+    let bill_id = bill.as_ref().map(|b| b.id);
     let created = EventKind::ReceiptCreated;
-    let vendor = po.vendor_id;
     feed::record_receipt(
         &txn,
         &mut outbox,
         created,
         &receipt,
-        vendor,
-        bill.as_ref().map(|b| b.id),
+        po.vendor_id,
+        bill_id,
         uc.actor,
     )
     .await?;
-    if let Some(idempotency) = &idempotency {
-        idempotency
-            .remember(
-                &txn,
-                json!({ "receiptId": receipt.id, "billId": bill.as_ref().map(|b| b.id) }),
-            )
-            .await?;
-    }
+    remember(&txn, idempotency.as_ref(), receipt.id, bill_id).await?;
     commit(txn).await?;
     uc.events.publish(outbox);
     Ok(ReceiptOutcome {
@@ -700,45 +757,43 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     })
 }
 
-/// Reverses a receipt whole: received quantities and on-hand go down, on-order back up,
-/// reversing ledger entries, the status re-derived, and a credit against the receipt's bill.
-pub async fn cancel_receipt(
-    uc: UseCase<'_>,
+/// Locks the order of receipt `receipt_id`, which must exist.
+async fn lock_order_of(
+    txn: &DatabaseTransaction,
     receipt_id: i32,
-    idempotency_key: Option<&str>,
-) -> Result<ReceiptOutcome, ServiceError> {
-    let idempotency = Idempotency::new(
-        uc,
-        "cancelReceipt",
-        idempotency_key,
-        json!({ "receiptId": receipt_id }),
-    )?;
-    let txn = begin_write(uc.db).await?;
+) -> Result<purchase_order::Model, ServiceError> {
     let found = receipt::Entity::find_by_id(receipt_id)
-        .one(&txn)
+        .one(txn)
         .await?
-        .ok_or_else(|| not_found("input.receiptId", "receipt"))?;
-    let po = lock_purchase_order(&txn, found.purchase_order_id, "input.receiptId").await?;
-    if let Some(idempotency) = &idempotency {
-        if let Some(stored) = idempotency.replay(&txn).await? {
-            let (receipt, bill) = replayed(&stored)?;
-            return outcome(&txn, receipt, bill).await;
-        }
-    }
-    // Re-read under the order's lock.
+        .ok_or_else(|| not_found(receipt_field(), "receipt"))?;
+    lock_purchase_order(txn, found.purchase_order_id, receipt_field()).await
+}
+
+/// Receipt `receipt_id` as it is under its order's lock, when it is not cancelled yet.
+async fn cancellable(
+    txn: &DatabaseTransaction,
+    receipt_id: i32,
+) -> Result<receipt::Model, ServiceError> {
     let receipt = receipt::Entity::find_by_id(receipt_id)
-        .one(&txn)
+        .one(txn)
         .await?
-        .ok_or_else(|| not_found("input.receiptId", "receipt"))?;
+        .ok_or_else(|| not_found(receipt_field(), "receipt"))?;
     if receipt.canceled_at.is_some() {
         return Err(ServiceError::user(
             ViolationCode::ReceiptAlreadyCanceled,
-            "input.receiptId",
+            receipt_field(),
             format!("receipt {} was already cancelled", receipt.number),
         ));
     }
-    let lines = lines_of(&txn, po.id).await?;
-    rule(Action::CancelReceipt, &po, &lines)?;
+    Ok(receipt)
+}
+
+/// Marks the receipt cancelled, unless a concurrent cancellation did first.
+async fn mark_canceled(
+    uc: UseCase<'_>,
+    txn: &DatabaseTransaction,
+    receipt: &receipt::Model,
+) -> Result<(), ServiceError> {
     let marked = receipt::Entity::update_many()
         .col_expr(receipt::Column::CanceledAt, Expr::value(now()))
         .col_expr(
@@ -747,27 +802,29 @@ pub async fn cancel_receipt(
         )
         .filter(receipt::Column::Id.eq(receipt.id))
         .filter(receipt::Column::CanceledAt.is_null())
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if marked.rows_affected != 1 {
         return Err(ServiceError::user(
             ViolationCode::ReceiptAlreadyCanceled,
-            "input.receiptId",
+            receipt_field(),
             "the receipt was cancelled meanwhile",
         ));
     }
-    let by_id: HashMap<i32, &purchase_order_line::Model> =
-        lines.iter().map(|l| (l.id, l)).collect();
-    let received = receipt_line::Entity::find()
-        .filter(receipt_line::Column::ReceiptId.eq(receipt.id))
-        .all(&txn)
-        .await?;
-    // Its units leave stock with it; one moved or written off since must come back first.
+    Ok(())
+}
+
+/// The serials each of these receipt lines brought in, by receipt line, in the order received.
+async fn units_of(
+    txn: &DatabaseTransaction,
+    received: &[receipt_line::Model],
+) -> Result<HashMap<i32, Vec<String>>, ServiceError> {
+    use entity::receipt_serial::{Column, Entity};
     let mut units: HashMap<i32, Vec<String>> = HashMap::new();
-    for unit in entity::receipt_serial::Entity::find()
-        .filter(entity::receipt_serial::Column::ReceiptLineId.is_in(received.iter().map(|r| r.id)))
-        .order_by_asc(entity::receipt_serial::Column::Id)
-        .all(&txn)
+    for unit in Entity::find()
+        .filter(Column::ReceiptLineId.is_in(received.iter().map(|r| r.id)))
+        .order_by_asc(Column::Id)
+        .all(txn)
         .await?
     {
         units
@@ -775,32 +832,45 @@ pub async fn cancel_receipt(
             .or_default()
             .push(unit.serial_number);
     }
-    // Every line's missing units are reported at once.
+    Ok(units)
+}
+
+/// The units a receipt line brought in.
+fn units_in<'a>(units: &'a HashMap<i32, Vec<String>>, entry: &receipt_line::Model) -> &'a [String] {
+    units.get(&entry.id).map(Vec::as_slice).unwrap_or_default()
+}
+
+/// Its units leave stock with the receipt, so each must still be where it brought it: every
+/// line's missing units are reported at once.
+async fn check_units_present(
+    txn: &DatabaseTransaction,
+    receipt: &receipt::Model,
+    received: &[receipt_line::Model],
+    units: &HashMap<i32, Vec<String>>,
+) -> Result<(), ServiceError> {
     let mut v = Violations::new();
-    for entry in &received {
-        let named = units.get(&entry.id).map(Vec::as_slice).unwrap_or_default();
-        v.take(
-            serials::check_out(
-                &txn,
-                entry.product_id,
-                entry.location_id,
-                named,
-                serials::Leaving::Receipt(receipt.id),
-                "input.receiptId",
-            )
-            .await,
-        )?;
+    for entry in received {
+        let leaving = serials::Leaving::Receipt(receipt.id);
+        let (product, location) = (entry.product_id, entry.location_id);
+        let named = units_in(units, entry);
+        let present = serials::check_out(txn, product, location, named, leaving, receipt_field());
+        v.take(present.await)?;
     }
-    v.finish()?;
-    let mut outbox = Outbox::default();
-    // The lines as the cancellation leaves them, for the status without reading them back.
-    let mut lines_after = lines.clone();
-    for entry in received.iter().filter(|r| !r.quantity.is_zero()) {
-        if let Some(after) = lines_after
+    v.finish()
+}
+
+/// The order's lines as cancelling `received` leaves them.
+fn lowered(
+    lines: &[purchase_order_line::Model],
+    received: &[receipt_line::Model],
+) -> Result<Vec<purchase_order_line::Model>, ServiceError> {
+    let mut after = lines.to_vec();
+    for entry in received {
+        if let Some(line) = after
             .iter_mut()
             .find(|l| l.id == entry.purchase_order_line_id)
         {
-            after.quantity_received = after
+            line.quantity_received = line
                 .quantity_received
                 .0
                 .checked_sub(entry.quantity.0)
@@ -808,91 +878,137 @@ pub async fn cancel_receipt(
                 .ok_or_else(|| ServiceError::Internal("received quantity overflowed".into()))?;
         }
     }
-    for entry in received.iter().filter(|r| !r.quantity.is_zero()) {
-        let line = by_id
-            .get(&entry.purchase_order_line_id)
-            .copied()
+    Ok(after)
+}
+
+/// Takes back what one receipt line accepted: the order line's received quantity, the stock
+/// with a reversing ledger entry, and the units.
+async fn reverse_line(
+    w: &ReceiptWrite<'_>,
+    outbox: &mut Outbox,
+    line: &purchase_order_line::Model,
+    entry: &receipt_line::Model,
+    units: &[String],
+) -> Result<(), ServiceError> {
+    use purchase_order_line::Column as L;
+    let lowered = purchase_order_line::Entity::update_many()
+        .col_expr(
+            L::QuantityReceived,
+            Expr::col(L::QuantityReceived).sub(entry.quantity.0),
+        )
+        .col_expr(L::UpdatedAt, Expr::value(now()))
+        .filter(L::Id.eq(line.id))
+        .filter(L::QuantityReceived.gte(entry.quantity))
+        .exec(w.txn)
+        .await?;
+    if lowered.rows_affected != 1 {
+        return Err(ServiceError::Internal(format!(
+            "line {} has less received than receipt {} holds",
+            line.id, w.receipt.id
+        )));
+    }
+    let movement = receipt_movement(w.po, line, negate(entry.quantity));
+    let source = w.source(LedgerReason::ReceiptCanceled);
+    let (product, location) = (line.product_id, line.location_id);
+    let booking = Booking::new(product, location, movement)
+        .from_source(source)
+        .refused_at(receipt_field());
+    apply(w.txn, outbox, w.uc.actor, booking).await?;
+    let leaving = serials::Leaving::Receipt(w.receipt.id);
+    let cause = serials::Cause::receipt(SerialMovementKind::ReceiptCanceled, w.receipt.id);
+    let (product, location) = (entry.product_id, entry.location_id);
+    serials::move_out(
+        w.txn,
+        w.uc.actor,
+        product,
+        location,
+        units,
+        leaving,
+        cause,
+        receipt_field(),
+    )
+    .await
+}
+
+/// Issues the credit against the receipt's bill. A receipt that accepted nothing was never
+/// billed, so there is nothing to credit.
+async fn credit_receipt(
+    w: &ReceiptWrite<'_>,
+    outbox: &mut Outbox,
+    received: &[receipt_line::Model],
+) -> Result<Option<i32>, ServiceError> {
+    if received.iter().all(|r| r.quantity.is_zero()) {
+        return Ok(None);
+    }
+    let original = bills::open_bill_of(w.txn, w.receipt.id)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Internal(format!("receipt {} has no open bill", w.receipt.id))
+        })?;
+    let credit = bills::credit(w.txn, w.po, &original).await?;
+    bills::record_issued(w.txn, outbox, &credit, None, w.uc.actor).await?;
+    Ok(Some(credit.id))
+}
+
+/// Reverses a receipt whole: received quantities and on-hand go down, on-order back up,
+/// reversing ledger entries, the status re-derived, and a credit against the receipt's bill.
+pub async fn cancel_receipt(
+    uc: UseCase<'_>,
+    receipt_id: i32,
+    idempotency_key: Option<&str>,
+) -> Result<ReceiptOutcome, ServiceError> {
+    let fingerprint = json!({ "receiptId": receipt_id });
+    let idempotency = Idempotency::new(uc, CANCEL_SCOPE, idempotency_key, fingerprint)?;
+    let txn = begin_write(uc.db).await?;
+    let po = lock_order_of(&txn, receipt_id).await?;
+    if let Some(done) = replay(&txn, idempotency.as_ref()).await? {
+        return Ok(done);
+    }
+    let receipt = cancellable(&txn, receipt_id).await?;
+    let lines = lines_of(&txn, po.id).await?;
+    rule(Action::CancelReceipt, &po, &lines)?;
+    mark_canceled(uc, &txn, &receipt).await?;
+    let received = receipt_line::Entity::find()
+        .filter(receipt_line::Column::ReceiptId.eq(receipt.id))
+        .all(&txn)
+        .await?;
+    let units = units_of(&txn, &received).await?;
+    check_units_present(&txn, &receipt, &received, &units).await?;
+    let mut outbox = Outbox::default();
+    let write = ReceiptWrite {
+        uc,
+        txn: &txn,
+        po: &po,
+        receipt: &receipt,
+    };
+    let accepted: Vec<receipt_line::Model> = received
+        .into_iter()
+        .filter(|r| !r.quantity.is_zero())
+        .collect();
+    for entry in &accepted {
+        let line = lines
+            .iter()
+            .find(|l| l.id == entry.purchase_order_line_id)
             .ok_or_else(|| {
                 ServiceError::Internal(format!("receipt line {} lost its PO line", entry.id))
             })?;
-        let lowered = purchase_order_line::Entity::update_many()
-            .col_expr(
-                purchase_order_line::Column::QuantityReceived,
-                Expr::col(purchase_order_line::Column::QuantityReceived).sub(entry.quantity.0),
-            )
-            .col_expr(purchase_order_line::Column::UpdatedAt, Expr::value(now()))
-            .filter(purchase_order_line::Column::Id.eq(line.id))
-            .filter(purchase_order_line::Column::QuantityReceived.gte(entry.quantity))
-            .exec(&txn)
-            .await?;
-        if lowered.rows_affected != 1 {
-            return Err(ServiceError::Internal(format!(
-                "line {} has less received than receipt {} holds",
-                line.id, receipt.id
-            )));
-        }
-        book_receipt_line(
-            uc,
-            &txn,
-            &mut outbox,
-            &po,
-            line,
-            negate(entry.quantity),
-            Source {
-                reason: LedgerReason::ReceiptCanceled,
-                document_type: "Receipt",
-                document_id: receipt.id,
-                memo: None,
-            },
-            "input.receiptId",
-        )
-        .await?;
-        serials::move_out(
-            &txn,
-            uc.actor,
-            entry.product_id,
-            entry.location_id,
-            units.get(&entry.id).map(Vec::as_slice).unwrap_or_default(),
-            serials::Leaving::Receipt(receipt.id),
-            serials::Cause::receipt(SerialMovementKind::ReceiptCanceled, receipt.id),
-            "input.receiptId",
-        )
-        .await?;
+        let units = units_in(&units, entry);
+        reverse_line(&write, &mut outbox, line, entry, units).await?;
     }
-    settle(uc, &txn, &mut outbox, &po, &lines_after).await?;
-    // A receipt that accepted nothing was never billed, so there is nothing to credit.
-    let credit_id = if received.iter().any(|r| !r.quantity.is_zero()) {
-        let original = bills::open_bill_of(&txn, receipt.id)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::Internal(format!("receipt {} has no open bill", receipt.id))
-            })?;
-        let credit = bills::credit(&txn, &po, &original).await?;
-        bills::record_issued(&txn, &mut outbox, &credit, None, uc.actor).await?;
-        Some(credit.id)
-    } else {
-        None
-    };
+    settle(uc, &txn, &mut outbox, &po, &lowered(&lines, &accepted)?).await?;
+    let credit_id = credit_receipt(&write, &mut outbox, &accepted).await?;
     let canceled = EventKind::ReceiptCanceled;
-    let vendor = po.vendor_id;
     feed::record_receipt(
         &txn,
         &mut outbox,
         canceled,
         &receipt,
-        vendor,
+        po.vendor_id,
         credit_id,
         uc.actor,
     )
     .await?;
-    if let Some(idempotency) = &idempotency {
-        idempotency
-            .remember(
-                &txn,
-                json!({ "receiptId": receipt.id, "billId": credit_id }),
-            )
-            .await?;
-    }
+    remember(&txn, idempotency.as_ref(), receipt.id, credit_id).await?;
     let result = outcome(&txn, receipt.id, credit_id).await?;
     commit(txn).await?;
     uc.events.publish(outbox);

@@ -441,7 +441,9 @@ impl PurchaseOrderLine {
     /// The order must also be in a status that receives (SUBMITTED or PARTIALLY_RECEIVED).
     async fn receivable_quantity(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
         let percent = self.allowance_percent(ctx).await?;
-        Ok(receivable_quantity(self.quantity_units, self.quantity_received_units, percent).into())
+        let (ordered, received) = (self.quantity_units, self.quantity_received_units);
+        let left = receivable_quantity(ordered.to_decimal(), received.to_decimal(), percent);
+        Ok(Decimal::quantity(left))
     }
 
     /// The job this line is bought for, if any.

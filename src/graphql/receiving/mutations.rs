@@ -166,12 +166,72 @@ payload!(
     }
 );
 
-fn split(outcome: ReceiptOutcome) -> (Receipt, PurchaseOrder, Option<Bill>) {
-    (
-        outcome.receipt.into(),
-        outcome.purchase_order.into(),
-        outcome.bill.map(Bill::from),
-    )
+impl ReceiveLineInput {
+    /// The line of the command, or `None` when its line ID is malformed (recorded in `v` on
+    /// the line's `index`).
+    fn command(self, v: &mut Violations, index: usize) -> Option<ReceiveLine> {
+        let field = format!("input.lines.{index}.lineId");
+        let line_id = gather(v, &self.line_id, "PurchaseOrderLine", &field);
+        Some(ReceiveLine {
+            line_id: line_id?,
+            quantity: self.quantity.0,
+            rejected_quantity: self.rejected_quantity.map(|d| d.0),
+            rejection_reason: self.rejection_reason,
+            serial_numbers: self.serial_numbers,
+        })
+    }
+}
+
+impl ReceivePurchaseOrderInput {
+    /// The command, with every malformed ID reported together. The freight counts only for a
+    /// caller who may see costs.
+    fn command(self, ctx: &Context<'_>) -> Result<NewReceipt, ServiceError> {
+        let mut v = Violations::new();
+        let purchase_order_id = gather(
+            &mut v,
+            &self.purchase_order_id,
+            "PurchaseOrder",
+            "input.purchaseOrderId",
+        );
+        let lines: Vec<Option<ReceiveLine>> = self
+            .lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, line)| line.command(&mut v, i))
+            .collect();
+        let lines: Option<Vec<ReceiveLine>> = lines.into_iter().collect();
+        let (purchase_order_id, lines) = v.done((purchase_order_id, lines))?;
+        Ok(NewReceipt {
+            purchase_order_id,
+            lines,
+            packing_slip: self.packing_slip,
+            received_at: self.received_at.map(|t| t.0),
+            freight: money_input(ctx, self.freight),
+            idempotency_key: self.idempotency_key,
+        })
+    }
+}
+
+impl From<ReceiptOutcome> for ReceivePayload {
+    fn from(outcome: ReceiptOutcome) -> Self {
+        Self {
+            receipt_value: Some(outcome.receipt.into()),
+            purchase_order_value: Some(outcome.purchase_order.into()),
+            bill_value: outcome.bill.map(Bill::from),
+            user_errors: Vec::new(),
+        }
+    }
+}
+
+impl From<ReceiptOutcome> for CancelReceiptPayload {
+    fn from(outcome: ReceiptOutcome) -> Self {
+        Self {
+            receipt_value: Some(outcome.receipt.into()),
+            purchase_order_value: Some(outcome.purchase_order.into()),
+            credit_value: outcome.bill.map(Bill::from),
+            user_errors: Vec::new(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -188,56 +248,11 @@ impl ReceivingMutation {
     ) -> async_graphql::Result<ReceivePayload> {
         let actor = require(ctx, Permission::ReceivingWrite)?;
         let result = async {
-            // All malformed IDs are reported together.
-            let mut v = Violations::new();
-            let purchase_order_id = gather(
-                &mut v,
-                &input.purchase_order_id,
-                "PurchaseOrder",
-                "input.purchaseOrderId",
-            );
-            let lines: Vec<Option<ReceiveLine>> = input
-                .lines
-                .into_iter()
-                .enumerate()
-                .map(|(i, line)| {
-                    let line_id = gather(
-                        &mut v,
-                        &line.line_id,
-                        "PurchaseOrderLine",
-                        &format!("input.lines.{i}.lineId"),
-                    );
-                    Some(ReceiveLine {
-                        line_id: line_id?,
-                        quantity: line.quantity.0,
-                        rejected_quantity: line.rejected_quantity.map(|d| d.0),
-                        rejection_reason: line.rejection_reason,
-                        serial_numbers: line.serial_numbers,
-                    })
-                })
-                .collect();
-            let lines: Option<Vec<ReceiveLine>> = lines.into_iter().collect();
-            let (purchase_order_id, lines) = v.done((purchase_order_id, lines))?;
-            let receipt = NewReceipt {
-                purchase_order_id,
-                lines,
-                packing_slip: input.packing_slip,
-                received_at: input.received_at.map(|t| t.0),
-                freight: money_input(ctx, input.freight),
-                idempotency_key: input.idempotency_key,
-            };
+            let receipt = input.command(ctx)?;
             retry_once(|| service::receive(use_case(ctx, actor), receipt.clone())).await
         }
         .await;
-        respond(result, |outcome| {
-            let (receipt, po, bill) = split(outcome);
-            ReceivePayload {
-                receipt_value: Some(receipt),
-                purchase_order_value: Some(po),
-                bill_value: bill,
-                user_errors: Vec::new(),
-            }
-        })
+        respond(result, ReceivePayload::from)
     }
 
     /// Reverses a receipt whole with reversing ledger entries and a credit bill.
@@ -249,21 +264,11 @@ impl ReceivingMutation {
         let actor = require(ctx, Permission::ReceivingWrite)?;
         let result = async {
             let id = decode_input(&input.receipt_id, "Receipt", "input.receiptId")?;
-            retry_once(|| {
-                service::cancel_receipt(use_case(ctx, actor), id, input.idempotency_key.as_deref())
-            })
-            .await
+            let key = input.idempotency_key.as_deref();
+            retry_once(|| service::cancel_receipt(use_case(ctx, actor), id, key)).await
         }
         .await;
-        respond(result, |outcome| {
-            let (receipt, po, credit) = split(outcome);
-            CancelReceiptPayload {
-                receipt_value: Some(receipt),
-                purchase_order_value: Some(po),
-                credit_value: credit,
-                user_errors: Vec::new(),
-            }
-        })
+        respond(result, CancelReceiptPayload::from)
     }
 
     /// Closes a SUBMITTED, PARTIALLY_RECEIVED or RECEIVED order, optionally moving what is short
@@ -282,7 +287,7 @@ impl ReceivingMutation {
                 _ => {
                     return Err(ServiceError::user(
                         crate::domain::violation::ViolationCode::InvalidInput,
-                        "input",
+                        crate::error::Field::whole(),
                         "give exactly one of purchaseOrderId and number",
                     ))
                 }
