@@ -537,58 +537,6 @@ fn check_header(
     (packing_slip, freight)
 }
 
-/// One bill line next to what was received and ordered, for the 3-way match.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MatchLine {
-    pub line_id: i32,
-    pub billed_quantity: Decimal,
-    pub billed_unit_cost: Decimal,
-    /// What the receipt accepted (negated for a credit).
-    pub received_quantity: Decimal,
-    /// The purchase-order line's unit cost now.
-    pub ordered_unit_cost: Decimal,
-}
-
-/// Which figure of a bill line disagrees.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MatchField {
-    Quantity,
-    UnitCost,
-}
-
-/// A figure of a bill line that differs from the receipt or the order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Difference {
-    pub line_id: i32,
-    pub field: MatchField,
-    pub billed: Decimal,
-    pub expected: Decimal,
-}
-
-/// The 3-way match of a bill: no differences means MATCHED.
-pub fn differences(lines: &[MatchLine]) -> Vec<Difference> {
-    let mut found = Vec::new();
-    for l in lines {
-        if l.billed_quantity != l.received_quantity {
-            found.push(Difference {
-                line_id: l.line_id,
-                field: MatchField::Quantity,
-                billed: l.billed_quantity,
-                expected: l.received_quantity,
-            });
-        }
-        if l.billed_unit_cost != l.ordered_unit_cost {
-            found.push(Difference {
-                line_id: l.line_id,
-                field: MatchField::UnitCost,
-                billed: l.billed_unit_cost,
-                expected: l.ordered_unit_cost,
-            });
-        }
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,26 +599,6 @@ mod tests {
         assert_eq!(normalize_serial(" s1 "), normalize_serial("S1"));
         assert_ne!(normalize_serial("S1"), normalize_serial("S 1"));
         assert!(check_serials(true, d("2"), &s(&["S1", " s1"])).is_err());
-    }
-
-    #[test]
-    fn a_bill_matches_when_quantities_and_costs_agree() {
-        let line = MatchLine {
-            line_id: 1,
-            billed_quantity: d("2"),
-            billed_unit_cost: d("1.5"),
-            received_quantity: d("2"),
-            ordered_unit_cost: d("1.50"),
-        };
-        assert!(differences(&[line]).is_empty());
-        let repriced = MatchLine {
-            ordered_unit_cost: d("1.75"),
-            ..line
-        };
-        let found = differences(&[repriced]);
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].field, MatchField::UnitCost);
-        assert_eq!(found[0].expected, d("1.75"));
     }
 
     #[test]
