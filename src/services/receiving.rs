@@ -7,9 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::enums::{
-    JobMaterialStatus, PurchaseOrderStatus as Status, SerialMovementKind, SerialStatus,
-};
+use entity::enums::{JobMaterialStatus, SerialMovementKind, SerialStatus};
 use entity::{bill, purchase_order, purchase_order_line, receipt, receipt_line, Fixed4};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
@@ -20,7 +18,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::db::begin_write;
-use crate::domain::purchasing::{self as rules, Action};
+use crate::domain::purchasing::{self as rules, Action, PoStatus};
 use crate::domain::receiving::{
     check_line_count, normalize_serial, over_receipt_percent, plan, Delivery, LinePart, Order,
     OrderLine, Place, PlannedLine, ReceiptPlan, Refusal, StockedSerials,
@@ -37,7 +35,7 @@ use crate::services::inventory::{
 };
 use crate::services::not_found;
 use crate::services::purchasing::{
-    lines_of, lock_purchase_order, negate, open_units, record_status_event, rule,
+    lines_of, lock_purchase_order, negate, open_units, record_status_event, rule, touch,
 };
 use crate::services::serials;
 use crate::services::{next_counter, now, UseCase, Violations};
@@ -211,20 +209,13 @@ async fn settle(
         .iter()
         .map(|l| (l.quantity.to_decimal(), l.quantity_received.to_decimal()))
         .collect();
-    let derived: Status = rules::derive_receiving_status(&quantities).into();
-    let written = if derived == po.status {
-        touch_returning(txn, po, uc.actor, None).await?
+    let derived = rules::derive_receiving_status(&quantities);
+    let current = PoStatus::from(po.status);
+    let written = if derived == current {
+        touch(txn, po, uc.actor, None).await?
     } else {
-        let written = touch_returning(txn, po, uc.actor, Some(derived)).await?;
-        record_status_event(
-            txn,
-            outbox,
-            po,
-            Some(po.status.into()),
-            derived.into(),
-            uc.actor,
-        )
-        .await?;
+        let written = touch(txn, po, uc.actor, Some(derived)).await?;
+        record_status_event(txn, outbox, po, Some(current), derived, uc.actor).await?;
         written
     };
     use entity::job_material::Column as M;
@@ -263,43 +254,6 @@ async fn settle(
         .exec(txn)
         .await?;
     Ok(written)
-}
-
-/// [`touch`] that returns the order as written (`RETURNING`), so the use case answers with it
-/// without reading it again.
-async fn touch_returning(
-    txn: &DatabaseTransaction,
-    po: &purchase_order::Model,
-    actor: &crate::auth::Actor,
-    status: Option<Status>,
-) -> Result<purchase_order::Model, ServiceError> {
-    let mut update = purchase_order::Entity::update_many()
-        .col_expr(
-            purchase_order::Column::Version,
-            Expr::col(purchase_order::Column::Version).add(1),
-        )
-        .col_expr(
-            purchase_order::Column::UpdatedBy,
-            Expr::value(actor.subject.clone()),
-        )
-        .col_expr(purchase_order::Column::UpdatedAt, Expr::value(now()));
-    if let Some(status) = status {
-        update = update.col_expr(purchase_order::Column::Status, Expr::value(status));
-    }
-    update
-        .filter(purchase_order::Column::Id.eq(po.id))
-        .filter(purchase_order::Column::Version.eq(po.version))
-        .exec_with_returning(txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ServiceError::user(
-                ViolationCode::StaleVersion,
-                Field::whole(),
-                "the purchase order changed meanwhile: reload it and try again",
-            )
-        })
 }
 
 /// What a change of `received` (accepted units, negative when a receipt is cancelled) on a
