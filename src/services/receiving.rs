@@ -569,7 +569,7 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     }
     .insert(&txn)
     .await?;
-    let mut outbox = Outbox::default();
+    let mut outbox = Outbox::deferred();
     // The receipt's lines in one multi-row statement; each order line appears once, so the
     // rows returned are matched back by it.
     let rows: Vec<receipt_line::ActiveModel> = checked
