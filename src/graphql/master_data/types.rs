@@ -1,5 +1,7 @@
 //! Vendors, products, locations and the thin reference records.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 
 use crate::auth::Permission;
@@ -325,7 +327,10 @@ impl Product {
     }
 
     /// The vendor reorder suggestions order from.
-    async fn preferred_vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vendor>> {
+    async fn preferred_vendor(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<Vendor>>> {
         match self.preferred_vendor_id {
             Some(id) => load_one(ctx, VendorId(id)).await,
             None => Ok(None),
@@ -559,12 +564,12 @@ impl Guarded for JobMaterial {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl JobMaterial {
     /// The job that needs it.
-    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Job> {
+    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Job>> {
         load_required(ctx, JobId(self.job_id)).await
     }
 
     /// The product needed.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
@@ -572,7 +577,7 @@ impl JobMaterial {
     async fn purchase_order_line(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<PurchaseOrderLine>> {
+    ) -> async_graphql::Result<Option<Arc<PurchaseOrderLine>>> {
         match self.purchase_order_line_id {
             Some(id) => load_one(ctx, LineId(id)).await,
             None => Ok(None),

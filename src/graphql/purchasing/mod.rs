@@ -357,7 +357,7 @@ impl PurchasingQuery {
             before,
         };
         let condition = filter.unwrap_or_default().condition()?;
-        root_page(
+        let page = root_page(
             ctx,
             &args,
             entity::job_material::Entity::find().filter(condition),
@@ -365,6 +365,8 @@ impl PurchasingQuery {
             |m| m.id,
             JobMaterial::from,
         )
-        .await
+        .await?;
+        prime::page(ctx, &page).await?;
+        Ok(page)
     }
 }

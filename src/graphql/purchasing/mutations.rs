@@ -1,6 +1,8 @@
 //! Purchase-order lifecycle mutations. All need `purchase_orders:write`; the status is never
 //! written directly, only through these transitions.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, ID};
 
 use super::types::{PurchaseOrder, PurchaseOrderLine};
@@ -298,7 +300,8 @@ async fn line_payload(
         ..Default::default()
     })?;
     if let Some(po_id) = po_id {
-        payload.purchase_order = Some(load_required(ctx, PurchaseOrderId(po_id)).await?);
+        let po = load_required(ctx, PurchaseOrderId(po_id)).await?;
+        payload.purchase_order = Some(Arc::unwrap_or_clone(po));
     }
     Ok(payload)
 }

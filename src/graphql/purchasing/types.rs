@@ -1,5 +1,7 @@
 //! Purchase orders and their lines.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 use rust_decimal::Decimal as Exact;
 
@@ -154,12 +156,12 @@ impl Guarded for PurchaseOrder {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl PurchaseOrder {
     /// The vendor it is placed with.
-    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Vendor> {
+    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Vendor>> {
         load_required(ctx, VendorId(self.vendor_id)).await
     }
 
     /// Where the goods are delivered.
-    async fn ship_to(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn ship_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.ship_to_id)).await
     }
 
@@ -168,17 +170,17 @@ impl PurchaseOrder {
     async fn purchase_order_type(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<PurchaseOrderType> {
+    ) -> async_graphql::Result<Arc<PurchaseOrderType>> {
         load_required(ctx, PurchaseOrderTypeId(self.type_id)).await
     }
 
     /// The business unit its costs are booked against.
-    async fn business_unit(&self, ctx: &Context<'_>) -> async_graphql::Result<BusinessUnit> {
+    async fn business_unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<BusinessUnit>> {
         load_required(ctx, BusinessUnitId(self.business_unit_id)).await
     }
 
     /// The job it buys for, if any.
-    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Job>> {
+    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Job>>> {
         match self.job_id {
             Some(id) => load_one(ctx, JobId(id)).await,
             None => Ok(None),
@@ -186,7 +188,7 @@ impl PurchaseOrder {
     }
 
     /// The project it buys for, if any.
-    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Project>>> {
         match self.project_id {
             Some(id) => load_one(ctx, ProjectId(id)).await,
             None => Ok(None),
@@ -194,7 +196,10 @@ impl PurchaseOrder {
     }
 
     /// The technician it buys for, if any.
-    async fn technician(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Technician>> {
+    async fn technician(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<Technician>>> {
         match self.technician_id {
             Some(id) => load_one(ctx, TechnicianId(id)).await,
             None => Ok(None),
@@ -205,7 +210,7 @@ impl PurchaseOrder {
     async fn backorder_of(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<PurchaseOrder>> {
+    ) -> async_graphql::Result<Option<Arc<PurchaseOrder>>> {
         match self.backorder_of_id {
             Some(id) => load_one(ctx, PurchaseOrderId(id)).await,
             None => Ok(None),
@@ -217,7 +222,8 @@ impl PurchaseOrder {
         Ok(load_one(ctx, BackordersOf(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(PurchaseOrder::from)
             .collect())
     }
@@ -227,7 +233,8 @@ impl PurchaseOrder {
         Ok(load_one(ctx, ReceiptsOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(Receipt::from)
             .collect())
     }
@@ -238,7 +245,8 @@ impl PurchaseOrder {
         Ok(load_one(ctx, BillsOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(Bill::from)
             .collect())
     }
@@ -261,7 +269,7 @@ impl PurchaseOrder {
             .after
             .is_some_and(|after| lines.iter().any(|l| l.id <= after));
         let mut rest = lines
-            .into_iter()
+            .iter()
             .filter(|l| window.after.is_none_or(|after| l.id > after))
             .peekable();
         let page_rows: Vec<_> = rest.by_ref().take(window.limit as usize).collect();
@@ -272,7 +280,10 @@ impl PurchaseOrder {
             ConnectionTotals { total_count: total },
         );
         page.edges.extend(page_rows.into_iter().map(|l| {
-            async_graphql::connection::Edge::new(encode_cursor(l.id), PurchaseOrderLine::from(l))
+            async_graphql::connection::Edge::new(
+                encode_cursor(l.id),
+                PurchaseOrderLine::from(l.clone()),
+            )
         }));
         Ok(page)
     }
@@ -386,7 +397,7 @@ impl From<entity::purchase_order_line::Model> for PurchaseOrderLine {
 impl PurchaseOrderLine {
     /// The allowance (percent) receiving applies to this line.
     async fn allowance_percent(&self, ctx: &Context<'_>) -> async_graphql::Result<Exact> {
-        let product: Product = load_required(ctx, ProductId(self.product_id)).await?;
+        let product: Arc<Product> = load_required(ctx, ProductId(self.product_id)).await?;
         Ok(over_receipt_percent(
             product.over_receipt_allowance_percent.map(|p| p.0),
             state(ctx).settings.business.over_receipt_percent,
@@ -401,17 +412,17 @@ impl Guarded for PurchaseOrderLine {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl PurchaseOrderLine {
     /// The order it belongs to.
-    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrder>> {
         load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
     }
 
     /// What is ordered.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
     /// Where it is delivered and stocked.
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.location_id)).await
     }
 
@@ -438,7 +449,7 @@ impl PurchaseOrderLine {
     }
 
     /// The job this line is bought for, if any.
-    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Job>> {
+    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Job>>> {
         match self.job_id {
             Some(id) => load_one(ctx, JobId(id)).await,
             None => Ok(None),
@@ -446,7 +457,7 @@ impl PurchaseOrderLine {
     }
 
     /// The project this line is bought for, if any.
-    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Project>>> {
         match self.project_id {
             Some(id) => load_one(ctx, ProjectId(id)).await,
             None => Ok(None),
@@ -474,8 +485,8 @@ impl PurchaseOrderLine {
         Ok(load_one(ctx, MaterialOfLine(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
-            .next()
+            .first()
+            .cloned()
             .map(JobMaterial::from))
     }
 
@@ -483,7 +494,7 @@ impl PurchaseOrderLine {
     async fn inventory_item(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<InventoryItem>> {
+    ) -> async_graphql::Result<Option<Arc<InventoryItem>>> {
         load_one(
             ctx,
             ItemAt {

@@ -242,7 +242,7 @@ impl BillsQuery {
                 SortOrder::new([SortKey::column(column, sort.direction)], sort.direction)
             }
         };
-        root_page(
+        let page = root_page(
             ctx,
             &args,
             Entity::find().filter(condition),
@@ -250,7 +250,9 @@ impl BillsQuery {
             |m| m.id,
             Bill::from,
         )
-        .await
+        .await?;
+        prime::page(ctx, &page).await?;
+        Ok(page)
     }
 
     /// Receipts (the receiving history), oldest first; filters combine with AND. Needs

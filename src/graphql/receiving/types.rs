@@ -1,5 +1,7 @@
 //! Receipts, bills and their lines. Bills need `bills:read`; money needs `costs:read`.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use rust_decimal::Decimal as Exact;
 
@@ -73,7 +75,7 @@ impl Guarded for Receipt {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl Receipt {
     /// The order received against.
-    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrder>> {
         load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
     }
 
@@ -82,7 +84,8 @@ impl Receipt {
         Ok(load_one(ctx, LinesOfReceipt(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(ReceiptLine::from)
             .collect())
     }
@@ -99,9 +102,10 @@ impl Receipt {
             .await?
             .unwrap_or_default();
         Ok(bills
-            .into_iter()
+            .iter()
             .filter(|b| b.kind == entity::enums::BillKind::Bill)
             .max_by_key(|b| (b.status == entity::enums::BillStatus::Open, b.id))
+            .cloned()
             .map(Bill::from))
     }
 
@@ -111,7 +115,8 @@ impl Receipt {
         Ok(load_one(ctx, BillsOfReceipt(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(Bill::from)
             .collect())
     }
@@ -166,18 +171,18 @@ impl Guarded for ReceiptLine {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl ReceiptLine {
     /// The purchase-order line received.
-    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrderLine>> {
         load_required(ctx, LineId(self.line_id)).await
     }
 
     /// The product received, as it was received: later edits of the order line never show
     /// here.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
     /// The location the goods were received into.
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.location_id)).await
     }
 
@@ -186,8 +191,8 @@ impl ReceiptLine {
         Ok(load_one(ctx, SerialsOfReceiptLine(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.serial_number)
+            .iter()
+            .map(|s| s.serial_number.clone())
             .collect())
     }
 
@@ -321,7 +326,7 @@ pub struct MatchDifference {
 #[ComplexObject]
 impl MatchDifference {
     /// The purchase-order line concerned.
-    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrderLine>> {
         load_required(ctx, LineId(self.line_id)).await
     }
 
@@ -355,22 +360,22 @@ impl Guarded for Bill {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl Bill {
     /// Who bills.
-    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Vendor> {
+    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Vendor>> {
         load_required(ctx, VendorId(self.vendor_id)).await
     }
 
     /// The order billed.
-    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrder>> {
         load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
     }
 
     /// The receipt that produced it.
-    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Receipt> {
+    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Receipt>> {
         load_required(ctx, ReceiptId(self.receipt_id)).await
     }
 
     /// For a credit: the bill it cancels.
-    async fn credit_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+    async fn credit_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Bill>>> {
         match self.credit_of_id {
             Some(id) => load_one(ctx, BillId(id)).await,
             None => Ok(None),
@@ -378,7 +383,7 @@ impl Bill {
     }
 
     /// For a superseded bill: its replacement.
-    async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+    async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Bill>>> {
         match self.superseded_by_id {
             Some(id) => load_one(ctx, BillId(id)).await,
             None => Ok(None),
@@ -390,7 +395,8 @@ impl Bill {
         Ok(load_one(ctx, LinesOfBill(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(BillLine::from)
             .collect())
     }
@@ -451,7 +457,7 @@ impl Bill {
         let ordered =
             load_many(ctx, billed.iter().map(|l| LineId(l.purchase_order_line_id))).await?;
         let mut lines = Vec::with_capacity(billed.len());
-        for line in &billed {
+        for line in billed.iter() {
             let ordered = ordered
                 .get(&LineId(line.purchase_order_line_id))
                 .ok_or_else(|| ApiError::internal("bill line without its order line"))?;
@@ -531,17 +537,17 @@ impl Guarded for BillLine {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl BillLine {
     /// The purchase-order line billed.
-    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrderLine>> {
         load_required(ctx, LineId(self.line_id)).await
     }
 
     /// The product billed, as it was received: later edits of the order line never show here.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
     /// The location the billed goods were received into.
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.location_id)).await
     }
 
