@@ -442,7 +442,7 @@ pub struct LineRef {
     project_id: Option<i32>,
 }
 
-row_from!(entity::purchase_order_line::Model => LineRef {
+row_from!(crate::graphql::loaders::columns::LineColumns => LineRef {
     id: id, purchase_order_id: purchase_order_id, product_id: product_id,
     location_id: location_id, job_id: job_id, project_id: project_id,
 });

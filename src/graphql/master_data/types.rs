@@ -205,6 +205,12 @@ pub struct InventoryLocation {
 
 impl From<entity::inventory_location::Model> for InventoryLocation {
     fn from(m: entity::inventory_location::Model) -> Self {
+        crate::graphql::loaders::columns::LocationColumns::from(m).into()
+    }
+}
+
+impl From<crate::graphql::loaders::columns::LocationColumns> for InventoryLocation {
+    fn from(m: crate::graphql::loaders::columns::LocationColumns) -> Self {
         let has_address = m.street.is_some()
             || m.city.is_some()
             || m.postal_code.is_some()
@@ -340,6 +346,12 @@ impl Product {
 
 impl From<entity::product::Model> for Product {
     fn from(m: entity::product::Model) -> Self {
+        crate::graphql::loaders::columns::ProductColumns::from(m).into()
+    }
+}
+
+impl From<crate::graphql::loaders::columns::ProductColumns> for Product {
+    fn from(m: crate::graphql::loaders::columns::ProductColumns) -> Self {
         Product {
             id: to_gid("Product", m.id),
             db_id: m.id,

@@ -374,6 +374,12 @@ pub struct PurchaseOrderLine {
 
 impl From<entity::purchase_order_line::Model> for PurchaseOrderLine {
     fn from(m: entity::purchase_order_line::Model) -> Self {
+        crate::graphql::loaders::columns::LineColumns::from(m).into()
+    }
+}
+
+impl From<crate::graphql::loaders::columns::LineColumns> for PurchaseOrderLine {
+    fn from(m: crate::graphql::loaders::columns::LineColumns) -> Self {
         PurchaseOrderLine {
             id: to_gid("PurchaseOrderLine", m.id),
             db_id: m.id,
