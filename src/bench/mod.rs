@@ -1015,33 +1015,38 @@ fn render(report: &Report, config: &BenchConfig) -> String {
                 ratio(receive.run.per_second(), tps)
             )
         });
-    let _ = writeln!(
-        out,
-        "\nReceiving: {} receipts/s at {} clients on one order's hot lines, {:.1} SQL \
+    // Scenarios left out (`--scenarios`) print nothing rather than zeros.
+    if config.runs(Scenario::Receive) {
+        let _ = writeln!(
+            out,
+            "\nReceiving: {} receipts/s at {} clients on one order's hot lines, {:.1} SQL \
          statements per receipt; books after the run: {}. pgbench: {pgbench}.",
-        format_args!("{:.0}", receive.run.per_second()),
-        receive.clients,
-        receive.statements_per_request,
-        if report.books.is_empty() {
-            "balanced, 0 lost updates".to_owned()
-        } else {
-            format!("{} problems: {:?}", report.books.len(), report.books)
-        }
-    );
+            format_args!("{:.0}", receive.run.per_second()),
+            receive.clients,
+            receive.statements_per_request,
+            if report.books.is_empty() {
+                "balanced, 0 lost updates".to_owned()
+            } else {
+                format!("{} problems: {:?}", report.books.len(), report.books)
+            }
+        );
+    }
     let fan = &report.fanout;
-    let _ = writeln!(
-        out,
-        "\nFan-out: {} of {} subscribers connected, {} status changes, {} of {} deliveries; \
+    if config.runs(Scenario::Fanout) {
+        let _ = writeln!(
+            out,
+            "\nFan-out: {} of {} subscribers connected, {} status changes, {} of {} deliveries; \
          commit (`occurredAt`) → delivery p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms.\n",
-        fan.connected,
-        fan.subscribers,
-        fan.events,
-        fan.delivered,
-        fan.expected,
-        fanout::quantile(&fan.latencies_ms, 0.5),
-        fanout::quantile(&fan.latencies_ms, 0.99),
-        fanout::quantile(&fan.latencies_ms, 1.0)
-    );
+            fan.connected,
+            fan.subscribers,
+            fan.events,
+            fan.delivered,
+            fan.expected,
+            fanout::quantile(&fan.latencies_ms, 0.5),
+            fanout::quantile(&fan.latencies_ms, 0.99),
+            fanout::quantile(&fan.latencies_ms, 1.0)
+        );
+    }
     // The targets of issue 13, at the highest concurrency measured.
     let top = config.concurrency.iter().copied().max().unwrap_or(1);
     if let (Some(row), Some((_, _, sql)), Some((_, _, _, cpu))) = (
@@ -1090,7 +1095,11 @@ fn render(report: &Report, config: &BenchConfig) -> String {
             },
             fan.connected,
             fan_p99,
-            met(fan_p99 < 200.0 && fan.delivered == fan.expected && fan.expected > 0),
+            if config.runs(Scenario::Fanout) {
+                met(fan_p99 < 200.0 && fan.delivered == fan.expected && fan.expected > 0)
+            } else {
+                "not run"
+            },
             peak,
             met(peak * 1.048_576 < 150.0)
         );
