@@ -398,34 +398,16 @@ pub mod columns {
     }
 }
 
+/// Generates a loader of `$module` rows by id as `$value` (selecting `$columns` when given,
+/// else every column).
 macro_rules! by_id_loader {
     ($(#[$doc:meta])* $key:ident => $module:ident as $value:ty, columns $columns:ty) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub struct $key(pub i32);
-
-        impl Loader<$key> for DbLoader {
-            type Value = Arc<$value>;
-            type Error = async_graphql::Error;
-
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Arc<$value>>, Self::Error> {
-                let db = &self.db;
-                let rows = retry_read(|| {
-                    entity::$module::Entity::find()
-                        .filter(entity::$module::Column::Id.is_in(keys.iter().map(|k| k.0)))
-                        .into_partial_model::<$columns>()
-                        .all(db)
-                })
-                .await
-                .map_err(db_error)?;
-                Ok(rows
-                    .into_iter()
-                    .map(|m| ($key(m.id), Arc::new(<$value>::from(m))))
-                    .collect())
-            }
-        }
+        by_id_loader!(@ $(#[$doc])* $key, $module, $value, .into_partial_model::<$columns>());
     };
     ($(#[$doc:meta])* $key:ident => $module:ident as $value:ty) => {
+        by_id_loader!(@ $(#[$doc])* $key, $module, $value,);
+    };
+    (@ $(#[$doc:meta])* $key:ident, $module:ident, $value:ty, $($select:tt)*) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct $key(pub i32);
@@ -439,6 +421,7 @@ macro_rules! by_id_loader {
                 let rows = retry_read(|| {
                     entity::$module::Entity::find()
                         .filter(entity::$module::Column::Id.is_in(keys.iter().map(|k| k.0)))
+                        $($select)*
                         .all(db)
                 })
                 .await

@@ -67,6 +67,16 @@ impl<'a> Sel<'a> {
         self.any(&[name])
     }
 
+    /// The relation `name`: whether it is selected, and what is selected below it.
+    fn rel(&self, name: &str) -> (bool, Self) {
+        (self.has(name), self.field(name))
+    }
+
+    /// The relation `name`, also wanted when a field computed from it (`also`) is selected.
+    fn rel_or(&self, name: &str, also: &[&str]) -> (bool, Self) {
+        (self.has(name) || self.any(also), self.field(name))
+    }
+
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -168,7 +178,11 @@ where
 
 /// A relation to one row per key: primes `keys` (one statement) when `wanted`, then what
 /// `sel` asks of the rows found.
-async fn follow<'a, R, T, K, I>(ctx: &'a Context<'a>, wanted: bool, sel: Sel<'a>, keys: I) -> Primed
+async fn follow<'a, R, T, K, I>(
+    ctx: &'a Context<'a>,
+    (wanted, sel): (bool, Sel<'a>),
+    keys: I,
+) -> Primed
 where
     R: Level + for<'x> From<&'x T>,
     T: Send + Sync + 'static,
@@ -184,8 +198,7 @@ where
 /// what `sel` asks of every row of every list.
 async fn follow_lists<'a, R, M, K, I>(
     ctx: &'a Context<'a>,
-    wanted: bool,
-    sel: Sel<'a>,
+    (wanted, sel): (bool, Sel<'a>),
     keys: I,
 ) -> Primed
 where
@@ -210,7 +223,7 @@ async fn follow_windows<'a, R, M, K>(
     ctx: &'a Context<'a>,
     sel: Sel<'a>,
     parents: &[i32],
-    key: impl Fn(i32, Option<i32>, u64) -> K,
+    key: fn(i32, Option<i32>, u64) -> K,
 ) -> Primed
 where
     R: Level + for<'x> From<&'x M>,
@@ -229,6 +242,13 @@ where
 /// Runs the primers of one level side by side.
 async fn all(primers: Vec<BoxFuture<'_, Primed>>) -> Primed {
     try_join_all(primers).await.map(drop)
+}
+
+/// [`all`] of the primers given.
+macro_rules! primers {
+    ($($primer:expr),* $(,)?) => {
+        all(vec![$(FutureExt::boxed($primer)),*])
+    };
 }
 
 /// Primes what the caller's selection asks of a root connection's nodes.
@@ -338,84 +358,66 @@ impl Level for PoRef {
                     .collect();
                 LineRef::prime_with(ctx, line_sel.clone(), rows, extra, extra_sel).await
             };
-            all(vec![
+            primers![
                 follow::<VendorRow, _, _, _>(
                     ctx,
-                    sel.has("vendor"),
-                    sel.field("vendor"),
+                    sel.rel("vendor"),
                     o.iter().map(|o| l::VendorId(o.vendor_id)),
-                )
-                .boxed(),
+                ),
                 follow::<LocationRow, _, _, _>(
                     ctx,
-                    !ship_to.is_empty() && !merge_locations,
-                    ship_to.clone(),
+                    (!ship_to.is_empty() && !merge_locations, ship_to.clone()),
                     o.iter().map(|o| l::LocationId(o.ship_to_id)),
-                )
-                .boxed(),
+                ),
                 leaf(
                     ctx,
                     sel.has("type"),
                     o.iter().map(|o| l::PurchaseOrderTypeId(o.type_id)),
-                )
-                .boxed(),
+                ),
                 leaf(
                     ctx,
                     sel.has("businessUnit"),
                     o.iter().map(|o| l::BusinessUnitId(o.business_unit_id)),
-                )
-                .boxed(),
+                ),
                 follow::<JobRow, _, _, _>(
                     ctx,
-                    sel.has("job"),
-                    sel.field("job"),
+                    sel.rel("job"),
                     o.iter().filter_map(|o| o.job_id.map(l::JobId)),
-                )
-                .boxed(),
+                ),
                 leaf(
                     ctx,
                     sel.has("project"),
                     o.iter().filter_map(|o| o.project_id.map(l::ProjectId)),
-                )
-                .boxed(),
+                ),
                 leaf(
                     ctx,
                     sel.has("technician"),
                     o.iter()
                         .filter_map(|o| o.technician_id.map(l::TechnicianId)),
-                )
-                .boxed(),
+                ),
                 follow::<PoRef, _, _, _>(
                     ctx,
-                    sel.has("backorderOf"),
-                    sel.field("backorderOf"),
+                    sel.rel("backorderOf"),
                     o.iter()
                         .filter_map(|o| o.backorder_of_id.map(l::PurchaseOrderId)),
-                )
-                .boxed(),
+                ),
                 follow_lists::<PoRef, _, _, _>(
                     ctx,
-                    sel.has("backorders"),
-                    sel.field("backorders"),
+                    sel.rel("backorders"),
                     o.iter().map(|o| l::BackordersOf(o.id)),
-                )
-                .boxed(),
+                ),
                 follow_lists::<ReceiptRow, _, _, _>(
                     ctx,
-                    sel.has("receipts"),
-                    sel.field("receipts"),
+                    sel.rel("receipts"),
                     o.iter().map(|o| l::ReceiptsOfPurchaseOrder(o.id)),
-                )
-                .boxed(),
+                ),
                 follow_lists::<BillRow, _, _, _>(
                     ctx,
-                    sel.has("bills"),
-                    sel.field("bills"),
+                    sel.rel("bills"),
                     o.iter().map(|o| l::BillsOfPurchaseOrder(o.id)),
-                )
-                .boxed(),
-                lines.boxed(),
-            ])
+                ),
+                lines,
+            ]
             .await
         }
         .boxed()
@@ -473,63 +475,49 @@ impl LineRef {
                 extra_locations
             };
             let x = &lines;
-            all(vec![
+            primers![
                 follow::<ProductRow, _, _, _>(
                     ctx,
-                    sel.any(&[
+                    sel.rel_or(
                         "product",
-                        "overReceiptAllowancePercent",
-                        "receivableQuantity",
-                    ]),
-                    sel.field("product"),
+                        &["overReceiptAllowancePercent", "receivableQuantity"],
+                    ),
                     x.iter().map(|l| l::ProductId(l.product_id)),
-                )
-                .boxed(),
+                ),
                 follow::<LocationRow, _, _, _>(
                     ctx,
-                    !location_ids.is_empty(),
-                    location_sel,
+                    (!location_ids.is_empty(), location_sel),
                     location_ids.iter().map(|id| l::LocationId(*id)),
-                )
-                .boxed(),
+                ),
                 follow::<ItemRow, _, _, _>(
                     ctx,
-                    sel.has("inventoryItem"),
-                    sel.field("inventoryItem"),
+                    sel.rel("inventoryItem"),
                     x.iter().map(|l| l::ItemAt {
                         product_id: l.product_id,
                         location_id: l.location_id,
                     }),
-                )
-                .boxed(),
+                ),
                 follow::<PoRef, _, _, _>(
                     ctx,
-                    sel.any(&["purchaseOrder", "baseUnitCost"]),
-                    sel.field("purchaseOrder"),
+                    sel.rel_or("purchaseOrder", &["baseUnitCost"]),
                     x.iter().map(|l| l::PurchaseOrderId(l.purchase_order_id)),
-                )
-                .boxed(),
+                ),
                 follow::<JobRow, _, _, _>(
                     ctx,
-                    sel.has("job"),
-                    sel.field("job"),
+                    sel.rel("job"),
                     x.iter().filter_map(|l| l.job_id.map(l::JobId)),
-                )
-                .boxed(),
+                ),
                 leaf(
                     ctx,
                     sel.has("project"),
                     x.iter().filter_map(|l| l.project_id.map(l::ProjectId)),
-                )
-                .boxed(),
+                ),
                 follow_lists::<JobMaterialRow, _, _, _>(
                     ctx,
-                    sel.has("jobMaterial"),
-                    sel.field("jobMaterial"),
+                    sel.rel("jobMaterial"),
                     x.iter().map(|l| l::MaterialOfLine(l.id)),
-                )
-                .boxed(),
-            ])
+                ),
+            ]
             .await
         }
         .boxed()
@@ -553,30 +541,20 @@ impl Level for VendorRow {
     fn prime<'a>(ctx: &'a Context<'a>, sel: Sel<'a>, vendors: Vec<Self>) -> BoxFuture<'a, Primed> {
         async move {
             let ids: Vec<i32> = vendors.iter().map(|v| v.id).collect();
-            all(vec![
+            primers![
                 follow_windows::<PoRef, _, _>(
                     ctx,
                     sel.field("purchaseOrders"),
                     &ids,
-                    |parent, after, limit| l::PurchaseOrdersOfVendor {
-                        parent,
-                        after,
-                        limit,
-                    },
-                )
-                .boxed(),
+                    l::PurchaseOrdersOfVendor::new,
+                ),
                 follow_windows::<BillRow, _, _>(
                     ctx,
                     sel.field("bills"),
                     &ids,
-                    |parent, after, limit| l::BillsOfVendor {
-                        parent,
-                        after,
-                        limit,
-                    },
-                )
-                .boxed(),
-            ])
+                    l::BillsOfVendor::new,
+                ),
+            ]
             .await
         }
         .boxed()
@@ -604,28 +582,21 @@ impl Level for ProductRow {
     fn prime<'a>(ctx: &'a Context<'a>, sel: Sel<'a>, products: Vec<Self>) -> BoxFuture<'a, Primed> {
         async move {
             let ids: Vec<i32> = products.iter().map(|p| p.id).collect();
-            all(vec![
+            primers![
                 follow::<VendorRow, _, _, _>(
                     ctx,
-                    sel.has("preferredVendor"),
-                    sel.field("preferredVendor"),
+                    sel.rel("preferredVendor"),
                     products
                         .iter()
                         .filter_map(|p| p.preferred_vendor_id.map(l::VendorId)),
-                )
-                .boxed(),
+                ),
                 follow_windows::<ItemRow, _, _>(
                     ctx,
                     sel.field("inventoryItems"),
                     &ids,
-                    |parent, after, limit| l::ItemsOfProduct {
-                        parent,
-                        after,
-                        limit,
-                    },
-                )
-                .boxed(),
-            ])
+                    l::ItemsOfProduct::new,
+                ),
+            ]
             .await
         }
         .boxed()
@@ -667,11 +638,7 @@ impl Level for LocationRow {
                 ctx,
                 sel.field("inventoryItems"),
                 &ids,
-                |parent, after, limit| l::ItemsOfLocation {
-                    parent,
-                    after,
-                    limit,
-                },
+                l::ItemsOfLocation::new,
             )
             .await
         }
@@ -702,33 +669,19 @@ impl Level for ItemRow {
     fn prime<'a>(ctx: &'a Context<'a>, sel: Sel<'a>, items: Vec<Self>) -> BoxFuture<'a, Primed> {
         async move {
             let ids: Vec<i32> = items.iter().map(|i| i.id).collect();
-            all(vec![
+            primers![
                 follow::<ProductRow, _, _, _>(
                     ctx,
-                    sel.has("product"),
-                    sel.field("product"),
+                    sel.rel("product"),
                     items.iter().map(|i| l::ProductId(i.product_id)),
-                )
-                .boxed(),
+                ),
                 follow::<LocationRow, _, _, _>(
                     ctx,
-                    sel.has("location"),
-                    sel.field("location"),
+                    sel.rel("location"),
                     items.iter().map(|i| l::LocationId(i.location_id)),
-                )
-                .boxed(),
-                follow_windows::<Leaf, _, _>(
-                    ctx,
-                    sel.field("ledger"),
-                    &ids,
-                    |parent, after, limit| l::LedgerOfItem {
-                        parent,
-                        after,
-                        limit,
-                    },
-                )
-                .boxed(),
-            ])
+                ),
+                follow_windows::<Leaf, _, _>(ctx, sel.field("ledger"), &ids, l::LedgerOfItem::new),
+            ]
             .await
         }
         .boxed()
@@ -766,29 +719,23 @@ impl Level for ReceiptRow {
         async move {
             let bill_sel = sel.field("bill").and(sel.field("bills"));
             let r = &receipts;
-            all(vec![
+            primers![
                 follow::<PoRef, _, _, _>(
                     ctx,
-                    sel.has("purchaseOrder"),
-                    sel.field("purchaseOrder"),
+                    sel.rel("purchaseOrder"),
                     r.iter().map(|r| l::PurchaseOrderId(r.purchase_order_id)),
-                )
-                .boxed(),
+                ),
                 follow_lists::<ReceiptLineRow, _, _, _>(
                     ctx,
-                    sel.has("lines"),
-                    sel.field("lines"),
+                    sel.rel("lines"),
                     r.iter().map(|r| l::LinesOfReceipt(r.id)),
-                )
-                .boxed(),
+                ),
                 follow_lists::<BillRow, _, _, _>(
                     ctx,
-                    !bill_sel.is_empty(),
-                    bill_sel.clone(),
+                    (!bill_sel.is_empty(), bill_sel.clone()),
                     r.iter().map(|r| l::BillsOfReceipt(r.id)),
-                )
-                .boxed(),
-            ])
+                ),
+            ]
             .await
         }
         .boxed()
@@ -827,35 +774,28 @@ impl Level for ReceiptLineRow {
     fn prime<'a>(ctx: &'a Context<'a>, sel: Sel<'a>, lines: Vec<Self>) -> BoxFuture<'a, Primed> {
         async move {
             let x = &lines;
-            all(vec![
+            primers![
                 follow::<LineRef, _, _, _>(
                     ctx,
-                    sel.has("line"),
-                    sel.field("line"),
+                    sel.rel("line"),
                     x.iter().map(|r| l::LineId(r.line_id)),
-                )
-                .boxed(),
+                ),
                 follow::<ProductRow, _, _, _>(
                     ctx,
-                    sel.has("product"),
-                    sel.field("product"),
+                    sel.rel("product"),
                     x.iter().map(|r| l::ProductId(r.product_id)),
-                )
-                .boxed(),
+                ),
                 follow::<LocationRow, _, _, _>(
                     ctx,
-                    sel.has("location"),
-                    sel.field("location"),
+                    sel.rel("location"),
                     x.iter().map(|r| l::LocationId(r.location_id)),
-                )
-                .boxed(),
+                ),
                 leaf(
                     ctx,
                     sel.has("serialNumbers"),
                     x.iter().map(|r| l::SerialsOfReceiptLine(r.id)),
-                )
-                .boxed(),
-            ])
+                ),
+            ]
             .await
         }
         .boxed()
@@ -900,63 +840,52 @@ impl Level for BillRow {
                     (matching || lines_sel.has("line"))
                         .then_some(l::LineId(b.purchase_order_line_id))
                 });
-                all(vec![
+                primers![
                     leaf(
                         ctx,
                         matching,
                         b.iter().map(|b| l::LinesOfReceipt(b.receipt_id)),
-                    )
-                    .boxed(),
+                    ),
                     leaf(ctx, true, line_ids).boxed(),
                     leaf(
                         ctx,
                         lines_sel.has("product"),
                         rows().map(|b| l::ProductId(b.product_id)),
-                    )
-                    .boxed(),
+                    ),
                     leaf(
                         ctx,
                         lines_sel.has("location"),
                         rows().map(|b| l::LocationId(b.location_id)),
-                    )
-                    .boxed(),
-                ])
+                    ),
+                ]
                 .await
             };
-            all(vec![
+            primers![
                 follow::<VendorRow, _, _, _>(
                     ctx,
-                    sel.has("vendor"),
-                    sel.field("vendor"),
+                    sel.rel("vendor"),
                     b.iter().map(|b| l::VendorId(b.vendor_id)),
-                )
-                .boxed(),
+                ),
                 follow::<PoRef, _, _, _>(
                     ctx,
-                    sel.has("purchaseOrder"),
-                    sel.field("purchaseOrder"),
+                    sel.rel("purchaseOrder"),
                     b.iter().map(|b| l::PurchaseOrderId(b.purchase_order_id)),
-                )
-                .boxed(),
+                ),
                 follow::<ReceiptRow, _, _, _>(
                     ctx,
-                    sel.has("receipt"),
-                    sel.field("receipt"),
+                    sel.rel("receipt"),
                     b.iter().map(|b| l::ReceiptId(b.receipt_id)),
-                )
-                .boxed(),
+                ),
                 follow::<BillRow, _, _, _>(
                     ctx,
-                    !related.is_empty(),
-                    related.clone(),
+                    (!related.is_empty(), related.clone()),
                     b.iter()
                         .flat_map(|b| [b.credit_of_id, b.superseded_by_id])
                         .flatten()
                         .map(l::BillId),
-                )
-                .boxed(),
-                lines.boxed(),
-            ])
+                ),
+                lines,
+            ]
             .await
         }
         .boxed()
@@ -985,30 +914,24 @@ impl Level for JobMaterialRow {
     ) -> BoxFuture<'a, Primed> {
         async move {
             let m = &materials;
-            all(vec![
+            primers![
                 follow::<JobRow, _, _, _>(
                     ctx,
-                    sel.has("job"),
-                    sel.field("job"),
+                    sel.rel("job"),
                     m.iter().map(|m| l::JobId(m.job_id)),
-                )
-                .boxed(),
+                ),
                 follow::<ProductRow, _, _, _>(
                     ctx,
-                    sel.has("product"),
-                    sel.field("product"),
+                    sel.rel("product"),
                     m.iter().map(|m| l::ProductId(m.product_id)),
-                )
-                .boxed(),
+                ),
                 follow::<LineRef, _, _, _>(
                     ctx,
-                    sel.has("purchaseOrderLine"),
-                    sel.field("purchaseOrderLine"),
+                    sel.rel("purchaseOrderLine"),
                     m.iter()
                         .filter_map(|m| m.purchase_order_line_id.map(l::LineId)),
-                )
-                .boxed(),
-            ])
+                ),
+            ]
             .await
         }
         .boxed()
@@ -1026,30 +949,20 @@ impl Level for JobRow {
     fn prime<'a>(ctx: &'a Context<'a>, sel: Sel<'a>, jobs: Vec<Self>) -> BoxFuture<'a, Primed> {
         async move {
             let ids: Vec<i32> = jobs.iter().map(|j| j.id).collect();
-            all(vec![
+            primers![
                 follow_windows::<JobMaterialRow, _, _>(
                     ctx,
                     sel.field("materials"),
                     &ids,
-                    |parent, after, limit| l::MaterialsOfJob {
-                        parent,
-                        after,
-                        limit,
-                    },
-                )
-                .boxed(),
+                    l::MaterialsOfJob::new,
+                ),
                 follow_windows::<PoRef, _, _>(
                     ctx,
                     sel.field("purchaseOrders"),
                     &ids,
-                    |parent, after, limit| l::PurchaseOrdersOfJob {
-                        parent,
-                        after,
-                        limit,
-                    },
-                )
-                .boxed(),
-            ])
+                    l::PurchaseOrdersOfJob::new,
+                ),
+            ]
             .await
         }
         .boxed()
@@ -1070,45 +983,36 @@ impl Level for EventRow {
     fn prime<'a>(ctx: &'a Context<'a>, sel: Sel<'a>, events: Vec<Self>) -> BoxFuture<'a, Primed> {
         async move {
             let e = &events;
-            all(vec![
+            primers![
                 follow::<PoRef, _, _, _>(
                     ctx,
-                    sel.has("purchaseOrder"),
-                    sel.field("purchaseOrder"),
+                    sel.rel("purchaseOrder"),
                     e.iter()
                         .filter_map(|e| e.purchase_order_id.map(l::PurchaseOrderId)),
-                )
-                .boxed(),
+                ),
                 follow::<ReceiptRow, _, _, _>(
                     ctx,
-                    sel.has("receipt"),
-                    sel.field("receipt"),
+                    sel.rel("receipt"),
                     e.iter().filter_map(|e| e.receipt_id.map(l::ReceiptId)),
-                )
-                .boxed(),
+                ),
                 follow::<BillRow, _, _, _>(
                     ctx,
-                    sel.has("bill"),
-                    sel.field("bill"),
+                    sel.rel("bill"),
                     e.iter().filter_map(|e| e.bill_id.map(l::BillId)),
-                )
-                .boxed(),
+                ),
                 follow::<ItemRow, _, _, _>(
                     ctx,
-                    sel.has("inventoryItem"),
-                    sel.field("inventoryItem"),
+                    sel.rel("inventoryItem"),
                     e.iter()
                         .filter_map(|e| e.inventory_item_id.map(l::InventoryItemId)),
-                )
-                .boxed(),
+                ),
                 leaf(
                     ctx,
                     sel.has("ledgerEntry"),
                     e.iter()
                         .filter_map(|e| e.ledger_entry_id.map(l::LedgerEntryId)),
-                )
-                .boxed(),
-            ])
+                ),
+            ]
             .await
         }
         .boxed()

@@ -146,6 +146,13 @@ macro_rules! window_loader {
             pub limit: u64,
         }
 
+        impl $key {
+            /// The key of `parent`'s window of at most `limit` children after `after`.
+            pub fn new(parent: i32, after: Option<i32>, limit: u64) -> Self {
+                $key { parent, after, limit }
+            }
+        }
+
         impl Loader<$key> for DbLoader {
             type Value = std::sync::Arc<$crate::graphql::window::ChildWindow<entity::$module::Model>>;
             type Error = async_graphql::Error;
