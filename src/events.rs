@@ -130,13 +130,56 @@ impl DomainEvent {
 }
 
 /// Events a use case wrote in its transaction; hand it to [`EventBus::publish`] after commit.
+///
+/// A default outbox writes each event (or batch of one kind) as it is recorded. A
+/// [`deferred`](Outbox::deferred) one keeps the rows and writes them all in one multi-row
+/// statement at [`flush`](Outbox::flush): a use case that records several kinds of event
+/// (a receipt: its stock moves, item changes, bill and receipt) pays one round trip for all of
+/// them. A deferred outbox must not span a savepoint that may roll back (the rows would outlive
+/// it), and must be flushed before commit ([`EventBus::publish`] reports rows never written).
 #[derive(Debug, Default)]
 #[must_use = "publish the events after commit"]
-pub struct Outbox(usize);
+pub struct Outbox {
+    /// Events written or queued so far.
+    recorded: usize,
+    /// `Some` when deferred: the rows not written yet, in the order recorded.
+    pending: Option<Vec<entity::event::ActiveModel>>,
+}
+
+/// One outbox row.
+fn event_row(
+    kind: EventKind,
+    entity_type: &str,
+    entity_id: i32,
+    payload: &serde_json::Value,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> entity::event::ActiveModel {
+    entity::event::ActiveModel {
+        kind: Set(kind.as_str().to_owned()),
+        entity_type: Set(entity_type.to_owned()),
+        entity_id: Set(entity_id),
+        payload: Set(payload.to_string()),
+        actor: Set(actor.to_owned()),
+        occurred_at: Set(at),
+        ..Default::default()
+    }
+}
+
+/// Rows per multi-row INSERT of events: far below both backends' limits on bound parameters.
+const EVENTS_PER_INSERT: usize = 500;
 
 impl Outbox {
-    /// Writes an event row in the caller's transaction; on PostgreSQL also queues a `NOTIFY`,
-    /// which PostgreSQL sends only if the transaction commits.
+    /// An outbox that queues its rows until [`Outbox::flush`] writes them in one statement.
+    pub fn deferred() -> Self {
+        Outbox {
+            recorded: 0,
+            pending: Some(Vec::new()),
+        }
+    }
+
+    /// Writes an event row in the caller's transaction (or queues it, when deferred); on
+    /// PostgreSQL also queues a `NOTIFY`, which PostgreSQL sends only if the transaction commits.
     pub async fn record(
         &mut self,
         txn: &impl ConnectionTrait,
@@ -146,24 +189,18 @@ impl Outbox {
         payload: serde_json::Value,
         actor: &str,
     ) -> Result<(), ServiceError> {
-        entity::event::ActiveModel {
-            kind: Set(kind.as_str().to_owned()),
-            entity_type: Set(entity_type.to_owned()),
-            entity_id: Set(entity_id),
-            payload: Set(payload.to_string()),
-            actor: Set(actor.to_owned()),
-            occurred_at: Set(now()),
-            ..Default::default()
+        let row = event_row(kind, entity_type, entity_id, &payload, actor, now());
+        self.recorded += 1;
+        if let Some(pending) = &mut self.pending {
+            pending.push(row);
+            return Ok(());
         }
-        .insert(txn)
-        .await?;
-        self.notify(txn).await?;
-        self.0 += 1;
-        Ok(())
+        row.insert(txn).await?;
+        self.notify(txn).await
     }
 
     /// Writes one event row per `(entity id, payload)` of the same kind in one multi-row
-    /// statement, in the order given (outbox ids follow it).
+    /// statement (or queues them, when deferred), in the order given (outbox ids follow it).
     pub async fn record_all(
         &mut self,
         txn: &impl ConnectionTrait,
@@ -176,31 +213,52 @@ impl Outbox {
             return Ok(());
         }
         let at = now();
-        let count = events.len();
         let rows: Vec<entity::event::ActiveModel> = events
-            .into_iter()
-            .map(|(entity_id, payload)| entity::event::ActiveModel {
-                kind: Set(kind.as_str().to_owned()),
-                entity_type: Set(entity_type.to_owned()),
-                entity_id: Set(entity_id),
-                payload: Set(payload.to_string()),
-                actor: Set(actor.to_owned()),
-                occurred_at: Set(at),
-                ..Default::default()
+            .iter()
+            .map(|(entity_id, payload)| {
+                event_row(kind, entity_type, *entity_id, payload, actor, at)
             })
             .collect();
-        for chunk in rows.chunks(500) {
-            entity::event::Entity::insert_many(chunk.to_vec())
+        self.recorded += rows.len();
+        if let Some(pending) = &mut self.pending {
+            pending.extend(rows);
+            return Ok(());
+        }
+        Self::insert(txn, rows).await?;
+        self.notify(txn).await
+    }
+
+    /// Writes the rows a deferred outbox queued, in one multi-row statement (per 500 rows)
+    /// and one `NOTIFY`; nothing for an outbox that writes as it records. The outbox stays
+    /// deferred.
+    pub async fn flush(&mut self, txn: &impl ConnectionTrait) -> Result<(), ServiceError> {
+        let Some(pending) = &mut self.pending else {
+            return Ok(());
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(pending);
+        Self::insert(txn, rows).await?;
+        self.notify(txn).await
+    }
+
+    async fn insert(
+        txn: &impl ConnectionTrait,
+        rows: Vec<entity::event::ActiveModel>,
+    ) -> Result<(), ServiceError> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(EVENTS_PER_INSERT).collect();
+            entity::event::Entity::insert_many(chunk)
                 .exec_without_returning(txn)
                 .await?;
         }
-        self.notify(txn).await?;
-        self.0 += count;
         Ok(())
     }
 
     /// On PostgreSQL queues a `NOTIFY`, sent only if the transaction (or savepoint) commits;
-    /// one per call, since a savepoint rolled back takes its notification with it.
+    /// one per write, since a savepoint rolled back takes its notification with it.
     async fn notify(&self, txn: &impl ConnectionTrait) -> Result<(), ServiceError> {
         if txn.get_database_backend() == DbBackend::Postgres {
             txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
@@ -208,14 +266,19 @@ impl Outbox {
         Ok(())
     }
 
-    /// How many events were recorded.
+    /// How many events were recorded (written or queued).
     pub fn len(&self) -> usize {
-        self.0
+        self.recorded
     }
 
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.0 == 0
+        self.recorded == 0
+    }
+
+    /// How many recorded events a deferred outbox has not written yet.
+    pub fn unwritten(&self) -> usize {
+        self.pending.as_ref().map_or(0, Vec::len)
     }
 }
 
@@ -267,6 +330,15 @@ impl EventBus {
 
     /// Called after a commit: wakes the dispatcher, which delivers the committed rows.
     pub fn publish(&self, outbox: Outbox) {
+        // A deferred outbox not flushed before commit lost its rows: a bug of the use case,
+        // which the tests catch (debug builds) and production logs.
+        debug_assert_eq!(outbox.unwritten(), 0, "deferred events were never written");
+        if outbox.unwritten() > 0 {
+            tracing::error!(
+                unwritten = outbox.unwritten(),
+                "a use case committed without writing its deferred events"
+            );
+        }
         if !outbox.is_empty() {
             self.wake.notify_one();
         }

@@ -33,6 +33,19 @@ pub enum Databases {
     Both,
 }
 
+/// The scenarios of a run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// The nested page of 50 and 5 orders, with both ceilings.
+    Page,
+    /// One order by number with all its lines.
+    Order,
+    /// `receivePurchaseOrder` on hot lines, then the books and pgbench.
+    Receive,
+    /// Subscription fan-out.
+    Fanout,
+}
+
 /// `stockgraph bench` options.
 #[derive(clap::Args, Clone, Debug)]
 pub struct BenchConfig {
@@ -70,6 +83,25 @@ pub struct BenchConfig {
     /// Also write the report to this file.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Which scenarios to run, comma-separated (all by default).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "page,order,receive,fanout"
+    )]
+    pub scenarios: Vec<Scenario>,
+    /// `stockgraph` binaries whose `serve` to measure, comma-separated (this one by default).
+    /// With more than one, the page and order scenarios run on each in turn over the same
+    /// data, seconds apart (e.g. two builds of a change); the rest run on the first.
+    #[arg(long, value_delimiter = ',')]
+    pub server: Vec<PathBuf>,
+}
+
+impl BenchConfig {
+    fn runs(&self, scenario: Scenario) -> bool {
+        self.scenarios.contains(&scenario)
+    }
 }
 
 /// The nested page of issue 13.
@@ -301,7 +333,11 @@ async fn measure_on(name: &'static str, url: &str, config: &BenchConfig) -> Resu
     let secret: String = (0..32)
         .map(|_| format!("{:02x}", rand::random::<u8>()))
         .collect();
-    let server = Server::start(url, &secret).await?;
+    let binaries: Vec<Option<&std::path::Path>> = if config.server.is_empty() {
+        vec![None]
+    } else {
+        config.server.iter().map(|p| Some(p.as_path())).collect()
+    };
     let keys = TokenKeys::from_secret(secret.as_bytes());
     let most = config
         .concurrency
@@ -321,8 +357,40 @@ async fn measure_on(name: &'static str, url: &str, config: &BenchConfig) -> Resu
             .map_err(|e| e.message())
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let outcome = scenarios(&mut report, &server, &db, &tokens, &hot_number, config).await;
-    server.stop().await;
+    let mut outcome = Ok(());
+    // The read scenarios on every binary in turn (labelled after the first), the rest on the
+    // first.
+    for (i, binary) in binaries.iter().enumerate().rev() {
+        let server = Server::start(*binary, url, &secret).await?;
+        let label = match binary {
+            Some(path) if binaries.len() > 1 => format!(
+                " [{}]",
+                path.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            ),
+            _ => String::new(),
+        };
+        outcome = if i == 0 {
+            scenarios(
+                &mut report,
+                &server,
+                &db,
+                &tokens,
+                &hot_number,
+                config,
+                &label,
+            )
+            .await
+        } else {
+            read_scenarios(&mut report, &server, &tokens, config, &label)
+                .await
+                .map(drop)
+        };
+        server.stop().await;
+        if outcome.is_err() {
+            break;
+        }
+    }
     db.close().await.ok();
     outcome.map(|()| report)
 }
@@ -425,23 +493,25 @@ fn check_page(n: usize) -> Check {
     })
 }
 
-#[allow(clippy::too_many_lines)]
-async fn scenarios(
+/// The read scenarios (the page and one order) on `server`, rows labelled with `label`;
+/// returns the pages the service answered (for the in-memory ceiling).
+async fn read_scenarios(
     report: &mut Report,
     server: &Server,
-    db: &DatabaseConnection,
     tokens: &[String],
-    hot_number: &str,
     config: &BenchConfig,
-) -> Result<(), String> {
+    label: &str,
+) -> Result<Vec<Value>, String> {
     let duration = Duration::from_secs_f64(config.duration.max(0.1));
     // A fresh connection per setup request: the server closes connections idle for a minute,
     // and a long measurement can leave one idle that long.
     let admin = || async { server.client(&tokens[0]).await };
-
     // (a) the nested page, 50 and 5 orders; its answers also fill the in-memory ceiling.
     let mut pages = Vec::new();
     for n in [50usize, 5] {
+        if !config.runs(Scenario::Page) {
+            break;
+        }
         let data = admin()
             .await?
             .graphql(body(NESTED, json!({ "n": n })))
@@ -457,7 +527,7 @@ async fn scenarios(
             let request = body(NESTED, json!({ "n": n }));
             let row = measure(
                 server,
-                format!("nested page, {n} orders"),
+                format!("nested page, {n} orders{label}"),
                 &tokens[..clients],
                 duration,
                 Arc::new(move |_, _| request.clone()),
@@ -471,10 +541,13 @@ async fn scenarios(
     // (b) one order by number with all its lines, a different order each time.
     let orders = report.seed.orders.max(1);
     for &clients in &config.concurrency {
+        if !config.runs(Scenario::Order) {
+            break;
+        }
         eprintln!("bench: one order, {clients} clients");
         let row = measure(
             server,
-            "one order by number, all lines".to_owned(),
+            format!("one order by number, all lines{label}"),
             &tokens[..clients],
             duration,
             Arc::new(move |client, n| {
@@ -494,9 +567,27 @@ async fn scenarios(
         .await?;
         report.rows.push(row);
     }
+    Ok(pages)
+}
+
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
+async fn scenarios(
+    report: &mut Report,
+    server: &Server,
+    db: &DatabaseConnection,
+    tokens: &[String],
+    hot_number: &str,
+    config: &BenchConfig,
+    label: &str,
+) -> Result<(), String> {
+    let duration = Duration::from_secs_f64(config.duration.max(0.1));
+    let pages = read_scenarios(report, server, tokens, config, label).await?;
 
     // The ceilings, at the same concurrencies.
     for n in [50usize, 5] {
+        if !config.runs(Scenario::Page) {
+            break;
+        }
         for &clients in &config.concurrency {
             eprintln!("bench: raw SQL page of {n}, {clients} clients");
             let run = ceiling::drive_sql(db, clients, n, duration).await;
@@ -505,6 +596,9 @@ async fn scenarios(
     }
     let memory = ceiling::InMemory::new(pages)?;
     for n in [50usize, 5] {
+        if !config.runs(Scenario::Page) {
+            break;
+        }
         for &clients in &config.concurrency {
             eprintln!("bench: in-memory page of {n}, {clients} clients");
             let result = memory.drive(NESTED, n, clients, duration).await;
@@ -512,7 +606,27 @@ async fn scenarios(
         }
     }
 
-    // (c) receiving on one order's hot lines.
+    if config.runs(Scenario::Receive) {
+        receive(report, server, db, tokens, hot_number, config, duration).await?;
+    }
+    if config.runs(Scenario::Fanout) {
+        fan_out(report, server, tokens, config).await?;
+    }
+    check_answers(report);
+    Ok(())
+}
+
+/// (c) receiving on one order's hot lines, then the books and pgbench.
+async fn receive(
+    report: &mut Report,
+    server: &Server,
+    db: &DatabaseConnection,
+    tokens: &[String],
+    hot_number: &str,
+    config: &BenchConfig,
+    duration: Duration,
+) -> Result<(), String> {
+    let admin = || async { server.client(&tokens[0]).await };
     let hot = admin()
         .await?
         .graphql(body(ONE_ORDER, json!({ "number": hot_number })))
@@ -557,6 +671,29 @@ async fn scenarios(
     report.books = books(db, hot_number, accepted, line_ids.len()).await?;
     report.lost_updates = report.books.len();
 
+    // pgbench TPC-B: what the same PostgreSQL does with 32 clients and no service in front.
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres && config.pgbench_seconds > 0 {
+        eprintln!("bench: pgbench");
+        match pgbench(config).await {
+            Ok(tps) => report.pgbench_tps = Some(tps),
+            Err(note) => report.pgbench_note = note,
+        }
+    } else if config.pgbench_seconds == 0 {
+        report.pgbench_note = "skipped (--pgbench-seconds 0)".into();
+    } else {
+        report.pgbench_note = "not applicable (SQLite)".into();
+    }
+    Ok(())
+}
+
+/// (d) subscription fan-out.
+async fn fan_out(
+    report: &mut Report,
+    server: &Server,
+    tokens: &[String],
+    config: &BenchConfig,
+) -> Result<(), String> {
+    let admin = || async { server.client(&tokens[0]).await };
     // (d) subscription fan-out.
     let subscribers = config.subscribers.min(tokens.len());
     if subscribers > 0 && config.events > 0 {
@@ -626,21 +763,11 @@ async fn scenarios(
         let _ = events;
         report.fanout = fan;
     }
+    Ok(())
+}
 
-    // pgbench TPC-B: what the same PostgreSQL does with 32 clients and no service in front.
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres && config.pgbench_seconds > 0 {
-        eprintln!("bench: pgbench");
-        match pgbench(config).await {
-            Ok(tps) => report.pgbench_tps = Some(tps),
-            Err(note) => report.pgbench_note = note,
-        }
-    } else if config.pgbench_seconds == 0 {
-        report.pgbench_note = "skipped (--pgbench-seconds 0)".into();
-    } else {
-        report.pgbench_note = "not applicable (SQLite)".into();
-    }
-
-    // Wrong answers fail the run.
+/// Wrong answers fail the run.
+fn check_answers(report: &mut Report) {
     for row in report.rows.iter().chain(report.receive.as_ref()) {
         if row.run.failed > 0 {
             report.failures.push(format!(
@@ -673,7 +800,6 @@ async fn scenarios(
             fan.connected, fan.subscribers, fan.delivered, fan.expected, fan.failures
         ));
     }
-    Ok(())
 }
 
 /// The books after the receive run: each problem found (empty when they balance).
@@ -860,10 +986,20 @@ fn render(report: &Report, config: &BenchConfig) -> String {
             .memory
             .iter()
             .find(|(m, c, _, _)| m == n && c == clients);
-        if let (Some(row), Some((_, _, mem, cpu))) = (find_row(*n, *clients), memory) {
+        let page = format!("nested page, {n} orders");
+        // One line per binary measured (labelled after the first).
+        let rows = report.rows.iter().filter(|r| {
+            r.clients == *clients
+                && (r.scenario == page || r.scenario.starts_with(&format!("{page} [")))
+        });
+        for row in rows {
+            let Some((_, _, mem, cpu)) = memory else {
+                continue;
+            };
+            let label = row.scenario.strip_prefix(&page).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "| {n} | {clients} | {} | {} | {} |",
+                "| {n}{label} | {clients} | {} | {} | {} |",
                 ratio(row.run.per_second(), sql.per_second()),
                 ratio(row.run.per_second(), mem.per_second()),
                 ratio(row.cpu_ms, *cpu)
@@ -880,33 +1016,38 @@ fn render(report: &Report, config: &BenchConfig) -> String {
                 ratio(receive.run.per_second(), tps)
             )
         });
-    let _ = writeln!(
-        out,
-        "\nReceiving: {} receipts/s at {} clients on one order's hot lines, {:.1} SQL \
+    // Scenarios left out (`--scenarios`) print nothing rather than zeros.
+    if config.runs(Scenario::Receive) {
+        let _ = writeln!(
+            out,
+            "\nReceiving: {} receipts/s at {} clients on one order's hot lines, {:.1} SQL \
          statements per receipt; books after the run: {}. pgbench: {pgbench}.",
-        format_args!("{:.0}", receive.run.per_second()),
-        receive.clients,
-        receive.statements_per_request,
-        if report.books.is_empty() {
-            "balanced, 0 lost updates".to_owned()
-        } else {
-            format!("{} problems: {:?}", report.books.len(), report.books)
-        }
-    );
+            format_args!("{:.0}", receive.run.per_second()),
+            receive.clients,
+            receive.statements_per_request,
+            if report.books.is_empty() {
+                "balanced, 0 lost updates".to_owned()
+            } else {
+                format!("{} problems: {:?}", report.books.len(), report.books)
+            }
+        );
+    }
     let fan = &report.fanout;
-    let _ = writeln!(
-        out,
-        "\nFan-out: {} of {} subscribers connected, {} status changes, {} of {} deliveries; \
+    if config.runs(Scenario::Fanout) {
+        let _ = writeln!(
+            out,
+            "\nFan-out: {} of {} subscribers connected, {} status changes, {} of {} deliveries; \
          commit (`occurredAt`) → delivery p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms.\n",
-        fan.connected,
-        fan.subscribers,
-        fan.events,
-        fan.delivered,
-        fan.expected,
-        fanout::quantile(&fan.latencies_ms, 0.5),
-        fanout::quantile(&fan.latencies_ms, 0.99),
-        fanout::quantile(&fan.latencies_ms, 1.0)
-    );
+            fan.connected,
+            fan.subscribers,
+            fan.events,
+            fan.delivered,
+            fan.expected,
+            fanout::quantile(&fan.latencies_ms, 0.5),
+            fanout::quantile(&fan.latencies_ms, 0.99),
+            fanout::quantile(&fan.latencies_ms, 1.0)
+        );
+    }
     // The targets of issue 13, at the highest concurrency measured.
     let top = config.concurrency.iter().copied().max().unwrap_or(1);
     if let (Some(row), Some((_, _, sql)), Some((_, _, _, cpu))) = (
@@ -955,7 +1096,11 @@ fn render(report: &Report, config: &BenchConfig) -> String {
             },
             fan.connected,
             fan_p99,
-            met(fan_p99 < 200.0 && fan.delivered == fan.expected && fan.expected > 0),
+            if config.runs(Scenario::Fanout) {
+                met(fan_p99 < 200.0 && fan.delivered == fan.expected && fan.expected > 0)
+            } else {
+                "not run"
+            },
             peak,
             met(peak * 1.048_576 < 150.0)
         );

@@ -62,8 +62,16 @@ pub fn sample(pid: &str) -> ProcSample {
 impl Server {
     /// Starts `serve` on a free loopback port over `database_url`, with limits opened wide
     /// enough for the benchmark's connection counts.
-    pub async fn start(database_url: &str, secret: &str) -> Result<Self, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
+    /// `binary` is the `stockgraph` to run (this one when `None`).
+    pub async fn start(
+        binary: Option<&std::path::Path>,
+        database_url: &str,
+        secret: &str,
+    ) -> Result<Self, String> {
+        let exe = match binary {
+            Some(path) => path.to_path_buf(),
+            None => std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?,
+        };
         let mut child = Command::new(exe)
             .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
             .env("DATABASE_URL", database_url)

@@ -2,12 +2,14 @@
 //! commit order, which a client pages with a cursor to catch up on what it missed. The same
 //! cursors resume subscriptions (`after`).
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields};
 use async_graphql::{
     ComplexObject, Context, Enum, InputObject, Object, OutputType, SimpleObject, ID,
 };
 use chrono::SubsecRound;
-use sea_orm::{ColumnTrait, Condition, EntityTrait};
+use sea_orm::{ColumnTrait, Condition};
 
 use crate::auth::{Actor, Permission};
 use crate::error::ApiError;
@@ -15,7 +17,10 @@ use crate::events::{self, DomainEvent, EventKind, FeedError, FeedQuery};
 use crate::graphql::enums::PurchaseOrderStatus;
 use crate::graphql::ids::{parse_gid, to_gid};
 use crate::graphql::inventory::types::{InventoryItem, StockLedgerEntry};
-use crate::graphql::loaders::{load_one, InventoryItemId, PurchaseOrderId};
+use crate::graphql::loaders::{
+    load_one, BillId, InventoryItemId, LedgerEntryId, PurchaseOrderId, ReceiptId,
+};
+use crate::graphql::prime::{self, EventRow, Primable};
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::receiving::types::{Bill, Receipt};
 use crate::graphql::scalars::DateTime;
@@ -193,15 +198,11 @@ pub fn payload_status(payload: &serde_json::Value, key: &str) -> Option<Purchase
         .map(PurchaseOrderStatus::from)
 }
 
-#[ComplexObject]
 impl Event {
-    /// The purchase order, as it is now: of a purchase-order event, or the order a receipt
-    /// event's receipt belongs to.
-    async fn purchase_order(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<PurchaseOrder>> {
-        let id = match self.event.kind {
+    /// The purchase order its `purchaseOrder` field shows: of a purchase-order event, or the
+    /// order a receipt event's receipt belongs to.
+    fn purchase_order_id(&self) -> Option<i32> {
+        match self.event.kind {
             EventKind::PurchaseOrderStatusChanged | EventKind::PurchaseOrderEdited => {
                 Some(self.event.entity_id)
             }
@@ -209,51 +210,93 @@ impl Event {
                 payload_id(&self.event, "purchaseOrderId")
             }
             _ => None,
-        };
-        match id {
+        }
+    }
+
+    /// The receipt of a receipt event.
+    fn receipt_id(&self) -> Option<i32> {
+        matches!(
+            self.event.kind,
+            EventKind::ReceiptCreated | EventKind::ReceiptCanceled
+        )
+        .then_some(self.event.entity_id)
+    }
+
+    /// The bill of a BILL_ISSUED event.
+    fn bill_id(&self) -> Option<i32> {
+        (self.event.kind == EventKind::BillIssued).then_some(self.event.entity_id)
+    }
+
+    /// The inventory item of an item or stock event.
+    fn inventory_item_id(&self) -> Option<i32> {
+        match self.event.kind {
+            EventKind::InventoryItemChanged => Some(self.event.entity_id),
+            EventKind::StockMoved => payload_id(&self.event, "inventoryItemId"),
+            _ => None,
+        }
+    }
+
+    /// The ledger entry of a STOCK_MOVED event.
+    fn ledger_entry_id(&self) -> Option<i64> {
+        if self.event.kind != EventKind::StockMoved {
+            return None;
+        }
+        self.event.payload["ledgerEntryId"].as_i64()
+    }
+}
+
+impl From<&Event> for EventRow {
+    fn from(event: &Event) -> Self {
+        EventRow {
+            purchase_order_id: event.purchase_order_id(),
+            receipt_id: event.receipt_id(),
+            bill_id: event.bill_id(),
+            inventory_item_id: event.inventory_item_id(),
+            ledger_entry_id: event.ledger_entry_id(),
+        }
+    }
+}
+
+impl Primable for Event {
+    type Row = EventRow;
+}
+
+#[ComplexObject]
+impl Event {
+    /// The purchase order, as it is now: of a purchase-order event, or the order a receipt
+    /// event's receipt belongs to.
+    async fn purchase_order(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<PurchaseOrder>>> {
+        match self.purchase_order_id() {
             Some(id) => load_one(ctx, PurchaseOrderId(id)).await,
             None => Ok(None),
         }
     }
 
     /// The receipt of a RECEIPT_CREATED or RECEIPT_CANCELED event, as it is now.
-    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Receipt>> {
-        if !matches!(
-            self.event.kind,
-            EventKind::ReceiptCreated | EventKind::ReceiptCanceled
-        ) {
-            return Ok(None);
+    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Receipt>>> {
+        match self.receipt_id() {
+            Some(id) => load_one(ctx, ReceiptId(id)).await,
+            None => Ok(None),
         }
-        let row = entity::receipt::Entity::find_by_id(self.event.entity_id)
-            .one(&state(ctx).db)
-            .await
-            .map_err(|e| ApiError::from(crate::error::ServiceError::from(e)))?;
-        Ok(row.map(Receipt::from))
     }
 
     /// The bill, credit or replacement of a BILL_ISSUED event.
-    async fn bill(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
-        if self.event.kind != EventKind::BillIssued {
-            return Ok(None);
+    async fn bill(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Bill>>> {
+        match self.bill_id() {
+            Some(id) => load_one(ctx, BillId(id)).await,
+            None => Ok(None),
         }
-        let row = entity::bill::Entity::find_by_id(self.event.entity_id)
-            .one(&state(ctx).db)
-            .await
-            .map_err(|e| ApiError::from(crate::error::ServiceError::from(e)))?;
-        Ok(row.map(Bill::from))
     }
 
     /// The inventory item, as it is now, of an INVENTORY_ITEM_CHANGED or STOCK_MOVED event.
     async fn inventory_item(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<InventoryItem>> {
-        let id = match self.event.kind {
-            EventKind::InventoryItemChanged => Some(self.event.entity_id),
-            EventKind::StockMoved => payload_id(&self.event, "inventoryItemId"),
-            _ => None,
-        };
-        match id {
+    ) -> async_graphql::Result<Option<Arc<InventoryItem>>> {
+        match self.inventory_item_id() {
             Some(id) => load_one(ctx, InventoryItemId(id)).await,
             None => Ok(None),
         }
@@ -263,18 +306,11 @@ impl Event {
     async fn ledger_entry(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<StockLedgerEntry>> {
-        if self.event.kind != EventKind::StockMoved {
-            return Ok(None);
+    ) -> async_graphql::Result<Option<Arc<StockLedgerEntry>>> {
+        match self.ledger_entry_id() {
+            Some(id) => load_one(ctx, LedgerEntryId(id)).await,
+            None => Ok(None),
         }
-        let Some(id) = self.event.payload["ledgerEntryId"].as_i64() else {
-            return Ok(None);
-        };
-        let row = entity::stock_ledger_entry::Entity::find_by_id(id)
-            .one(&state(ctx).db)
-            .await
-            .map_err(|e| ApiError::from(crate::error::ServiceError::from(e)))?;
-        Ok(row.map(StockLedgerEntry::from))
     }
 
     /// The status before, of a PURCHASE_ORDER_STATUS_CHANGED event; null when the order was
@@ -332,7 +368,8 @@ pub fn feed_query(
 ) -> Result<FeedQuery, ApiError> {
     let wanted: Vec<EventKind> = types
         .unwrap_or_default()
-        .into_iter()
+        .iter()
+        .cloned()
         .map(EventKind::from)
         .collect();
     let kinds = readable_kinds(actor, &wanted)?;
@@ -418,6 +455,7 @@ impl FeedQueryRoot {
             .into_iter()
             .map(|e| Edge::new(encode_event_cursor(e.seq), Event::from(e)))
             .collect();
+        prime::nodes(ctx, connection.edges.iter().map(|e| &e.node)).await?;
         Ok(connection)
     }
 }

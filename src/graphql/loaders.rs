@@ -10,8 +10,14 @@
 //!   for from a mutation payload or a subscription event): it batches the keys asked for
 //!   within [`BATCH_DELAY`].
 //!
-//! Only query operations prime: a mutation runs its fields one after another, and a cached
-//! row would hide what an earlier field just wrote. Each operation gets its own loader.
+//! Cached rows are shared (`Arc`): every field that reads a key gets the same row or list,
+//! never a copy of it.
+//!
+//! Queries and mutations prime; subscriptions (and every operation of a WebSocket session,
+//! whose loader outlives them) do not. A mutation runs its root fields one after another and
+//! each may change what an earlier one read, so in a mutation the cache belongs to one root
+//! field at a time: the rows primed for one field's payload are dropped when the next field
+//! primes or reads. Each operation gets its own loader.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -20,7 +26,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::parser::types::OperationType;
-use async_graphql::Context;
+use async_graphql::{Context, QueryPathSegment};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::db::retry_read;
@@ -48,11 +54,30 @@ pub struct DbLoader {
 /// The primed rows of one key type: `None` records a key known to have no row.
 type Primed<K, V> = HashMap<K, Option<V>>;
 
+/// The rows primers fetched, by key type (a [`Primed`] map each).
+#[derive(Default)]
+struct PrimedRows {
+    /// In a mutation, the root field (its response key) the rows were primed for; `None` in a
+    /// query, where they serve the whole operation.
+    scope: Option<String>,
+    by_type: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+}
+
+impl PrimedRows {
+    /// Makes `scope` the current one, dropping the rows of any other.
+    fn enter(&mut self, scope: Option<&str>) {
+        if self.scope.as_deref() != scope {
+            self.by_type.clear();
+            self.scope = scope.map(str::to_owned);
+        }
+    }
+}
+
 /// The request's stock loader plus the rows primers fetched ahead for whole lists.
 pub struct BatchingLoader {
     loader: DataLoader<DbLoader>,
-    /// By key type, a [`Primed`] map. Only primers write it, and only in query operations.
-    primed: std::sync::Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// Only primers write it (see the module comment for when).
+    primed: std::sync::Mutex<PrimedRows>,
     /// False for the loader a WebSocket session shares across its operations: a cache there
     /// would serve one event the rows of an earlier one.
     may_prime: bool,
@@ -72,14 +97,14 @@ impl DbLoader {
     fn build(db: DatabaseConnection, may_prime: bool) -> RequestLoader {
         Arc::new(BatchingLoader {
             loader: DataLoader::new(DbLoader { db }, crate::request_id::spawn).delay(BATCH_DELAY),
-            primed: std::sync::Mutex::new(HashMap::new()),
+            primed: std::sync::Mutex::new(PrimedRows::default()),
             may_prime,
         })
     }
 }
 
 impl BatchingLoader {
-    fn primed(&self) -> std::sync::MutexGuard<'_, HashMap<TypeId, Box<dyn Any + Send + Sync>>> {
+    fn primed(&self) -> std::sync::MutexGuard<'_, PrimedRows> {
         // Plain maps: consistent whatever a panicking holder did.
         self.primed
             .lock()
@@ -88,13 +113,19 @@ impl BatchingLoader {
 
     /// The primed row of `key`: `Some(None)` when it is known to have none, `None` when it
     /// was not primed.
-    fn cached<K>(&self, key: &K) -> Option<Option<<DbLoader as Loader<K>>::Value>>
+    fn cached<K>(
+        &self,
+        ctx: &Context<'_>,
+        key: &K,
+    ) -> Option<Option<<DbLoader as Loader<K>>::Value>>
     where
         K: Send + Sync + Hash + Eq + Clone + 'static,
         DbLoader: Loader<K>,
     {
-        let primed = self.primed();
+        let mut primed = self.primed();
+        primed.enter(scope(ctx).as_deref());
         primed
+            .by_type
             .get(&TypeId::of::<K>())?
             .downcast_ref::<Primed<K, <DbLoader as Loader<K>>::Value>>()?
             .get(key)
@@ -102,14 +133,31 @@ impl BatchingLoader {
     }
 }
 
-/// True when the operation being executed is a query (the only kind that primes).
-fn is_query(ctx: &Context<'_>) -> bool {
-    ctx.query_env.operation.node.ty == OperationType::Query
+/// True when the operation being executed primes: a query or a mutation.
+fn primes(ctx: &Context<'_>) -> bool {
+    ctx.query_env.operation.node.ty != OperationType::Subscription
+}
+
+/// Whose primed rows a field may read: in a mutation, its root field's (response key); in a
+/// query, the operation's (`None`).
+fn scope(ctx: &Context<'_>) -> Option<String> {
+    if ctx.query_env.operation.node.ty != OperationType::Mutation {
+        return None;
+    }
+    let mut node = ctx.path_node.as_ref()?;
+    while let Some(parent) = node.parent {
+        node = parent;
+    }
+    match node.segment {
+        QueryPathSegment::Name(name) => Some(name.to_owned()),
+        QueryPathSegment::Index(_) => None,
+    }
 }
 
 /// Fetches the rows of `keys` in one statement, records them (and the keys that have none) in
 /// the request's cache, and returns them for the next level.
-/// Returns nothing, and fetches nothing, where priming is off (mutations, subscriptions).
+/// Returns nothing, and fetches nothing, where priming is off (subscriptions, WebSocket
+/// sessions).
 pub async fn prime<K>(
     ctx: &Context<'_>,
     keys: impl IntoIterator<Item = K>,
@@ -121,7 +169,7 @@ where
     let Some(loader) = ctx.data_opt::<RequestLoader>() else {
         return Ok(Vec::new());
     };
-    if !loader.may_prime || !is_query(ctx) {
+    if !loader.may_prime || !primes(ctx) {
         return Ok(Vec::new());
     }
     let mut wanted: Vec<K> = Vec::new();
@@ -138,7 +186,9 @@ where
     // finished first is timing, and the statement count must not depend on it.
     let mut found = loader.loader.loader().load(&wanted).await?;
     let mut primed = loader.primed();
+    primed.enter(scope(ctx).as_deref());
     let map = primed
+        .by_type
         .entry(TypeId::of::<K>())
         .or_insert_with(|| Box::new(Primed::<K, <DbLoader as Loader<K>>::Value>::new()));
     let Some(map) = map.downcast_mut::<Primed<K, <DbLoader as Loader<K>>::Value>>() else {
@@ -155,6 +205,25 @@ where
     Ok(values)
 }
 
+/// The rows of each key (in the order read, none for a key without rows), shared: every field
+/// that reads a key's rows gets the same vector, never a copy.
+fn group<K: Copy + Hash + Eq, M>(
+    keys: &[K],
+    rows: Vec<M>,
+    key_of: impl Fn(&M) -> Option<K>,
+) -> HashMap<K, Arc<Vec<M>>> {
+    let mut grouped: HashMap<K, Vec<M>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        if let Some(key) = key_of(&row) {
+            grouped.entry(key).or_default().push(row);
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(key, rows)| (key, Arc::new(rows)))
+        .collect()
+}
+
 fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
     ApiError::from(err).into()
 }
@@ -169,7 +238,7 @@ where
     DbLoader: Loader<K, Error = async_graphql::Error>,
 {
     let loader = ctx.data_unchecked::<RequestLoader>();
-    if let Some(primed) = loader.cached(&key) {
+    if let Some(primed) = loader.cached(ctx, &key) {
         return Ok(primed);
     }
     loader.loader.load_one(key).await
@@ -202,7 +271,7 @@ where
     let mut found = HashMap::new();
     let mut rest = Vec::new();
     for key in keys {
-        match loader.cached(&key) {
+        match loader.cached(ctx, &key) {
             Some(Some(value)) => {
                 found.insert(key, value);
             }
@@ -216,26 +285,161 @@ where
     Ok(found)
 }
 
+/// The columns the GraphQL types of the hot read path show, and so the only ones their loaders
+/// select (rows are decoded by column name, so every unshown column costs a lookup and a
+/// decode per row). The types convert from these, never from whole rows, so a column one of
+/// them needs and the select leaves out does not compile.
+pub mod columns {
+    use entity::Fixed4;
+    use sea_orm::prelude::{Date, DateTimeUtc};
+    use sea_orm::DerivePartialModel;
+
+    /// A purchase-order line without its timestamps.
+    #[derive(DerivePartialModel, Clone, Debug)]
+    #[sea_orm(entity = "entity::purchase_order_line::Entity")]
+    pub struct LineColumns {
+        pub id: i32,
+        pub purchase_order_id: i32,
+        pub line_number: i32,
+        pub product_id: i32,
+        pub location_id: i32,
+        pub quantity: Fixed4,
+        pub quantity_received: Fixed4,
+        pub unit_cost: Fixed4,
+        pub estimated_arrival: Option<Date>,
+        pub memo: Option<String>,
+        pub job_id: Option<i32>,
+        pub project_id: Option<i32>,
+    }
+
+    /// A line priced for the order's totals (`domain::totals`).
+    impl From<&LineColumns> for crate::domain::totals::PricedLine {
+        fn from(line: &LineColumns) -> Self {
+            Self {
+                quantity: line.quantity.to_decimal(),
+                unit_cost: line.unit_cost.to_decimal(),
+            }
+        }
+    }
+
+    impl From<entity::purchase_order_line::Model> for LineColumns {
+        fn from(m: entity::purchase_order_line::Model) -> Self {
+            LineColumns {
+                id: m.id,
+                purchase_order_id: m.purchase_order_id,
+                line_number: m.line_number,
+                product_id: m.product_id,
+                location_id: m.location_id,
+                quantity: m.quantity,
+                quantity_received: m.quantity_received,
+                unit_cost: m.unit_cost,
+                estimated_arrival: m.estimated_arrival,
+                memo: m.memo,
+                job_id: m.job_id,
+                project_id: m.project_id,
+            }
+        }
+    }
+
+    /// A product without `updated_at`.
+    #[derive(DerivePartialModel, Clone, Debug)]
+    #[sea_orm(entity = "entity::product::Entity")]
+    pub struct ProductColumns {
+        pub id: i32,
+        pub sku: String,
+        pub description: String,
+        pub unit_of_measure: String,
+        pub default_unit_cost: Fixed4,
+        pub preferred_vendor_id: Option<i32>,
+        pub serialized: bool,
+        pub over_receipt_allowance_percent: Option<Fixed4>,
+        pub active: bool,
+        pub created_at: DateTimeUtc,
+    }
+
+    impl From<entity::product::Model> for ProductColumns {
+        fn from(m: entity::product::Model) -> Self {
+            ProductColumns {
+                id: m.id,
+                sku: m.sku,
+                description: m.description,
+                unit_of_measure: m.unit_of_measure,
+                default_unit_cost: m.default_unit_cost,
+                preferred_vendor_id: m.preferred_vendor_id,
+                serialized: m.serialized,
+                over_receipt_allowance_percent: m.over_receipt_allowance_percent,
+                active: m.active,
+                created_at: m.created_at,
+            }
+        }
+    }
+
+    /// A location without `updated_at`.
+    #[derive(DerivePartialModel, Clone, Debug)]
+    #[sea_orm(entity = "entity::inventory_location::Entity")]
+    pub struct LocationColumns {
+        pub id: i32,
+        pub code: String,
+        pub name: String,
+        pub active: bool,
+        pub street: Option<String>,
+        pub city: Option<String>,
+        pub region: Option<String>,
+        pub postal_code: Option<String>,
+        pub country: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+
+    impl From<entity::inventory_location::Model> for LocationColumns {
+        fn from(m: entity::inventory_location::Model) -> Self {
+            LocationColumns {
+                id: m.id,
+                code: m.code,
+                name: m.name,
+                active: m.active,
+                street: m.street,
+                city: m.city,
+                region: m.region,
+                postal_code: m.postal_code,
+                country: m.country,
+                created_at: m.created_at,
+            }
+        }
+    }
+}
+
+/// Generates a loader of `$module` rows by id as `$value` (selecting `$columns` when given,
+/// else every column).
 macro_rules! by_id_loader {
+    ($(#[$doc:meta])* $key:ident => $module:ident as $value:ty, columns $columns:ty) => {
+        by_id_loader!(@ $(#[$doc])* $key, $module, $value, .into_partial_model::<$columns>());
+    };
     ($(#[$doc:meta])* $key:ident => $module:ident as $value:ty) => {
+        by_id_loader!(@ $(#[$doc])* $key, $module, $value,);
+    };
+    (@ $(#[$doc:meta])* $key:ident, $module:ident, $value:ty, $($select:tt)*) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct $key(pub i32);
 
         impl Loader<$key> for DbLoader {
-            type Value = $value;
+            type Value = Arc<$value>;
             type Error = async_graphql::Error;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Arc<$value>>, Self::Error> {
                 let db = &self.db;
                 let rows = retry_read(|| {
                     entity::$module::Entity::find()
                         .filter(entity::$module::Column::Id.is_in(keys.iter().map(|k| k.0)))
+                        $($select)*
                         .all(db)
                 })
                 .await
                 .map_err(db_error)?;
-                Ok(rows.into_iter().map(|m| ($key(m.id), <$value>::from(m))).collect())
+                Ok(rows
+                    .into_iter()
+                    .map(|m| ($key(m.id), Arc::new(<$value>::from(m))))
+                    .collect())
             }
         }
     };
@@ -247,11 +451,11 @@ by_id_loader!(
 );
 by_id_loader!(
     /// A product by row id.
-    ProductId => product as Product
+    ProductId => product as Product, columns columns::ProductColumns
 );
 by_id_loader!(
     /// A location by row id.
-    LocationId => inventory_location as InventoryLocation
+    LocationId => inventory_location as InventoryLocation, columns columns::LocationColumns
 );
 by_id_loader!(
     /// A business unit by row id.
@@ -287,7 +491,7 @@ by_id_loader!(
 pub struct LinesOfPurchaseOrder(pub i32);
 
 impl Loader<LinesOfPurchaseOrder> for DbLoader {
-    type Value = Vec<entity::purchase_order_line::Model>;
+    type Value = Arc<Vec<columns::LineColumns>>;
     type Error = async_graphql::Error;
 
     async fn load(
@@ -300,19 +504,14 @@ impl Loader<LinesOfPurchaseOrder> for DbLoader {
             Entity::find()
                 .filter(Column::PurchaseOrderId.is_in(keys.iter().map(|k| k.0)))
                 .order_by_asc(Column::LineNumber)
+                .into_partial_model::<columns::LineColumns>()
                 .all(db)
         })
         .await
         .map_err(db_error)?;
-        let mut grouped: HashMap<LinesOfPurchaseOrder, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            grouped
-                .entry(LinesOfPurchaseOrder(row.purchase_order_id))
-                .or_default()
-                .push(row);
-        }
-        Ok(grouped)
+        Ok(group(keys, rows, |row| {
+            Some(LinesOfPurchaseOrder(row.purchase_order_id))
+        }))
     }
 }
 
@@ -324,7 +523,7 @@ macro_rules! children_loader {
         pub struct $key(pub i32);
 
         impl Loader<$key> for DbLoader {
-            type Value = Vec<entity::$module::Model>;
+            type Value = Arc<Vec<entity::$module::Model>>;
             type Error = async_graphql::Error;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
@@ -338,14 +537,7 @@ macro_rules! children_loader {
                 })
                 .await
                 .map_err(db_error)?;
-                let mut grouped: HashMap<$key, Self::Value> =
-                    keys.iter().map(|k| (*k, Vec::new())).collect();
-                for row in rows {
-                    if let Some(parent) = Option::<i32>::from(row.$field) {
-                        grouped.entry($key(parent)).or_default().push(row);
-                    }
-                }
-                Ok(grouped)
+                Ok(group(keys, rows, |row| Option::<i32>::from(row.$field).map($key)))
             }
         }
     };
@@ -417,10 +609,13 @@ pub struct ItemAt {
 }
 
 impl Loader<ItemAt> for DbLoader {
-    type Value = InventoryItem;
+    type Value = Arc<InventoryItem>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[ItemAt]) -> Result<HashMap<ItemAt, InventoryItem>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[ItemAt],
+    ) -> Result<HashMap<ItemAt, Arc<InventoryItem>>, Self::Error> {
         use entity::inventory_item::{Column, Entity};
         let db = &self.db;
         let rows = retry_read(|| {
@@ -438,7 +633,7 @@ impl Loader<ItemAt> for DbLoader {
                     product_id: m.product_id,
                     location_id: m.location_id,
                 };
-                (key, InventoryItem::from(m))
+                (key, Arc::new(InventoryItem::from(m)))
             })
             .filter(|(key, _)| keys.contains(key))
             .collect())
@@ -486,12 +681,40 @@ by_id_loader!(
     SerialNumberId => serial_number as crate::graphql::inventory::serials::SerialNumber
 );
 
+/// A stock ledger entry by row id (64-bit, unlike the other tables).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LedgerEntryId(pub i64);
+
+impl Loader<LedgerEntryId> for DbLoader {
+    type Value = Arc<crate::graphql::inventory::types::StockLedgerEntry>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[LedgerEntryId],
+    ) -> Result<HashMap<LedgerEntryId, Self::Value>, Self::Error> {
+        use entity::stock_ledger_entry::{Column, Entity};
+        let db = &self.db;
+        let rows = retry_read(|| {
+            Entity::find()
+                .filter(Column::Id.is_in(keys.iter().map(|k| k.0)))
+                .all(db)
+        })
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|m| (LedgerEntryId(m.id), Arc::new(m.into())))
+            .collect())
+    }
+}
+
 /// The movements of a serialized unit, oldest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MovementsOfSerial(pub i32);
 
 impl Loader<MovementsOfSerial> for DbLoader {
-    type Value = Vec<entity::serial_movement::Model>;
+    type Value = Arc<Vec<entity::serial_movement::Model>>;
     type Error = async_graphql::Error;
 
     async fn load(
@@ -505,14 +728,8 @@ impl Loader<MovementsOfSerial> for DbLoader {
             .all(&self.db)
             .await
             .map_err(db_error)?;
-        let mut grouped: HashMap<MovementsOfSerial, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            grouped
-                .entry(MovementsOfSerial(row.serial_number_id))
-                .or_default()
-                .push(row);
-        }
-        Ok(grouped)
+        Ok(group(keys, rows, |row| {
+            Some(MovementsOfSerial(row.serial_number_id))
+        }))
     }
 }

@@ -32,6 +32,7 @@ pub fn respond<T, P: Payload>(
 /// Declares a payload type with optional object fields and `userErrors`. Each object field is
 /// null for a caller who may not read its type ([`crate::graphql::guard::readable`]): the
 /// mutation committed, so its answer carries no error because of what the payload selects.
+/// What the selection asks below each object is primed, as for a root list.
 macro_rules! payload {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),+ $(,)? }) => {
         $(#[$doc])*
@@ -50,7 +51,7 @@ macro_rules! payload {
                 ///
                 /// Null when the caller may not read it.
                 async fn $field(&self, ctx: &async_graphql::Context<'_>) -> Option<$ty> {
-                    $crate::graphql::guard::readable(ctx, &self.$field)
+                    $crate::graphql::prime::readable(ctx, &self.$field).await
                 }
             )+
         }

@@ -90,7 +90,7 @@ impl Guarded for PurchaseOrderStatusEvent {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl PurchaseOrderStatusEvent {
     /// The order as it is now.
-    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrder>> {
         load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
     }
 }
@@ -117,7 +117,7 @@ impl Guarded for InventoryItemEvent {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl InventoryItemEvent {
     /// The item as it is now.
-    async fn inventory_item(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryItem> {
+    async fn inventory_item(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryItem>> {
         load_one(ctx, InventoryItemId(self.inventory_item_id))
             .await?
             .ok_or_else(|| ApiError::internal("inventory item of an event vanished").into())

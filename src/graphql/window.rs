@@ -32,10 +32,11 @@ impl<M> Default for ChildWindow<M> {
     }
 }
 
-impl<M> ChildWindow<M> {
-    /// The Relay page of this window (its type names chosen by `N` and `E`).
-    pub fn into_page<T: OutputType, N: ConnectionNameType, E: EdgeNameType>(
-        self,
+impl<M: Clone> ChildWindow<M> {
+    /// The Relay page of this window (its type names chosen by `N` and `E`). The window is
+    /// shared by every field that reads it; only the rows of the page are copied out.
+    pub fn page<T: OutputType, N: ConnectionNameType, E: EdgeNameType>(
+        &self,
         id_of: impl Fn(&M) -> i64,
         convert: impl Fn(M) -> T,
     ) -> NamedPage<T, N, E> {
@@ -48,8 +49,8 @@ impl<M> ChildWindow<M> {
         );
         page.edges.extend(
             self.rows
-                .into_iter()
-                .map(|row| Edge::new(encode_cursor(id_of(&row)), convert(row))),
+                .iter()
+                .map(|row| Edge::new(encode_cursor(id_of(row)), convert(row.clone()))),
         );
         page
     }
@@ -146,8 +147,15 @@ macro_rules! window_loader {
             pub limit: u64,
         }
 
+        impl $key {
+            /// The key of `parent`'s window of at most `limit` children after `after`.
+            pub fn new(parent: i32, after: Option<i64>, limit: u64) -> Self {
+                $key { parent, after, limit }
+            }
+        }
+
         impl Loader<$key> for DbLoader {
-            type Value = $crate::graphql::window::ChildWindow<entity::$module::Model>;
+            type Value = std::sync::Arc<$crate::graphql::window::ChildWindow<entity::$module::Model>>;
             type Error = async_graphql::Error;
 
             async fn load(
@@ -208,7 +216,7 @@ macro_rules! window_loader {
                             after,
                             limit,
                         };
-                        result.insert(key, window);
+                        result.insert(key, std::sync::Arc::new(window));
                     }
                 }
                 Ok(result)
@@ -231,8 +239,11 @@ where
     N: ConnectionNameType,
     E: EdgeNameType,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    crate::graphql::loaders::DbLoader:
-        async_graphql::dataloader::Loader<K, Value = ChildWindow<M>, Error = async_graphql::Error>,
+    crate::graphql::loaders::DbLoader: async_graphql::dataloader::Loader<
+        K,
+        Value = std::sync::Arc<ChildWindow<M>>,
+        Error = async_graphql::Error,
+    >,
     M: Send + Sync + Clone + 'static,
     T: OutputType,
 {
@@ -243,5 +254,5 @@ where
     let found = crate::graphql::loaders::load_one(ctx, key(window.after, window.limit))
         .await?
         .unwrap_or_default();
-    Ok(found.into_page(id_of, convert))
+    Ok(found.page(id_of, convert))
 }

@@ -9,7 +9,9 @@ use crate::error::ServiceError;
 use crate::events::{EventKind, Outbox};
 
 /// Records that `receipt` was created or cancelled (`kind`), with the bill it issued or the
-/// credit its cancellation issued.
+/// credit its cancellation issued. The receipt's event is the last one its use case records,
+/// so this also writes every event a [deferred](Outbox::deferred) outbox holds — the stock
+/// moves, item changes, status change and bill of the receipt — in one multi-row statement.
 pub(crate) async fn record_receipt(
     txn: &DatabaseTransaction,
     outbox: &mut Outbox,
@@ -26,5 +28,6 @@ pub(crate) async fn record_receipt(
     });
     outbox
         .record(txn, kind, "Receipt", receipt.id, payload, &actor.subject)
-        .await
+        .await?;
+    outbox.flush(txn).await
 }

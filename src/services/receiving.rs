@@ -672,7 +672,8 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     let lines: Vec<purchase_order_line::Model> = rows.iter().map(|(l, _, _)| l.clone()).collect();
     rule(Action::Receive, &po, &lines)?;
     let plan = plan_delivery(uc, &txn, &po, &rows, &input).await?;
-    let mut outbox = Outbox::default();
+    // Every event of the receipt is written in one statement, with the receipt's own.
+    let mut outbox = Outbox::deferred();
     let receipt = write_receipt(uc, &txn, &po, &plan).await?;
     let receiving = receiving(&plan, &lines)?;
     let saved = write_receipt_lines(&txn, &receipt, &receiving).await?;

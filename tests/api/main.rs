@@ -23,6 +23,7 @@ mod limits;
 mod master_data;
 mod model;
 mod permissions;
+mod priming;
 mod protocol;
 mod purchasing;
 mod read_graph;

@@ -4,6 +4,8 @@ pub mod mutations;
 pub mod serials;
 pub mod types;
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::Days;
 use sea_orm::sea_query::{ExprTrait, Query as SqlQuery, SimpleExpr};
@@ -301,18 +303,18 @@ impl Guarded for ReorderSuggestion {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl ReorderSuggestion {
     /// The product to reorder.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
     /// Where it is needed.
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.location_id)).await
     }
 
     /// The product's preferred vendor; null when it has none (then no order can be made).
-    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vendor>> {
-        let product: Product = load_required(ctx, ProductId(self.product_id)).await?;
+    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Vendor>>> {
+        let product: Arc<Product> = load_required(ctx, ProductId(self.product_id)).await?;
         match product.preferred_vendor_id {
             Some(id) => load_one(ctx, VendorId(id)).await,
             None => Ok(None),

@@ -1,5 +1,7 @@
 //! The serial registry: where a serialized unit is and how it got there. Needs `inventory:read`.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject, ID};
 use sea_orm::EntityTrait;
 
@@ -85,7 +87,7 @@ impl Guarded for SerialNumber {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl SerialNumber {
     /// The product this is a unit of.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
@@ -93,7 +95,7 @@ impl SerialNumber {
     async fn location(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<InventoryLocation>> {
+    ) -> async_graphql::Result<Option<Arc<InventoryLocation>>> {
         match self.location_id {
             Some(id) => load_one(ctx, LocationId(id)).await,
             None => Ok(None),
@@ -105,7 +107,8 @@ impl SerialNumber {
         Ok(load_one(ctx, MovementsOfSerial(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(SerialMovement::from)
             .collect())
     }
@@ -153,7 +156,7 @@ impl Guarded for SerialMovement {
 impl SerialMovement {
     /// The receipt that brought it in or whose cancellation took it out (its identity; the
     /// rest needs `purchase_orders:read`).
-    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Receipt>> {
+    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Receipt>>> {
         match self.receipt_id {
             Some(id) => load_one(ctx, ReceiptId(id)).await,
             None => Ok(None),
@@ -180,7 +183,7 @@ impl SerialMovement {
     async fn departed(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<InventoryLocation>> {
+    ) -> async_graphql::Result<Option<Arc<InventoryLocation>>> {
         match self.from_location_id {
             Some(id) => load_one(ctx, LocationId(id)).await,
             None => Ok(None),
@@ -189,7 +192,10 @@ impl SerialMovement {
 
     /// Where it arrived (receipt, transfer, adjustment in).
     #[graphql(name = "toLocation")]
-    async fn arrived(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<InventoryLocation>> {
+    async fn arrived(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<InventoryLocation>>> {
         match self.to_location_id {
             Some(id) => load_one(ctx, LocationId(id)).await,
             None => Ok(None),

@@ -1,5 +1,7 @@
 //! Inventory items (stock of one product at one location) and stock-ledger entries.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{ConnectionNameType, EdgeNameType};
 use async_graphql::{ComplexObject, Context, OutputType, SimpleObject, ID};
 
@@ -83,12 +85,12 @@ impl Guarded for InventoryItem {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl InventoryItem {
     /// The product stocked.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
     /// Where it is stocked.
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.location_id)).await
     }
 

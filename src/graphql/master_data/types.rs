@@ -1,5 +1,7 @@
 //! Vendors, products, locations and the thin reference records.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 
 use crate::auth::Permission;
@@ -203,6 +205,12 @@ pub struct InventoryLocation {
 
 impl From<entity::inventory_location::Model> for InventoryLocation {
     fn from(m: entity::inventory_location::Model) -> Self {
+        crate::graphql::loaders::columns::LocationColumns::from(m).into()
+    }
+}
+
+impl From<crate::graphql::loaders::columns::LocationColumns> for InventoryLocation {
+    fn from(m: crate::graphql::loaders::columns::LocationColumns) -> Self {
         let has_address = m.street.is_some()
             || m.city.is_some()
             || m.postal_code.is_some()
@@ -325,7 +333,10 @@ impl Product {
     }
 
     /// The vendor reorder suggestions order from.
-    async fn preferred_vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vendor>> {
+    async fn preferred_vendor(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<Vendor>>> {
         match self.preferred_vendor_id {
             Some(id) => load_one(ctx, VendorId(id)).await,
             None => Ok(None),
@@ -335,6 +346,12 @@ impl Product {
 
 impl From<entity::product::Model> for Product {
     fn from(m: entity::product::Model) -> Self {
+        crate::graphql::loaders::columns::ProductColumns::from(m).into()
+    }
+}
+
+impl From<crate::graphql::loaders::columns::ProductColumns> for Product {
+    fn from(m: crate::graphql::loaders::columns::ProductColumns) -> Self {
         Product {
             id: to_gid("Product", m.id),
             db_id: m.id,
@@ -559,12 +576,12 @@ impl Guarded for JobMaterial {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl JobMaterial {
     /// The job that needs it.
-    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Job> {
+    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Job>> {
         load_required(ctx, JobId(self.job_id)).await
     }
 
     /// The product needed.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
@@ -572,7 +589,7 @@ impl JobMaterial {
     async fn purchase_order_line(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<PurchaseOrderLine>> {
+    ) -> async_graphql::Result<Option<Arc<PurchaseOrderLine>>> {
         match self.purchase_order_line_id {
             Some(id) => load_one(ctx, LineId(id)).await,
             None => Ok(None),

@@ -347,6 +347,8 @@ impl PurchasingQuery {
         let select = entity::job_material::Entity::find().filter(condition);
         let args = PageArgs::new(first, after, last, before);
         let order = SortOrder::default();
-        root_page(ctx, &args, select, &order, |m| m.id, JobMaterial::from).await
+        let page = root_page(ctx, &args, select, &order, |m| m.id, JobMaterial::from).await?;
+        prime::page(ctx, &page).await?;
+        Ok(page)
     }
 }

@@ -2,6 +2,7 @@
 //! written directly, only through these transitions.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, ID};
 
@@ -436,7 +437,8 @@ async fn line_payload(
         ..Default::default()
     })?;
     if let Some(po_id) = po_id {
-        payload.purchase_order = Some(load_required(ctx, PurchaseOrderId(po_id)).await?);
+        let po = load_required(ctx, PurchaseOrderId(po_id)).await?;
+        payload.purchase_order = Some(Arc::unwrap_or_clone(po));
     }
     Ok(payload)
 }

@@ -1,5 +1,7 @@
 //! Purchase orders and their lines.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, SimpleObject, ID};
 use rust_decimal::Decimal as Exact;
 
@@ -148,7 +150,7 @@ impl PurchaseOrder {
 /// lines: they arrive in one batched statement per page of orders, and are paged here by the
 /// same keyset rule the SQL connections use.
 fn page_of_lines(
-    lines: Vec<entity::purchase_order_line::Model>,
+    lines: &[crate::graphql::loaders::columns::LineColumns],
     window: Window,
 ) -> Page<PurchaseOrderLine> {
     let total = lines.len() as u64;
@@ -156,7 +158,7 @@ fn page_of_lines(
         .after
         .is_some_and(|after| lines.iter().any(|l| i64::from(l.id) <= after));
     let mut rest = lines
-        .into_iter()
+        .iter()
         .filter(|l| window.after.is_none_or(|after| i64::from(l.id) > after))
         .peekable();
     let page_rows: Vec<_> = rest.by_ref().take(window.limit as usize).collect();
@@ -167,7 +169,10 @@ fn page_of_lines(
         ConnectionTotals { total_count: total },
     );
     page.edges.extend(page_rows.into_iter().map(|l| {
-        async_graphql::connection::Edge::new(encode_cursor(l.id), PurchaseOrderLine::from(l))
+        async_graphql::connection::Edge::new(
+            encode_cursor(l.id),
+            PurchaseOrderLine::from(l.clone()),
+        )
     }));
     page
 }
@@ -179,12 +184,12 @@ impl Guarded for PurchaseOrder {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl PurchaseOrder {
     /// The vendor it is placed with.
-    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Vendor> {
+    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Vendor>> {
         load_required(ctx, VendorId(self.vendor_id)).await
     }
 
     /// Where the goods are delivered.
-    async fn ship_to(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn ship_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.ship_to_id)).await
     }
 
@@ -193,17 +198,17 @@ impl PurchaseOrder {
     async fn purchase_order_type(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<PurchaseOrderType> {
+    ) -> async_graphql::Result<Arc<PurchaseOrderType>> {
         load_required(ctx, PurchaseOrderTypeId(self.type_id)).await
     }
 
     /// The business unit its costs are booked against.
-    async fn business_unit(&self, ctx: &Context<'_>) -> async_graphql::Result<BusinessUnit> {
+    async fn business_unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<BusinessUnit>> {
         load_required(ctx, BusinessUnitId(self.business_unit_id)).await
     }
 
     /// The job it buys for, if any.
-    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Job>> {
+    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Job>>> {
         match self.job_id {
             Some(id) => load_one(ctx, JobId(id)).await,
             None => Ok(None),
@@ -211,7 +216,7 @@ impl PurchaseOrder {
     }
 
     /// The project it buys for, if any.
-    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Project>>> {
         match self.project_id {
             Some(id) => load_one(ctx, ProjectId(id)).await,
             None => Ok(None),
@@ -219,7 +224,10 @@ impl PurchaseOrder {
     }
 
     /// The technician it buys for, if any.
-    async fn technician(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Technician>> {
+    async fn technician(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<Technician>>> {
         match self.technician_id {
             Some(id) => load_one(ctx, TechnicianId(id)).await,
             None => Ok(None),
@@ -230,7 +238,7 @@ impl PurchaseOrder {
     async fn backorder_of(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<PurchaseOrder>> {
+    ) -> async_graphql::Result<Option<Arc<PurchaseOrder>>> {
         match self.backorder_of_id {
             Some(id) => load_one(ctx, PurchaseOrderId(id)).await,
             None => Ok(None),
@@ -242,7 +250,8 @@ impl PurchaseOrder {
         Ok(load_one(ctx, BackordersOf(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(PurchaseOrder::from)
             .collect())
     }
@@ -252,7 +261,8 @@ impl PurchaseOrder {
         Ok(load_one(ctx, ReceiptsOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(Receipt::from)
             .collect())
     }
@@ -263,7 +273,8 @@ impl PurchaseOrder {
         Ok(load_one(ctx, BillsOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(Bill::from)
             .collect())
     }
@@ -279,7 +290,7 @@ impl PurchaseOrder {
         let lines = load_one(ctx, LinesOfPurchaseOrder(self.db_id))
             .await?
             .unwrap_or_default();
-        Ok(page_of_lines(lines, window))
+        Ok(page_of_lines(&lines, window))
     }
 
     /// Number of lines.
@@ -369,6 +380,12 @@ pub struct PurchaseOrderLine {
 
 impl From<entity::purchase_order_line::Model> for PurchaseOrderLine {
     fn from(m: entity::purchase_order_line::Model) -> Self {
+        crate::graphql::loaders::columns::LineColumns::from(m).into()
+    }
+}
+
+impl From<crate::graphql::loaders::columns::LineColumns> for PurchaseOrderLine {
+    fn from(m: crate::graphql::loaders::columns::LineColumns) -> Self {
         PurchaseOrderLine {
             id: to_gid("PurchaseOrderLine", m.id),
             db_id: m.id,
@@ -392,7 +409,7 @@ impl From<entity::purchase_order_line::Model> for PurchaseOrderLine {
 impl PurchaseOrderLine {
     /// The allowance (percent) receiving applies to this line.
     async fn allowance_percent(&self, ctx: &Context<'_>) -> async_graphql::Result<Exact> {
-        let product: Product = load_required(ctx, ProductId(self.product_id)).await?;
+        let product: Arc<Product> = load_required(ctx, ProductId(self.product_id)).await?;
         Ok(over_receipt_percent(
             product.over_receipt_allowance_percent.map(|p| p.0),
             state(ctx).settings.business.over_receipt_percent,
@@ -407,17 +424,17 @@ impl Guarded for PurchaseOrderLine {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl PurchaseOrderLine {
     /// The order it belongs to.
-    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrder>> {
         load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
     }
 
     /// What is ordered.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
     /// Where it is delivered and stocked.
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.location_id)).await
     }
 
@@ -447,7 +464,7 @@ impl PurchaseOrderLine {
     }
 
     /// The job this line is bought for, if any.
-    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Job>> {
+    async fn job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Job>>> {
         match self.job_id {
             Some(id) => load_one(ctx, JobId(id)).await,
             None => Ok(None),
@@ -455,7 +472,7 @@ impl PurchaseOrderLine {
     }
 
     /// The project this line is bought for, if any.
-    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Project>>> {
         match self.project_id {
             Some(id) => load_one(ctx, ProjectId(id)).await,
             None => Ok(None),
@@ -483,8 +500,8 @@ impl PurchaseOrderLine {
         Ok(load_one(ctx, MaterialOfLine(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
-            .next()
+            .first()
+            .cloned()
             .map(JobMaterial::from))
     }
 
@@ -492,7 +509,7 @@ impl PurchaseOrderLine {
     async fn inventory_item(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<InventoryItem>> {
+    ) -> async_graphql::Result<Option<Arc<InventoryItem>>> {
         load_one(
             ctx,
             ItemAt {

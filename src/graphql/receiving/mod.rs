@@ -243,7 +243,9 @@ impl BillsQuery {
         let condition = filter.unwrap_or_default().condition()?;
         let select = entity::bill::Entity::find().filter(condition);
         let args = PageArgs::new(first, after, last, before);
-        root_page(ctx, &args, select, &order, |m| m.id, Bill::from).await
+        let page = root_page(ctx, &args, select, &order, |m| m.id, Bill::from).await?;
+        prime::page(ctx, &page).await?;
+        Ok(page)
     }
 
     /// Receipts (the receiving history), oldest first; filters combine with AND. Needs

@@ -6,9 +6,9 @@ use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject, I
 use super::types::{Bill, Receipt};
 use crate::auth::Permission;
 use crate::error::ServiceError;
-use crate::graphql::guard::readable;
 use crate::graphql::ids::{decode_input, gather};
 use crate::graphql::payload::{payload, respond, Payload};
+use crate::graphql::prime;
 use crate::graphql::purchasing::mutations::use_case;
 use crate::graphql::purchasing::types::PurchaseOrder;
 use crate::graphql::scalars::{DateTime, Decimal};
@@ -89,18 +89,18 @@ pub struct ReceivePayload {
 impl ReceivePayload {
     /// The new receipt; null when the caller may not read it (`purchase_orders:read`).
     async fn receipt(&self, ctx: &Context<'_>) -> Option<Receipt> {
-        readable(ctx, &self.receipt_value)
+        prime::readable(ctx, &self.receipt_value).await
     }
 
     /// The order after receiving; null when the caller may not read it
     /// (`purchase_orders:read`).
     async fn purchase_order(&self, ctx: &Context<'_>) -> Option<PurchaseOrder> {
-        readable(ctx, &self.purchase_order_value)
+        prime::readable(ctx, &self.purchase_order_value).await
     }
 
     /// The bill the receipt produced; null when the caller may not read it (`bills:read`).
     async fn bill(&self, ctx: &Context<'_>) -> Option<Bill> {
-        readable(ctx, &self.bill_value)
+        prime::readable(ctx, &self.bill_value).await
     }
 }
 
@@ -131,19 +131,19 @@ pub struct CancelReceiptPayload {
 impl CancelReceiptPayload {
     /// The cancelled receipt; null when the caller may not read it (`purchase_orders:read`).
     async fn receipt(&self, ctx: &Context<'_>) -> Option<Receipt> {
-        readable(ctx, &self.receipt_value)
+        prime::readable(ctx, &self.receipt_value).await
     }
 
     /// The order after the reversal; null when the caller may not read it
     /// (`purchase_orders:read`).
     async fn purchase_order(&self, ctx: &Context<'_>) -> Option<PurchaseOrder> {
-        readable(ctx, &self.purchase_order_value)
+        prime::readable(ctx, &self.purchase_order_value).await
     }
 
     /// The credit against the receipt's bill; null when the caller may not read it
     /// (`bills:read`).
     async fn credit_bill(&self, ctx: &Context<'_>) -> Option<Bill> {
-        readable(ctx, &self.credit_value)
+        prime::readable(ctx, &self.credit_value).await
     }
 }
 

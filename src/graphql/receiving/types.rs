@@ -1,5 +1,7 @@
 //! Receipts, bills and their lines. Bills need `bills:read`; money needs `costs:read`.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use rust_decimal::Decimal as Exact;
 
@@ -95,7 +97,7 @@ impl Guarded for Receipt {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl Receipt {
     /// The order received against.
-    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrder>> {
         load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
     }
 
@@ -104,7 +106,8 @@ impl Receipt {
         Ok(load_one(ctx, LinesOfReceipt(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(ReceiptLine::from)
             .collect())
     }
@@ -120,7 +123,8 @@ impl Receipt {
         let bills = load_one(ctx, BillsOfReceipt(self.db_id))
             .await?
             .unwrap_or_default();
-        Ok(current_bill(bills, issued).map(Bill::from))
+        let current = current_bill(bills.iter(), |bill| issued(bill));
+        Ok(current.cloned().map(Bill::from))
     }
 
     /// Every bill and credit this receipt produced, oldest first. Needs `bills:read`.
@@ -129,7 +133,8 @@ impl Receipt {
         Ok(load_one(ctx, BillsOfReceipt(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(Bill::from)
             .collect())
     }
@@ -184,18 +189,18 @@ impl Guarded for ReceiptLine {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl ReceiptLine {
     /// The purchase-order line received.
-    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrderLine>> {
         load_required(ctx, LineId(self.line_id)).await
     }
 
     /// The product received, as it was received: later edits of the order line never show
     /// here.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
     /// The location the goods were received into.
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.location_id)).await
     }
 
@@ -204,8 +209,8 @@ impl ReceiptLine {
         Ok(load_one(ctx, SerialsOfReceiptLine(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.serial_number)
+            .iter()
+            .map(|s| s.serial_number.clone())
             .collect())
     }
 
@@ -339,7 +344,7 @@ pub struct MatchDifference {
 #[ComplexObject]
 impl MatchDifference {
     /// The purchase-order line concerned.
-    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrderLine>> {
         load_required(ctx, LineId(self.line_id)).await
     }
 
@@ -373,22 +378,22 @@ impl Guarded for Bill {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl Bill {
     /// Who bills.
-    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Vendor> {
+    async fn vendor(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Vendor>> {
         load_required(ctx, VendorId(self.vendor_id)).await
     }
 
     /// The order billed.
-    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrder> {
+    async fn purchase_order(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrder>> {
         load_required(ctx, PurchaseOrderId(self.purchase_order_id)).await
     }
 
     /// The receipt that produced it.
-    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Receipt> {
+    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Receipt>> {
         load_required(ctx, ReceiptId(self.receipt_id)).await
     }
 
     /// For a credit: the bill it cancels.
-    async fn credit_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+    async fn credit_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Bill>>> {
         match self.credit_of_id {
             Some(id) => load_one(ctx, BillId(id)).await,
             None => Ok(None),
@@ -396,7 +401,7 @@ impl Bill {
     }
 
     /// For a superseded bill: its replacement.
-    async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bill>> {
+    async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Bill>>> {
         match self.superseded_by_id {
             Some(id) => load_one(ctx, BillId(id)).await,
             None => Ok(None),
@@ -408,7 +413,8 @@ impl Bill {
         Ok(load_one(ctx, LinesOfBill(self.db_id))
             .await?
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(BillLine::from)
             .collect())
     }
@@ -554,17 +560,17 @@ impl Guarded for BillLine {
 #[ComplexObject(guard = "Reads(Self::READ)")]
 impl BillLine {
     /// The purchase-order line billed.
-    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<PurchaseOrderLine> {
+    async fn line(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<PurchaseOrderLine>> {
         load_required(ctx, LineId(self.line_id)).await
     }
 
     /// The product billed, as it was received: later edits of the order line never show here.
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Product>> {
         load_required(ctx, ProductId(self.product_id)).await
     }
 
     /// The location the billed goods were received into.
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<InventoryLocation> {
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<InventoryLocation>> {
         load_required(ctx, LocationId(self.location_id)).await
     }
 
