@@ -11,11 +11,6 @@ use stockgraph::config::{AuthConfig, DatabaseConfig, ServeConfig};
 use stockgraph::metrics::StatementSource;
 use stockgraph::{db, graphql, secrets, AppState, Settings};
 
-/// mimalloc instead of the system allocator (feature `mimalloc`, see BENCHMARKS.md).
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// stockgraph: a GraphQL purchasing-and-inventory API.
 #[derive(Parser)]
 #[command(name = "stockgraph", version, about)]
