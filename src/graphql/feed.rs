@@ -387,6 +387,40 @@ pub fn feed_query(
     })
 }
 
+/// The page size of an `events` page: 25 by default, never negative, at most `limit`.
+fn feed_page_size(first: Option<i32>, limit: usize) -> Result<usize, ApiError> {
+    let first = match first {
+        None => 25.min(limit),
+        Some(n) if n < 0 => {
+            return Err(ApiError::BadRequest("`first` must not be negative".into()))
+        }
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    if first > limit {
+        return Err(ApiError::LimitExceeded(format!(
+            "`first` is at most {limit}"
+        )));
+    }
+    Ok(first)
+}
+
+/// The event types and entity asked for, given in `filter` or as the top-level arguments of
+/// issue 15's spelling, but not both.
+fn feed_filter(
+    filter: EventFilter,
+    types: Option<Vec<EventType>>,
+    entity_id: Option<ID>,
+) -> Result<(Option<Vec<EventType>>, Option<ID>), ApiError> {
+    if (types.is_some() && filter.types.is_some())
+        || (entity_id.is_some() && filter.entity_id.is_some())
+    {
+        return Err(ApiError::BadRequest(
+            "give `types` and `entityId` either as arguments or in `filter`, not both".into(),
+        ));
+    }
+    Ok((types.or(filter.types), entity_id.or(filter.entity_id)))
+}
+
 #[derive(Default)]
 pub struct FeedQueryRoot;
 
@@ -413,33 +447,13 @@ impl FeedQueryRoot {
         #[graphql(desc = "Same as `filter.entityId`; not both.")] entity_id: Option<ID>,
     ) -> async_graphql::Result<EventPage> {
         let actor = ctx.data_opt::<Actor>().ok_or(ApiError::Unauthenticated)?;
-        let limit = max_page_size(ctx);
-        let first = match first {
-            None => 25.min(limit),
-            Some(n) if n < 0 => {
-                return Err(ApiError::BadRequest("`first` must not be negative".into()).into())
-            }
-            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-        };
-        if first > limit {
-            return Err(ApiError::LimitExceeded(format!("`first` is at most {limit}")).into());
-        }
+        let first = feed_page_size(first, max_page_size(ctx))?;
         let after = after
             .as_deref()
             .map(|c| decode_event_cursor(c, "after"))
             .transpose()?
             .unwrap_or(0);
-        let filter = filter.unwrap_or_default();
-        if (types.is_some() && filter.types.is_some())
-            || (entity_id.is_some() && filter.entity_id.is_some())
-        {
-            return Err(ApiError::BadRequest(
-                "give `types` and `entityId` either as arguments or in `filter`, not both".into(),
-            )
-            .into());
-        }
-        let types = types.or(filter.types);
-        let entity_id = entity_id.or(filter.entity_id);
+        let (types, entity_id) = feed_filter(filter.unwrap_or_default(), types, entity_id)?;
         let query = feed_query(actor, after, types, entity_id.as_ref())?;
         let mut connection = EventPage::new(after > 0, false);
         if query.kinds.is_empty() || first == 0 {
