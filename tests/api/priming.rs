@@ -1,7 +1,7 @@
 //! Priming beyond the root lists of orders (issue 13): `node`/`nodes`, the `bills` and
 //! `jobMaterials` lists, the event feed and mutation payloads fetch each selected relation for
 //! all their rows at once, so their statement count is fixed by the query's shape, and a
-//! mutation's primed rows never outlive the root field they were read for.
+//! mutation field's payload shows what the fields before it wrote.
 
 use serde_json::{json, Value};
 
@@ -221,8 +221,10 @@ async fn a_mutation_payload_takes_the_same_statements_for_one_line_and_three() {
     assert!(nodes.iter().all(|l| l["product"]["sku"].is_string()));
 }
 
+/// Mutation fields run one after another, each priming its own payload: the second receipt's
+/// payload shows both receipts, never the rows read for the first one's.
 #[tokio::test]
-async fn a_later_mutation_field_never_reads_rows_primed_for_an_earlier_one() {
+async fn a_later_mutation_field_sees_what_an_earlier_one_wrote() {
     let (app, _log) = spawn_counting_app().await;
     let fx = app.fixture().await;
     let po = create_po(&app, &fx, &[(0, "10", None)]).await;
