@@ -1119,8 +1119,8 @@ impl World {
         let receipt = self.receipts[r].clone();
         let o = receipt.order;
         // Where a serial went after its receipt DOMAIN.md does not say; such receipts stay. So do
-        // receipts one of whose units left stock and came in again with a later receipt: the
-        // unit in stock is then the later receipt's (the service refuses with
+        // receipts one of whose units left stock and came in again with a later receipt or an
+        // adjustment: the unit in stock is then no longer the receipt's (the service refuses with
         // SERIAL_NOT_IN_STOCK, README "History and serial numbers").
         if !receipt.canceled {
             for rl in &receipt.lines {
@@ -1134,10 +1134,13 @@ impl World {
                         })
                     })
                 };
+                // A unit that left stock once (adjusted out, then found again) is no longer
+                // the one this receipt brought in either.
                 if rl.serials.iter().any(|s| {
                     let key = serial_key(s);
                     self.in_stock.get(&(product, key.clone())) != Some(&line.location)
                         || received_again(&key)
+                        || self.gone.contains(&(product, key))
                 }) {
                     return Vec::new();
                 }
