@@ -2,8 +2,9 @@
 //! delivered to subscribers only after commit, in commit order.
 //!
 //! Every process runs one dispatcher that delivers committed outbox rows to its own
-//! subscribers. It is woken after a local commit, by PostgreSQL `NOTIFY` from any replica (sent
-//! by the writing transaction, so only on commit), and once a second regardless, so a lost
+//! subscribers. It is woken after a local commit, by PostgreSQL `NOTIFY` from any replica (queued
+//! by a statement trigger on `events` in the writing transaction, so sent only on commit; see
+//! migration `m20261206_000002_notify_trigger`), and once a second regardless, so a lost
 //! notification or a dropped listener connection delays an event but never loses it.
 //!
 //! Outbox ids are taken when a row is inserted, so under concurrent writers they can commit out
@@ -30,7 +31,7 @@ use tokio::sync::{broadcast, watch, Notify};
 use crate::error::ServiceError;
 use crate::services::now;
 
-/// The PostgreSQL channel replicas listen on.
+/// The PostgreSQL channel replicas listen on (the outbox's insert trigger notifies it).
 const CHANNEL: &str = "stockgraph_events";
 
 /// The kind of an event.
@@ -179,7 +180,8 @@ impl Outbox {
     }
 
     /// Writes an event row in the caller's transaction (or queues it, when deferred); on
-    /// PostgreSQL also queues a `NOTIFY`, which PostgreSQL sends only if the transaction commits.
+    /// PostgreSQL the row's insert trigger queues a `NOTIFY`, sent only if the transaction
+    /// commits.
     pub async fn record(
         &mut self,
         txn: &impl ConnectionTrait,
@@ -196,7 +198,7 @@ impl Outbox {
             return Ok(());
         }
         row.insert(txn).await?;
-        self.notify(txn).await
+        Ok(())
     }
 
     /// Writes one event row per `(entity id, payload)` of the same kind in one multi-row
@@ -224,13 +226,11 @@ impl Outbox {
             pending.extend(rows);
             return Ok(());
         }
-        Self::insert(txn, rows).await?;
-        self.notify(txn).await
+        Self::insert(txn, rows).await
     }
 
-    /// Writes the rows a deferred outbox queued, in one multi-row statement (per 500 rows)
-    /// and one `NOTIFY`; nothing for an outbox that writes as it records. The outbox stays
-    /// deferred.
+    /// Writes the rows a deferred outbox queued, in one multi-row statement (per 500 rows);
+    /// nothing for an outbox that writes as it records. The outbox stays deferred.
     pub async fn flush(&mut self, txn: &impl ConnectionTrait) -> Result<(), ServiceError> {
         let Some(pending) = &mut self.pending else {
             return Ok(());
@@ -239,8 +239,7 @@ impl Outbox {
             return Ok(());
         }
         let rows = std::mem::take(pending);
-        Self::insert(txn, rows).await?;
-        self.notify(txn).await
+        Self::insert(txn, rows).await
     }
 
     async fn insert(
@@ -253,15 +252,6 @@ impl Outbox {
             entity::event::Entity::insert_many(chunk)
                 .exec_without_returning(txn)
                 .await?;
-        }
-        Ok(())
-    }
-
-    /// On PostgreSQL queues a `NOTIFY`, sent only if the transaction (or savepoint) commits;
-    /// one per write, since a savepoint rolled back takes its notification with it.
-    async fn notify(&self, txn: &impl ConnectionTrait) -> Result<(), ServiceError> {
-        if txn.get_database_backend() == DbBackend::Postgres {
-            txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
         }
         Ok(())
     }

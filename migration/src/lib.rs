@@ -7,6 +7,7 @@ mod m20261124_000001_create_schema;
 mod m20261129_000001_history_and_serials;
 mod m20261129_000002_idempotency_caller;
 mod m20261206_000001_event_feed;
+mod m20261206_000002_notify_trigger;
 
 /// The ordered list of every migration.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_history_and_serials::Migration),
             Box::new(m20261129_000002_idempotency_caller::Migration),
             Box::new(m20261206_000001_event_feed::Migration),
+            Box::new(m20261206_000002_notify_trigger::Migration),
         ]
     }
 }

@@ -6,12 +6,14 @@
 
 use chrono::{Days, NaiveDate};
 use entity::enums::{BillKind, BillStatus};
-use entity::{bill, bill_line, purchase_order, purchase_order_line, receipt, receipt_line, Fixed4};
+use entity::{
+    bill, bill_line, purchase_order, purchase_order_line, receipt, receipt_line, vendor, Fixed4,
+};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 
 use crate::auth::Actor;
@@ -23,6 +25,7 @@ use crate::events::{EventKind, Outbox};
 use crate::services::inventory::ROWS_PER_INSERT;
 use crate::services::next_counter;
 use crate::services::now;
+use crate::services::sql_rules::integer_sum;
 
 /// One line of a bill about to be written.
 struct Charge {
@@ -124,32 +127,32 @@ fn value_received(lines: &[purchase_order_line::Model]) -> Result<Decimal, Servi
     .map_err(too_large)
 }
 
-/// Σ subtotal and Σ tax of the order's open bills and credits.
+/// Σ subtotal and Σ tax of the order's open bills and credits, summed by the database: an
+/// order may carry thousands of bills, and each new one must not read them all. The stored
+/// amounts are integers, so the sums are exact (and an overflow is an error, never a wrong sum).
 async fn open_billed(
     txn: &DatabaseTransaction,
     po_id: i32,
 ) -> Result<(Decimal, Decimal), ServiceError> {
-    let open = bill::Entity::find()
+    let sums: Option<(i64, i64)> = bill::Entity::find()
+        .select_only()
+        .expr(integer_sum(Expr::col(bill::Column::Subtotal)))
+        .expr(integer_sum(Expr::col(bill::Column::Tax)))
         .filter(bill::Column::PurchaseOrderId.eq(po_id))
         .filter(bill::Column::Status.eq(BillStatus::Open))
-        .all(txn)
+        .into_tuple()
+        .one(txn)
         .await?;
-    open.iter()
-        .try_fold((Decimal::ZERO, Decimal::ZERO), |(subtotal, tax), b| {
-            Ok((
-                money::add(subtotal, b.subtotal.to_decimal())?,
-                money::add(tax, b.tax.to_decimal())?,
-            ))
-        })
-        .map_err(too_large)
+    let (subtotal, tax) = sums.unwrap_or_default();
+    Ok((Fixed4(subtotal).to_decimal(), Fixed4(tax).to_decimal()))
 }
 
 /// Where a bill's dates and remit-to come from.
 #[derive(Clone, Copy)]
 enum Issue<'a> {
     /// A new invoice dated `bill_date`: due after the vendor's payment terms of today, payable
-    /// at the vendor's main address of today.
-    Dated(NaiveDate),
+    /// at the vendor's main address of today (the vendor as read by this transaction).
+    Dated(NaiveDate, &'a vendor::Model),
     /// A replacement: the same invoice re-priced, so it keeps the dates and remit-to of the
     /// bill it replaces (DOMAIN.md, Bills).
     Replacing(&'a bill::Model),
@@ -166,13 +169,10 @@ struct Heading {
     country: String,
 }
 
-async fn heading(
-    txn: &DatabaseTransaction,
-    po: &purchase_order::Model,
-    issue: Issue<'_>,
-) -> Result<Heading, ServiceError> {
+/// Where a bill's dates and remit-to come from: the bill it replaces, or its date and vendor.
+fn heading(issue: Issue<'_>) -> Heading {
     match issue {
-        Issue::Replacing(old) => Ok(Heading {
+        Issue::Replacing(old) => Heading {
             bill_date: old.bill_date,
             due_date: old.due_date,
             street: old.remit_street.clone(),
@@ -180,28 +180,53 @@ async fn heading(
             region: old.remit_region.clone(),
             postal_code: old.remit_postal_code.clone(),
             country: old.remit_country.clone(),
-        }),
-        Issue::Dated(bill_date) => {
-            let vendor = entity::vendor::Entity::find_by_id(po.vendor_id)
-                .one(txn)
-                .await?
-                .ok_or_else(|| ServiceError::Internal("the PO's vendor vanished".into()))?;
-            let due_date = bill_date
+        },
+        Issue::Dated(bill_date, vendor) => Heading {
+            bill_date,
+            due_date: bill_date
                 .checked_add_days(Days::new(
                     u64::try_from(vendor.payment_terms_days).unwrap_or(0),
                 ))
-                .unwrap_or(bill_date);
-            Ok(Heading {
-                bill_date,
-                due_date,
-                street: vendor.street,
-                city: vendor.city,
-                region: vendor.region,
-                postal_code: vendor.postal_code,
-                country: vendor.country,
-            })
-        }
+                .unwrap_or(bill_date),
+            street: vendor.street.clone(),
+            city: vendor.city.clone(),
+            region: vendor.region.clone(),
+            postal_code: vendor.postal_code.clone(),
+            country: vendor.country.clone(),
+        },
     }
+}
+
+/// The vendor of order `po_id`, whose terms and address a new bill takes. A receipt reads it
+/// before it locks the order: the vendor is not locked either way, and the read then costs
+/// the order's other writers no time.
+pub(crate) async fn vendor_of_order(
+    txn: &DatabaseTransaction,
+    po_id: i32,
+) -> Result<Option<vendor::Model>, ServiceError> {
+    Ok(vendor::Entity::find()
+        .filter(
+            vendor::Column::Id.in_subquery(
+                Query::select()
+                    .column(purchase_order::Column::VendorId)
+                    .from(purchase_order::Entity)
+                    .and_where(Expr::col(purchase_order::Column::Id).eq(po_id))
+                    .to_owned(),
+            ),
+        )
+        .one(txn)
+        .await?)
+}
+
+/// The vendor of `po`, which exists (a foreign key).
+pub(crate) async fn vendor_of(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+) -> Result<vendor::Model, ServiceError> {
+    vendor::Entity::find_by_id(po.vendor_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("the PO's vendor vanished".into()))
 }
 
 /// A bill or credit about to be written.
@@ -214,6 +239,14 @@ struct Document<'a> {
     /// The order's exact received value once this document counts.
     received: Decimal,
     issue: Issue<'a>,
+    /// The order's bill counter as the caller drew it already (a receipt draws its own number
+    /// and its bill's in one statement); drawn here when `None`.
+    sequence: Option<i64>,
+}
+
+/// The name of an order's bill counter (`BILL-{po number}-{n}` numbers its bills).
+pub(crate) fn counter(po_id: i32) -> String {
+    format!("BILL-{po_id}")
 }
 
 /// A document's subtotal, tax and total: `received` rounded once, minus what the order's
@@ -247,10 +280,13 @@ async fn write_bill(
     po: &purchase_order::Model,
     doc: Document<'_>,
 ) -> Result<bill::Model, ServiceError> {
-    let heading = heading(txn, po, doc.issue).await?;
+    let heading = heading(doc.issue);
     let billed = open_billed(txn, po.id).await?;
     let (subtotal, tax, total) = amounts(po, &doc, billed)?;
-    let n = next_counter(txn, &format!("BILL-{}", po.id)).await?;
+    let n = match doc.sequence {
+        Some(n) => n,
+        None => next_counter(txn, &counter(po.id)).await?,
+    };
     let saved = bill::ActiveModel {
         number: Set(format!("BILL-{}-{n}", po.number)),
         kind: Set(doc.kind),
@@ -321,6 +357,8 @@ pub(crate) async fn issue_for_new_receipt(
     receipt: &receipt::Model,
     received: &[receipt_line::Model],
     lines_after: &[purchase_order_line::Model],
+    vendor: &vendor::Model,
+    sequence: i64,
 ) -> Result<bill::Model, ServiceError> {
     let mut charges: Vec<Charge> = received
         .iter()
@@ -342,7 +380,8 @@ pub(crate) async fn issue_for_new_receipt(
         charges: &charges,
         freight: receipt.freight,
         received: value_received(lines_after)?,
-        issue: Issue::Dated(receipt.received_at.date_naive()),
+        issue: Issue::Dated(receipt.received_at.date_naive(), vendor),
+        sequence: Some(sequence),
     };
     write_bill(txn, po, doc).await
 }
@@ -401,6 +440,7 @@ pub(crate) async fn credit(
     po: &purchase_order::Model,
     original: &bill::Model,
 ) -> Result<bill::Model, ServiceError> {
+    let vendor = vendor_of(txn, po).await?;
     let lines = bill_line::Entity::find()
         .filter(bill_line::Column::BillId.eq(original.id))
         .order_by_asc(bill_line::Column::Id)
@@ -426,7 +466,8 @@ pub(crate) async fn credit(
         charges: &charges,
         freight: negated(original.freight)?,
         received: received_value(txn, po.id).await?,
-        issue: Issue::Dated(now().date_naive()),
+        issue: Issue::Dated(now().date_naive(), &vendor),
+        sequence: None,
     };
     write_bill(txn, po, doc).await
 }
@@ -529,6 +570,7 @@ async fn supersede(
             freight: receipt.freight,
             received: money::sub(received, waiting).map_err(too_large)?,
             issue: Issue::Replacing(old),
+            sequence: None,
         };
         let replacement = write_bill(txn, po, doc).await?;
         bill::Entity::update_many()

@@ -65,21 +65,57 @@ pub(crate) async fn next_counter(
     txn: &DatabaseTransaction,
     name: &str,
 ) -> Result<i64, ServiceError> {
+    let values = next_counters(txn, &[name]).await?;
+    values
+        .first()
+        .copied()
+        .ok_or_else(|| ServiceError::Internal("counter upsert returned nothing".into()))
+}
+
+/// The next values of several distinct named counters in one statement (a receipt draws its
+/// own number and its bill's together), in the order of `names`. Every caller drawing more
+/// than one counter holds its order's lock, so no two such upserts wait on each other.
+pub(crate) async fn next_counters(
+    txn: &DatabaseTransaction,
+    names: &[&str],
+) -> Result<Vec<i64>, ServiceError> {
     let backend = txn.get_database_backend();
-    let sql = "INSERT INTO document_counters (name, value) VALUES ($1, 1) \
-               ON CONFLICT (name) DO UPDATE SET value = document_counters.value + 1 RETURNING value";
-    let sql = if backend == sea_orm::DbBackend::Sqlite {
-        sql.replace("$1", "?")
-    } else {
-        sql.to_owned()
+    let placeholder = |i: usize| match backend {
+        sea_orm::DbBackend::Sqlite => "?".to_owned(),
+        _ => format!("${}", i + 1),
     };
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
-        .await?
-        .ok_or_else(|| ServiceError::Internal("counter upsert returned nothing".into()))?;
-    Ok(row
-        .try_get_by_index::<i64>(0)
-        .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))?)
+    let rows: Vec<String> = (0..names.len())
+        .map(|i| format!("({}, 1)", placeholder(i)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO document_counters (name, value) VALUES {} \
+         ON CONFLICT (name) DO UPDATE SET value = document_counters.value + 1 \
+         RETURNING name, value",
+        rows.join(", ")
+    );
+    let values = names.iter().map(|n| (*n).into());
+    let returned = txn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    // RETURNING promises no order on SQLite: match the rows back by name.
+    let mut drawn = Vec::with_capacity(returned.len());
+    for row in &returned {
+        let name: String = row.try_get_by_index(0)?;
+        let value = row
+            .try_get_by_index::<i64>(1)
+            .or_else(|_| row.try_get_by_index::<i32>(1).map(i64::from))?;
+        drawn.push((name, value));
+    }
+    names
+        .iter()
+        .map(|name| {
+            drawn
+                .iter()
+                .find(|(drawn, _)| drawn == name)
+                .map(|(_, value)| *value)
+                .ok_or_else(|| ServiceError::Internal(format!("counter {name} not drawn")))
+        })
+        .collect()
 }
 
 /// The user error for a record that does not exist.

@@ -38,7 +38,7 @@ use crate::services::purchasing::{
     lines_of, lock_purchase_order, negate, open_units, record_status_event, rule, touch,
 };
 use crate::services::serials;
-use crate::services::{next_counter, now, UseCase, Violations};
+use crate::services::{next_counter, next_counters, now, UseCase, Violations};
 
 pub use crate::domain::receiving::ReceiveLine;
 
@@ -194,18 +194,18 @@ async fn remember(
     }
 }
 
-/// Re-derives the status from the lines after quantities moved (`lines`, as this transaction
+/// Re-derives the status from the lines after quantities moved (`after`, as this transaction
 /// left them: nothing is read back), bumps the version, records a status event when it
-/// changed, and keeps job materials in step (FULFILLED exactly while their line is fully
-/// received). Returns the order as written.
+/// changed, and keeps job materials in step. Returns the order as written.
 async fn settle(
     uc: UseCase<'_>,
     txn: &DatabaseTransaction,
     outbox: &mut Outbox,
     po: &purchase_order::Model,
-    lines: &[purchase_order_line::Model],
+    before: &[purchase_order_line::Model],
+    after: &[purchase_order_line::Model],
 ) -> Result<purchase_order::Model, ServiceError> {
-    let quantities: Vec<_> = lines
+    let quantities: Vec<_> = after
         .iter()
         .map(|l| (l.quantity.to_decimal(), l.quantity_received.to_decimal()))
         .collect();
@@ -218,20 +218,40 @@ async fn settle(
         record_status_event(txn, outbox, po, Some(current), derived, uc.actor).await?;
         written
     };
+    follow_completion(txn, before, after).await?;
+    Ok(written)
+}
+
+/// Keeps job materials FULFILLED exactly while their line is fully received: the materials of
+/// the lines this change completed become FULFILLED, those of the lines it reopened ORDERED
+/// again, in one statement; none when no line crossed (the usual partial receipt), since the
+/// others' materials are in step already.
+async fn follow_completion(
+    txn: &DatabaseTransaction,
+    before: &[purchase_order_line::Model],
+    after: &[purchase_order_line::Model],
+) -> Result<(), ServiceError> {
     use entity::job_material::Column as M;
-    let (complete, open): (Vec<_>, Vec<_>) = lines
+    let complete = |l: &purchase_order_line::Model| l.quantity_received >= l.quantity;
+    let was_complete =
+        |line: &purchase_order_line::Model| before.iter().any(|b| b.id == line.id && complete(b));
+    let (completed, reopened): (Vec<_>, Vec<_>) = after
         .iter()
-        .partition(|l| l.quantity_received >= l.quantity);
-    let complete: Vec<i32> = complete.iter().map(|l| l.id).collect();
-    let open: Vec<i32> = open.iter().map(|l| l.id).collect();
-    // Both directions in one statement: ORDERED materials of complete lines become FULFILLED,
-    // FULFILLED ones of open lines ORDERED again.
+        .filter(|l| complete(l) != was_complete(l))
+        .partition(|l| complete(l));
+    let ids = |lines: Vec<&purchase_order_line::Model>| -> Vec<i32> {
+        lines.iter().map(|l| l.id).collect()
+    };
+    let (completed, reopened) = (ids(completed), ids(reopened));
+    if completed.is_empty() && reopened.is_empty() {
+        return Ok(());
+    }
     entity::job_material::Entity::update_many()
         .col_expr(
             M::Status,
             CaseStatement::new()
                 .case(
-                    M::PurchaseOrderLineId.is_in(complete.clone()),
+                    M::PurchaseOrderLineId.is_in(completed.clone()),
                     Expr::value(JobMaterialStatus::Fulfilled),
                 )
                 .finally(Expr::value(JobMaterialStatus::Ordered))
@@ -243,17 +263,17 @@ async fn settle(
                 .add(
                     Condition::all()
                         .add(M::Status.eq(JobMaterialStatus::Ordered))
-                        .add(M::PurchaseOrderLineId.is_in(complete)),
+                        .add(M::PurchaseOrderLineId.is_in(completed)),
                 )
                 .add(
                     Condition::all()
                         .add(M::Status.eq(JobMaterialStatus::Fulfilled))
-                        .add(M::PurchaseOrderLineId.is_in(open)),
+                        .add(M::PurchaseOrderLineId.is_in(reopened)),
                 ),
         )
         .exec(txn)
         .await?;
-    Ok(written)
+    Ok(())
 }
 
 /// What a change of `received` (accepted units, negative when a receipt is cancelled) on a
@@ -454,15 +474,29 @@ fn receiving<'a>(
         .collect()
 }
 
-/// Writes the receipt, numbered on from the order's earlier ones.
+/// Writes the receipt, numbered on from the order's earlier ones. A receipt that accepts
+/// something also draws its bill's number, in the same statement; returns it with the receipt.
 async fn write_receipt(
     uc: UseCase<'_>,
     txn: &DatabaseTransaction,
     po: &purchase_order::Model,
     plan: &ReceiptPlan,
-) -> Result<receipt::Model, ServiceError> {
-    let n = next_counter(txn, &format!("RCV-{}", po.id)).await?;
-    Ok(receipt::ActiveModel {
+) -> Result<(receipt::Model, Option<i64>), ServiceError> {
+    let receipts = format!("RCV-{}", po.id);
+    let bills = bills::counter(po.id);
+    let (n, bill_sequence) = if plan.accepts_anything() {
+        match next_counters(txn, &[&receipts, &bills]).await?[..] {
+            [n, bill] => (n, Some(bill)),
+            _ => {
+                return Err(ServiceError::Internal(
+                    "two counters, not two values".into(),
+                ))
+            }
+        }
+    } else {
+        (next_counter(txn, &receipts).await?, None)
+    };
+    let receipt = receipt::ActiveModel {
         number: Set(format!("{}-R{n}", po.number)),
         purchase_order_id: Set(po.id),
         packing_slip: Set(plan.packing_slip.clone()),
@@ -475,7 +509,8 @@ async fn write_receipt(
         ..Default::default()
     }
     .insert(txn)
-    .await?)
+    .await?;
+    Ok((receipt, bill_sequence))
 }
 
 /// Writes the receipt's lines and their units' serials, each kind in multi-row statements;
@@ -638,15 +673,19 @@ async fn plan_delivery(
     plan(&delivery, &order).map_err(refused)
 }
 
-/// Issues the bill of the receipt just written (`saved`, its lines), with the order's lines
-/// as it leaves them.
+/// Issues the bill of the receipt just written (`saved`, its lines) as bill number `sequence`
+/// of the order, from `vendor`, with the order's lines as it leaves them.
 async fn bill_receipt(
     w: &ReceiptWrite<'_>,
     outbox: &mut Outbox,
     saved: &[receipt_line::Model],
     lines_after: &[purchase_order_line::Model],
+    vendor: &entity::vendor::Model,
+    sequence: i64,
 ) -> Result<bill::Model, ServiceError> {
-    let bill = bills::issue_for_new_receipt(w.txn, w.po, w.receipt, saved, lines_after).await?;
+    let bill =
+        bills::issue_for_new_receipt(w.txn, w.po, w.receipt, saved, lines_after, vendor, sequence)
+            .await?;
     bills::record_issued(w.txn, outbox, &bill, None, w.uc.actor).await?;
     Ok(bill)
 }
@@ -659,6 +698,8 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     let idempotency = Idempotency::new(uc, RECEIVE_SCOPE, key, input.fingerprint())?;
     check_line_count(input.lines.len()).map_err(|r| refused(vec![r]))?;
     let txn = begin_write(uc.db).await?;
+    // Read before the order's lock, so the receipts queued on it do not wait for this read.
+    let vendor = bills::vendor_of_order(&txn, input.purchase_order_id).await?;
     let po = lock_purchase_order(
         &txn,
         input.purchase_order_id,
@@ -668,13 +709,18 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     if let Some(done) = replay(&txn, idempotency.as_ref()).await? {
         return Ok(done);
     }
+    let vendor = match vendor {
+        Some(vendor) if vendor.id == po.vendor_id => vendor,
+        // The order changed vendor before its lock was taken.
+        _ => bills::vendor_of(&txn, &po).await?,
+    };
     let rows = lines_with_products(&txn, po.id).await?;
     let lines: Vec<purchase_order_line::Model> = rows.iter().map(|(l, _, _)| l.clone()).collect();
     rule(Action::Receive, &po, &lines)?;
     let plan = plan_delivery(uc, &txn, &po, &rows, &input).await?;
     // Every event of the receipt is written in one statement, with the receipt's own.
     let mut outbox = Outbox::deferred();
-    let receipt = write_receipt(uc, &txn, &po, &plan).await?;
+    let (receipt, bill_sequence) = write_receipt(uc, &txn, &po, &plan).await?;
     let receiving = receiving(&plan, &lines)?;
     let saved = write_receipt_lines(&txn, &receipt, &receiving).await?;
     let write = ReceiptWrite {
@@ -684,11 +730,12 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         receipt: &receipt,
     };
     let lines_after = book_receipt(&write, &mut outbox, &receiving, &lines).await?;
-    let purchase_order = settle(uc, &txn, &mut outbox, &po, &lines_after).await?;
-    let bill = if plan.accepts_anything() {
-        Some(bill_receipt(&write, &mut outbox, &saved, &lines_after).await?)
-    } else {
-        None
+    let purchase_order = settle(uc, &txn, &mut outbox, &po, &lines, &lines_after).await?;
+    let bill = match bill_sequence {
+        Some(sequence) => {
+            Some(bill_receipt(&write, &mut outbox, &saved, &lines_after, &vendor, sequence).await?)
+        }
+        None => None,
     };
     let bill_id = bill.as_ref().map(|b| b.id);
     let created = EventKind::ReceiptCreated;
@@ -950,7 +997,15 @@ pub async fn cancel_receipt(
         let units = units_in(&units, entry);
         reverse_line(&write, &mut outbox, line, entry, units).await?;
     }
-    settle(uc, &txn, &mut outbox, &po, &lowered(&lines, &accepted)?).await?;
+    settle(
+        uc,
+        &txn,
+        &mut outbox,
+        &po,
+        &lines,
+        &lowered(&lines, &accepted)?,
+    )
+    .await?;
     let credit_id = credit_receipt(&write, &mut outbox, &accepted).await?;
     let canceled = EventKind::ReceiptCanceled;
     feed::record_receipt(

@@ -68,7 +68,7 @@ fn div_round(numerator: Expr, denominator: i64) -> Expr {
 
 /// `SUM(value)` as a 64-bit integer, 0 over no rows (PostgreSQL sums BIGINT to NUMERIC, whose
 /// `/` would not divide as integers).
-fn integer_sum(value: Expr) -> Expr {
+pub(crate) fn integer_sum(value: Expr) -> Expr {
     Func::cast_as(Func::coalesce([Func::sum(value).into(), int(0)]), "BIGINT").into()
 }
 

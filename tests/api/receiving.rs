@@ -535,6 +535,18 @@ async fn rejected_quantity_is_recorded_but_neither_stocked_nor_billed() {
         .await;
     assert_eq!(all_rejected["bill"], Value::Null);
     assert_eq!(app.on_hand(&fx.products[1], &fx.location).await, "3");
+    // The refused delivery took a receipt number but no bill number: bills stay gapless.
+    let number = po["number"].as_str().unwrap();
+    let third = app
+        .ok(
+            "receivePurchaseOrder",
+            json!({ "purchaseOrderId": po["id"], "lines": [{ "lineId": line(&po, 0)["id"], "quantity": "1" }] }),
+            RECEIVE,
+        )
+        .await;
+    assert_eq!(all_rejected["receipt"]["number"], format!("{number}-R2"));
+    assert_eq!(third["receipt"]["number"], format!("{number}-R3"));
+    assert_eq!(third["bill"]["number"], format!("BILL-{number}-2"));
     app.assert_books_balance(zero()).await;
 }
 

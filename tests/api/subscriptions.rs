@@ -503,6 +503,37 @@ async fn replicas_deliver_each_others_events_even_after_losing_their_listener() 
     let _ = line;
 }
 
+/// The outbox's insert trigger queues the `NOTIFY` that wakes every replica's dispatcher
+/// (the use cases send none themselves): a committed write notifies the channel, a refused
+/// one writes no event and notifies nothing.
+#[tokio::test]
+#[cfg_attr(
+    not(test_postgres),
+    ignore = "PostgreSQL only (NOTIFY): set TEST_DATABASE_URL"
+)]
+async fn a_committed_event_notifies_the_replicas_channel() {
+    use sea_orm::sqlx::postgres::PgListener;
+    let app = spawn_postgres_app().await;
+    let fx = app.fixture().await;
+    let url = crate::helpers::database_url(&app).await;
+    let mut listener = PgListener::connect(&url).await.unwrap();
+    listener.listen("stockgraph_events").await.unwrap();
+    let refused = "mutation { cancelPurchaseOrder(input: { purchaseOrderId: \"gid://stockgraph/PurchaseOrder/999999\" }) { userErrors { code } } }";
+    let reply = app.gql(refused, json!({})).await;
+    assert_eq!(
+        reply["cancelPurchaseOrder"]["userErrors"][0]["code"], "NOT_FOUND",
+        "{reply}"
+    );
+    let quiet = tokio::time::timeout(Duration::from_millis(500), listener.recv()).await;
+    assert!(quiet.is_err(), "a refused write notified: {quiet:?}");
+    create_po(&app, &fx, &[(0, "1", None)]).await;
+    let notified = tokio::time::timeout(Duration::from_secs(30), listener.recv())
+        .await
+        .expect("no notification within 30 s")
+        .unwrap();
+    assert_eq!(notified.channel(), "stockgraph_events");
+}
+
 #[tokio::test]
 async fn every_subscription_is_guarded_by_its_permission() {
     let app = spawn_app().await;
