@@ -976,7 +976,8 @@ pub async fn cancel_receipt(
         .await?;
     let units = units_of(&txn, &received).await?;
     check_units_present(&txn, &receipt, &received, &units).await?;
-    let mut outbox = Outbox::default();
+    // Every event of the cancellation is written in one statement, with the receipt's own.
+    let mut outbox = Outbox::deferred();
     let write = ReceiptWrite {
         uc,
         txn: &txn,

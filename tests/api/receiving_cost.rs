@@ -125,3 +125,36 @@ async fn a_receive_runs_a_bounded_number_of_statements_and_writes_its_lines_in_m
     );
     app.assert_books_balance(rust_decimal::Decimal::ZERO).await;
 }
+
+#[tokio::test]
+async fn a_cancellation_writes_all_its_events_in_one_statement() {
+    let (app, log) = spawn_counting_app().await;
+    let fx = app.fixture().await;
+    let po = five_line_order(&app, &fx).await;
+    receive_statements(&app, &log, &po, 5, None).await;
+    let receipt = app
+        .ok(
+            "receivePurchaseOrder",
+            json!({ "purchaseOrderId": po["id"], "lines": (0..5)
+                .map(|i| json!({ "lineId": line(&po, i)["id"], "quantity": "1" }))
+                .collect::<Vec<_>>() }),
+            "receipt { id }",
+        )
+        .await["receipt"]["id"]
+        .clone();
+    log.lock().unwrap().clear();
+    app.ok(
+        "cancelReceipt",
+        json!({ "receiptId": receipt }),
+        "receipt { id }",
+    )
+    .await;
+    let statements = log.lock().unwrap().clone();
+    let events = statements
+        .iter()
+        .filter(|s| s.contains("INSERT INTO \"events\""))
+        .count();
+    // Five stock moves, five item changes, the credit and the cancellation.
+    assert_eq!(events, 1, "{statements:#?}");
+    app.assert_books_balance(rust_decimal::Decimal::ZERO).await;
+}
