@@ -11,6 +11,11 @@ use stockgraph::config::{AuthConfig, DatabaseConfig, ServeConfig};
 use stockgraph::metrics::StatementSource;
 use stockgraph::{db, graphql, secrets, AppState, Settings};
 
+/// jemalloc rather than the system allocator: see the note on the dependency in Cargo.toml.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// stockgraph: a GraphQL purchasing-and-inventory API.
 #[derive(Parser)]
 #[command(name = "stockgraph", version, about)]
