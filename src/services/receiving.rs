@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use crate::auth::Actor;
 use crate::db::begin_write;
 use crate::domain::purchasing::{self as rules, Action, PoStatus};
 use crate::domain::receiving::{
@@ -35,7 +36,7 @@ use crate::services::inventory::{
 };
 use crate::services::not_found;
 use crate::services::purchasing::{
-    lines_of, lock_purchase_order, negate, open_units, record_status_event, rule, touch,
+    lines_of, lock_by_touching, negate, open_units, record_status_event, rule, set_status,
 };
 use crate::services::serials;
 use crate::services::{next_counter, next_counters, now, UseCase, Violations};
@@ -194,9 +195,10 @@ async fn remember(
     }
 }
 
-/// Re-derives the status from the lines after quantities moved (`after`, as this transaction
-/// left them: nothing is read back), bumps the version, records a status event when it
-/// changed, and keeps job materials in step. Returns the order as written.
+/// Re-derives the status of `po` (locked, its version bumped, by [`lock_by_touching`]) from the
+/// lines after quantities moved (`after`, as this transaction left them: nothing is read
+/// back), records a status event when it changed, and keeps job materials in step. Returns the
+/// order as written.
 async fn settle(
     uc: UseCase<'_>,
     txn: &DatabaseTransaction,
@@ -211,10 +213,11 @@ async fn settle(
         .collect();
     let derived = rules::derive_receiving_status(&quantities);
     let current = PoStatus::from(po.status);
+    // The version was bumped when the order was locked ([`lock_by_touching`]).
     let written = if derived == current {
-        touch(txn, po, uc.actor, None).await?
+        po.clone()
     } else {
-        let written = touch(txn, po, uc.actor, Some(derived)).await?;
+        let written = set_status(txn, po, derived).await?;
         record_status_event(txn, outbox, po, Some(current), derived, uc.actor).await?;
         written
     };
@@ -700,9 +703,10 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
     let txn = begin_write(uc.db).await?;
     // Read before the order's lock, so the receipts queued on it do not wait for this read.
     let vendor = bills::vendor_of_order(&txn, input.purchase_order_id).await?;
-    let po = lock_purchase_order(
+    let po = lock_by_touching(
         &txn,
         input.purchase_order_id,
+        uc.actor,
         Field::of("purchase_order_id"),
     )
     .await?;
@@ -763,12 +767,13 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
 async fn lock_order_of(
     txn: &DatabaseTransaction,
     receipt_id: i32,
+    actor: &Actor,
 ) -> Result<purchase_order::Model, ServiceError> {
     let found = receipt::Entity::find_by_id(receipt_id)
         .one(txn)
         .await?
         .ok_or_else(|| not_found(receipt_field(), "receipt"))?;
-    lock_purchase_order(txn, found.purchase_order_id, receipt_field()).await
+    lock_by_touching(txn, found.purchase_order_id, actor, receipt_field()).await
 }
 
 /// Receipt `receipt_id` as it is under its order's lock, when it is not cancelled yet.
@@ -962,7 +967,7 @@ pub async fn cancel_receipt(
     let fingerprint = json!({ "receiptId": receipt_id });
     let idempotency = Idempotency::new(uc, CANCEL_SCOPE, idempotency_key, fingerprint)?;
     let txn = begin_write(uc.db).await?;
-    let po = lock_order_of(&txn, receipt_id).await?;
+    let po = lock_order_of(&txn, receipt_id, uc.actor).await?;
     if let Some(done) = replay(&txn, idempotency.as_ref()).await? {
         return Ok(done);
     }

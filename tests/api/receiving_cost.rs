@@ -14,9 +14,10 @@ use crate::purchasing::{line, transition, PO};
 /// receipt's rows were written in multi-row statements. The change feed added three (the
 /// receipt's `RECEIPT_CREATED`, its bill's `BILL_ISSUED` and the `STOCK_MOVED` events of its
 /// ledger entries, for 20); since then all of a receipt's events are written in one multi-row
-/// statement (17), the receipt's number and its bill's are drawn in one statement, and job
-/// materials are written only when a line completes or reopens (15).
-const RECEIVE: usize = 15;
+/// statement (17), the receipt's number and its bill's are drawn in one statement, job
+/// materials are written only when a line completes or reopens (15), and the order is locked
+/// by the bump of its version rather than read `FOR UPDATE` and bumped later (14).
+const RECEIVE: usize = 14;
 /// An idempotency key adds its lookup, the removal of an expired use and its row.
 const KEYED: usize = RECEIVE + 3;
 

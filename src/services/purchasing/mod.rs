@@ -24,7 +24,7 @@ pub use line_edit::update_line;
 pub use lines::{add_line, remove_line};
 pub use order::lines_of;
 pub(crate) use order::{
-    change_order, lock_purchase_order, record_status_event, rule, touch, with_locked_order, Edit,
+    change_order, lock_by_touching, record_status_event, rule, set_status, with_locked_order, Edit,
     LockedOrder, OrderRef,
 };
 

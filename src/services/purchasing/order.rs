@@ -304,6 +304,56 @@ pub(crate) async fn lock_purchase_order(
         .ok_or_else(|| not_found(field, "purchase order"))
 }
 
+/// Locks purchase order `id` for a receiving use case by bumping its version and stamping who
+/// changed it, in one statement: the lock every receipt of the order queues on is taken by
+/// the write that use case makes anyway, so it is held for one statement less than a
+/// `FOR UPDATE` read followed by a later bump. A refusal later rolls the bump back with the
+/// rest. Returns the order as written (its new version); `NOT_FOUND` on `field` when there
+/// is none.
+pub(crate) async fn lock_by_touching(
+    txn: &DatabaseTransaction,
+    id: i32,
+    actor: &Actor,
+    field: impl Into<Field>,
+) -> Result<purchase_order::Model, ServiceError> {
+    purchase_order::Entity::update_many()
+        .col_expr(
+            purchase_order::Column::Version,
+            Expr::col(purchase_order::Column::Version).add(1),
+        )
+        .col_expr(
+            purchase_order::Column::UpdatedBy,
+            Expr::value(actor.subject.clone()),
+        )
+        .col_expr(purchase_order::Column::UpdatedAt, Expr::value(now()))
+        .filter(purchase_order::Column::Id.eq(id))
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| not_found(field, "purchase order"))
+}
+
+/// Sets the status of an order this transaction locked with [`lock_by_touching`] (its version
+/// is bumped already); returns the order as written.
+pub(crate) async fn set_status(
+    txn: &DatabaseTransaction,
+    po: &purchase_order::Model,
+    status: PoStatus,
+) -> Result<purchase_order::Model, ServiceError> {
+    purchase_order::Entity::update_many()
+        .col_expr(
+            purchase_order::Column::Status,
+            Expr::value(Status::from(status)),
+        )
+        .filter(purchase_order::Column::Id.eq(po.id))
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ServiceError::Internal("a locked purchase order vanished".into()))
+}
+
 /// The lines of a purchase order in line-number order.
 pub async fn lines_of(
     txn: &impl ConnectionTrait,
