@@ -158,11 +158,12 @@ async fn outcome(
     })
 }
 
-/// The first outcome of this request, when its idempotency key says it was done already.
-async fn replay(
+/// The receipt and bill (or credit) of this request's first run, when its idempotency key
+/// says it was done already.
+async fn replayed(
     txn: &DatabaseTransaction,
     idempotency: Option<&Idempotency>,
-) -> Result<Option<ReceiptOutcome>, ServiceError> {
+) -> Result<Option<(i32, Option<i32>)>, ServiceError> {
     let Some(idempotency) = idempotency else {
         return Ok(None);
     };
@@ -176,7 +177,19 @@ async fn replay(
     let bill = stored["billId"]
         .as_i64()
         .and_then(|id| i32::try_from(id).ok());
-    outcome(txn, receipt, bill).await.map(Some)
+    Ok(Some((receipt, bill)))
+}
+
+/// Answers a replayed request with its first outcome, the records as they are now. Taking the
+/// order's lock bumped its version ([`lock_by_touching`]), so the transaction is rolled back
+/// first: a replay writes nothing and shows the order as committed.
+async fn answer_again(
+    uc: UseCase<'_>,
+    txn: DatabaseTransaction,
+    (receipt, bill): (i32, Option<i32>),
+) -> Result<ReceiptOutcome, ServiceError> {
+    txn.rollback().await?;
+    outcome(uc.db, receipt, bill).await
 }
 
 /// Remembers the outcome under the request's idempotency key, if it has one.
@@ -710,8 +723,8 @@ pub async fn receive(uc: UseCase<'_>, input: NewReceipt) -> Result<ReceiptOutcom
         Field::of("purchase_order_id"),
     )
     .await?;
-    if let Some(done) = replay(&txn, idempotency.as_ref()).await? {
-        return Ok(done);
+    if let Some(first) = replayed(&txn, idempotency.as_ref()).await? {
+        return answer_again(uc, txn, first).await;
     }
     let vendor = match vendor {
         Some(vendor) if vendor.id == po.vendor_id => vendor,
@@ -968,8 +981,8 @@ pub async fn cancel_receipt(
     let idempotency = Idempotency::new(uc, CANCEL_SCOPE, idempotency_key, fingerprint)?;
     let txn = begin_write(uc.db).await?;
     let po = lock_order_of(&txn, receipt_id, uc.actor).await?;
-    if let Some(done) = replay(&txn, idempotency.as_ref()).await? {
-        return Ok(done);
+    if let Some(first) = replayed(&txn, idempotency.as_ref()).await? {
+        return answer_again(uc, txn, first).await;
     }
     let receipt = cancellable(&txn, receipt_id).await?;
     let lines = lines_of(&txn, po.id).await?;

@@ -742,6 +742,30 @@ async fn idempotency_keys_make_retries_safe() {
     app.assert_books_balance(zero()).await;
 }
 
+/// Taking the order's lock bumps its version; a replay must not show that bump (it is rolled
+/// back), so it answers the order exactly as committed.
+#[tokio::test]
+async fn a_replayed_receipt_or_cancellation_answers_the_order_as_committed() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let po = submitted(&app, &fx, &[(0, "10", None)]).await;
+    let mut input = receive_input(&po, &[(0, "2")]);
+    input["idempotencyKey"] = json!("delivery-90");
+    let first = app.ok("receivePurchaseOrder", input.clone(), RECEIVE).await;
+    let retry = app.ok("receivePurchaseOrder", input, RECEIVE).await;
+    assert_eq!(retry["purchaseOrder"], first["purchaseOrder"]);
+    let cancel = json!({ "receiptId": first["receipt"]["id"], "idempotencyKey": "undo-90" });
+    let selection = "purchaseOrder { id status version updatedBy }";
+    let undone = app.ok("cancelReceipt", cancel.clone(), selection).await;
+    let again = app.ok("cancelReceipt", cancel, selection).await;
+    assert_eq!(again["purchaseOrder"], undone["purchaseOrder"]);
+    assert_eq!(
+        undone["purchaseOrder"]["version"].as_i64().unwrap(),
+        first["purchaseOrder"]["version"].as_i64().unwrap() + 1,
+        "a cancellation bumps the version once: {undone}"
+    );
+}
+
 /// A submitted order of 10 bolts and 1 pipe with two receipts: the first (3 bolts, the pipe)
 /// stands, the second (1 bolt) was cancelled. Returns the order and the first receipt's payload.
 async fn received_then_one_receipt_cancelled(app: &TestApp, fx: &Fixture) -> (Value, Value) {
