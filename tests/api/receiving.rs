@@ -535,15 +535,36 @@ async fn rejected_quantity_is_recorded_but_neither_stocked_nor_billed() {
         .await;
     assert_eq!(all_rejected["bill"], Value::Null);
     assert_eq!(app.on_hand(&fx.products[1], &fx.location).await, "3");
-    // The refused delivery took a receipt number but no bill number: bills stay gapless.
+    app.assert_books_balance(zero()).await;
+}
+
+/// A receipt draws its bill's number with its own only when it bills something, so bill
+/// numbers stay gapless.
+#[tokio::test]
+async fn a_receipt_that_accepts_nothing_takes_a_receipt_number_but_no_bill_number() {
+    let app = spawn_app().await;
+    let fx = app.fixture().await;
+    let po = submitted(&app, &fx, &[(1, "5", None)]).await;
     let number = po["number"].as_str().unwrap();
-    let third = app
-        .ok(
-            "receivePurchaseOrder",
-            json!({ "purchaseOrderId": po["id"], "lines": [{ "lineId": line(&po, 0)["id"], "quantity": "1" }] }),
-            RECEIVE,
-        )
+    let receive_as = |quantity: &str, rejected: &str| {
+        let mut line = json!({ "lineId": line(&po, 0)["id"], "quantity": quantity });
+        if rejected != "0" {
+            line["rejectedQuantity"] = json!(rejected);
+            line["rejectionReason"] = json!("wrong size");
+        }
+        json!({ "purchaseOrderId": po["id"], "lines": [line] })
+    };
+    let first = app
+        .ok("receivePurchaseOrder", receive_as("3", "0"), RECEIVE)
         .await;
+    let all_rejected = app
+        .ok("receivePurchaseOrder", receive_as("0", "2"), RECEIVE)
+        .await;
+    let third = app
+        .ok("receivePurchaseOrder", receive_as("1", "0"), RECEIVE)
+        .await;
+    assert_eq!(first["bill"]["number"], format!("BILL-{number}-1"));
+    assert_eq!(all_rejected["bill"], Value::Null);
     assert_eq!(all_rejected["receipt"]["number"], format!("{number}-R2"));
     assert_eq!(third["receipt"]["number"], format!("{number}-R3"));
     assert_eq!(third["bill"]["number"], format!("BILL-{number}-2"));
