@@ -1,7 +1,8 @@
 //! What one receipt costs the database (issue 13, item 3): receiving holds the purchase order's
 //! lock from its first statement to commit, so every statement is time other receivers of the
 //! same order wait. The count of a receive is fixed by its shape, and a receipt of five lines
-//! writes its rows in multi-row statements rather than once per line.
+//! writes its rows in multi-row statements rather than once per line. Submitting, which also
+//! holds the order's lock, reads its lines' references once for all lines.
 
 use serde_json::{json, Value};
 
@@ -158,4 +159,43 @@ async fn a_cancellation_writes_all_its_events_in_one_statement() {
     // Five stock moves, five item changes, the credit and the cancellation.
     assert_eq!(events, 1, "{statements:#?}");
     app.assert_books_balance(rust_decimal::Decimal::ZERO).await;
+}
+
+/// The statements one `submitPurchaseOrder` of `po` ran.
+async fn submit_statements(
+    app: &TestApp,
+    log: &std::sync::Mutex<Vec<String>>,
+    po: &Value,
+) -> Vec<String> {
+    log.lock().unwrap().clear();
+    app.ok(
+        "submitPurchaseOrder",
+        json!({ "purchaseOrderId": po["id"] }),
+        "purchaseOrder { id }",
+    )
+    .await;
+    log.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn submitting_checks_every_lines_product_and_location_in_one_statement_each() {
+    let (app, log) = spawn_counting_app().await;
+    let fx = app.fixture().await;
+    let one = crate::purchasing::create_po(&app, &fx, &[(0, "1", None)]).await;
+    let mut input = crate::purchasing::po_input(&fx, &[]);
+    input["lines"] = json!((0..5)
+        .map(|_| json!({ "productId": fx.products[0], "locationId": fx.location, "quantity": "1" }))
+        .collect::<Vec<_>>());
+    let five = app.ok("createPurchaseOrder", input, PO).await["purchaseOrder"].clone();
+    let one = submit_statements(&app, &log, &one).await;
+    let five = submit_statements(&app, &log, &five).await;
+    for (what, statements) in [("one line", &one), ("five lines", &five)] {
+        for table in ["\"products\"", "\"inventory_locations\""] {
+            let reads = statements
+                .iter()
+                .filter(|s| s.starts_with("SELECT") && s.contains(&format!("FROM {table}")))
+                .count();
+            assert_eq!(reads, 1, "{what}: {table} read once: {statements:#?}");
+        }
+    }
 }

@@ -1,9 +1,11 @@
 //! The transitions of a purchase order other than finalizing (DOMAIN.md, Purchase order
 //! lifecycle): submit, cancel, mark exported.
 
+use std::collections::HashMap;
+
 use entity::enums::JobMaterialStatus;
 use entity::{inventory_location, product, purchase_order, vendor};
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::lines::{release_materials, set_material_status};
 use super::references::gather_active;
@@ -42,16 +44,35 @@ pub async fn submit(
 
 /// An order sent to an inactive vendor, or for stock that could never be received at an
 /// inactive location, would be stuck: refused until the master data is active again. Every
-/// inactive record is reported at once, on the order.
+/// inactive record is reported at once, on the order. The lines' products and locations are
+/// read in one statement each, whatever the number of lines.
 async fn check_still_active(order: &LockedOrder<'_>) -> Result<(), ServiceError> {
     let field = || Field::of("purchase_order_id");
     let mut v = Violations::new();
     gather_active::<vendor::Entity>(&mut v, order.txn, order.po.vendor_id, field()).await?;
+    let products: HashMap<i32, product::Model> = product::Entity::find()
+        .filter(product::Column::Id.is_in(order.lines.iter().map(|l| l.product_id)))
+        .all(order.txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let locations: HashMap<i32, inventory_location::Model> = inventory_location::Entity::find()
+        .filter(inventory_location::Column::Id.is_in(order.lines.iter().map(|l| l.location_id)))
+        .all(order.txn)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
     for line in &order.lines {
-        let product = product::Entity::find_by_id(line.product_id)
-            .one(order.txn)
-            .await?
-            .ok_or_else(|| ServiceError::Internal("line product vanished".into()))?;
+        let (Some(product), Some(location)) = (
+            products.get(&line.product_id),
+            locations.get(&line.location_id),
+        ) else {
+            return Err(ServiceError::Internal(
+                "a line's product or location vanished".into(),
+            ));
+        };
         if !product.active {
             let message = format!(
                 "line {}: product {} is inactive",
@@ -59,10 +80,6 @@ async fn check_still_active(order: &LockedOrder<'_>) -> Result<(), ServiceError>
             );
             v.add(ViolationCode::ProductInactive, field(), message);
         }
-        let location = inventory_location::Entity::find_by_id(line.location_id)
-            .one(order.txn)
-            .await?
-            .ok_or_else(|| ServiceError::Internal("line location vanished".into()))?;
         if !location.active {
             let message = format!(
                 "line {}: location {} is inactive and could never receive it",
